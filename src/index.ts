@@ -5,3 +5,17 @@ export { SparseEncoderError, isSparseEncoderError, ERROR_CODES } from './errors.
 export type { ErrorCode, SparseEncoderErrorOptions } from './errors.js';
 export type { SparseVector } from './sparse/vector.js';
 export { cosine, dot, emptyVector, fromDense, fromPairs, intersection, norm, toDense, topEntries, topKByMagnitude } from './sparse/vector.js';
+export { resolveModel } from './hub/resolve.js';
+export type { ModelBackend, ResolvedModel, ResolveModelOptions, ResolveProgressEvent } from './hub/types.js';
+export { SparseEncoder } from './encoder/sparse-encoder.js';
+export type {
+  EncodeOptions,
+  EncodeProgressEvent,
+  EncodeStreamOptions,
+  EncodeTask,
+  ModelInfo,
+  SimilarityFnName,
+  SparseEncoderLoadOptions,
+  SparsityStats,
+  TokenizedText,
+} from './encoder/sparse-encoder.js';

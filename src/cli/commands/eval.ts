@@ -1,6 +1,240 @@
+import { writeFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { SparseEncoderError } from '../../errors.js';
+import { loadBeirDataset } from '../../eval/beir.js';
+import { Bm25Model } from '../../eval/bm25.js';
+import { evaluateRetrieval, type EvaluationProgress, type EvaluationResult } from '../../eval/evaluate.js';
+import { FusionRetriever, type FusionMethod } from '../../eval/fusion.js';
+import type { MetricConventions } from '../../eval/metrics.js';
+import { SparseRetriever, type SparseTextEncoder } from '../../eval/retriever.js';
+import { readTrecRun, writeTrecRun } from '../../eval/trec.js';
+import { documentText } from '../../eval/types.js';
+import { intOption, parseCommandArgs, requireOption, type Options } from '../args.js';
 import type { CliIo } from '../main.js';
+import { ProgressBar } from '../progress.js';
 
-export async function run(_argv: string[], _io: CliIo): Promise<void> {
-  throw new SparseEncoderError('ERR_USAGE', 'this command is not available yet');
+const HELP = `usage: sparse-encoder eval --data <beir folder> (--model <id|path|bm25> [--model <second>] | --run <run.trec>) [options]
+
+Scores retrieval on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).
+
+  --data <folder>        BEIR dataset folder (required)
+  --model <id|path|bm25> model to evaluate; give two for hybrid search (fused, see --fusion)
+  --run <file>           score an existing TREC run file instead (like trec_eval)
+  --split <name>         qrels split (default test)
+  --conventions st|trec  metric definitions: sentence-transformers (default) or trec_eval -c
+  --output <file>        write the metrics as one flat JSON object
+  --save-run <file>      write the ranking as a TREC run file
+  --k <n>                hits per query (default: largest cutoff; 1000 with --conventions trec)
+  --batch-size <n>       texts per encoder call (default 32)
+  --k1 <x> --b <x>       BM25 parameters (default 0.9 and 0.4, Anserini's)
+  --bm25-lengths lucene|exact  BM25 document lengths as Lucene stores them (default) or exact
+  --save-bm25 <file>     save the fitted BM25 vocabulary and statistics (JSON)
+  --fusion rrf|weighted  hybrid fusion (default rrf)
+  --rrf-k <n>            RRF constant (default 60)
+  --weights <a,b>        per-model fusion weights (weighted default 0.5,0.5; rrf default 1,1)
+  --help                 show this help`;
+
+const OPTIONS: Options = {
+  data: { type: 'string' },
+  model: { type: 'string', multiple: true },
+  run: { type: 'string' },
+  split: { type: 'string' },
+  conventions: { type: 'string' },
+  output: { type: 'string' },
+  'save-run': { type: 'string' },
+  k: { type: 'string' },
+  'batch-size': { type: 'string' },
+  k1: { type: 'string' },
+  b: { type: 'string' },
+  'bm25-lengths': { type: 'string' },
+  'save-bm25': { type: 'string' },
+  fusion: { type: 'string' },
+  'rrf-k': { type: 'string' },
+  weights: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+/** What a loaded neural encoder must offer here (the SparseEncoder class does). */
+type DisposableEncoder = SparseTextEncoder & { dispose(): unknown };
+
+export async function run(argv: string[], io: CliIo): Promise<void> {
+  const { values } = parseCommandArgs(argv, OPTIONS);
+  if (values['help'] === true) {
+    io.stdout.write(HELP + '\n');
+    return;
+  }
+  const str = (name: string): string | undefined => values[name] as string | undefined;
+  const data = requireOption(str('data'), 'data');
+  const models = (values['model'] as string[] | undefined) ?? [];
+  const runPath = str('run');
+  if ((models.length === 0) === (runPath === undefined)) throw new SparseEncoderError('ERR_USAGE', 'give either --model or --run');
+  if (models.length > 2) throw new SparseEncoderError('ERR_USAGE', `at most two --model values can be fused, got ${models.length}`);
+  const conventions = (str('conventions') ?? 'st') as MetricConventions;
+  if (conventions !== 'st' && conventions !== 'trec') throw new SparseEncoderError('ERR_USAGE', `--conventions must be st or trec, got '${conventions}'`);
+  const k = str('k') === undefined ? undefined : intOption(str('k'), 'k', 1);
+  const batchSize = intOption(str('batch-size'), 'batch-size', 32);
+  const bm25Options = {
+    k1: numberOption(str('k1'), 'k1', 0.9),
+    b: numberOption(str('b'), 'b', 0.4),
+    lengthEncoding: lengthsOption(str('bm25-lengths')),
+  };
+  const fusion = fusionOption(str('fusion'), str('rrf-k'), str('weights'), models.length);
+
+  const bars = new Bars(io.stderr);
+  const onProgress = (e: EvaluationProgress): void => bars.update(e);
+  const dataset = await loadBeirDataset({ folder: data, ...(str('split') === undefined ? {} : { split: str('split')! }) });
+
+  const started = Date.now();
+  let result: EvaluationResult;
+  const encoders: DisposableEncoder[] = [];
+  const retrievers: SparseRetriever[] = [];
+  let bm25: Bm25Model | undefined;
+  try {
+    if (runPath !== undefined) {
+      if (k !== undefined) throw new SparseEncoderError('ERR_USAGE', '--k applies to --model, not to --run');
+      result = await evaluateRetrieval({ dataset, run: await readTrecRun(runPath), conventions });
+    } else if (models.length === 1 && models[0] === 'bm25') {
+      result = await evaluateRetrieval({ dataset, model: 'bm25', bm25: bm25Options, conventions, batchSize, onProgress, ...(k === undefined ? {} : { k }) });
+      bm25 = result.bm25;
+    } else if (models.length === 1) {
+      const encoder = await loadEncoder(models[0]!);
+      encoders.push(encoder);
+      result = await evaluateRetrieval({ dataset, model: encoder, conventions, batchSize, onProgress, ...(k === undefined ? {} : { k }) });
+    } else {
+      for (const spec of models) {
+        let encoder: SparseTextEncoder;
+        if (spec === 'bm25') {
+          const total = dataset.corpus.length;
+          bm25 = await Bm25Model.fit(dataset.corpus.map(documentText), { ...bm25Options, onProgress: (e) => onProgress({ phase: 'fit', done: e.done, total }) });
+          encoder = bm25;
+        } else {
+          const loaded = await loadEncoder(spec);
+          encoders.push(loaded);
+          encoder = loaded;
+        }
+        retrievers.push(
+          await SparseRetriever.create({
+            encoder,
+            name: spec,
+            documents: dataset.corpus.map((d) => ({ id: d.id, text: documentText(d) })),
+            documentCount: dataset.corpus.length,
+            batchSize,
+            onProgress,
+          }),
+        );
+      }
+      const retriever = new FusionRetriever({ retrievers, fusion: fusion! });
+      result = await evaluateRetrieval({ dataset, retriever, conventions, onProgress, ...(k === undefined ? {} : { k }) });
+    }
+  } finally {
+    bars.finish();
+    for (const r of retrievers) r.dispose();
+    for (const e of encoders) await e.dispose();
+  }
+
+  const seconds = (Date.now() - started) / 1000;
+  const what = runPath !== undefined ? basename(runPath) : models.join(' + ');
+  io.stdout.write(formatTable(result, `${what} on ${basename(resolve(data))} (${dataset.split})`, conventions, seconds));
+  const output = str('output');
+  if (output !== undefined) await writeOut(output, JSON.stringify(result.metrics, null, 2) + '\n');
+  const saveRun = str('save-run');
+  if (saveRun !== undefined) await writeTrecRun(saveRun, result.run, { tag: runTag(models) });
+  const saveBm25 = str('save-bm25');
+  if (saveBm25 !== undefined) {
+    if (bm25 === undefined) throw new SparseEncoderError('ERR_USAGE', '--save-bm25 needs --model bm25');
+    await bm25.save(saveBm25);
+  }
+}
+
+/** Loads a neural sparse encoder; imported here, lazily, so `--model bm25` and `--run` never load onnxruntime. */
+async function loadEncoder(spec: string): Promise<DisposableEncoder> {
+  const { SparseEncoder } = await import('../../encoder/sparse-encoder.js');
+  return SparseEncoder.fromPretrained(spec);
+}
+
+function numberOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new SparseEncoderError('ERR_USAGE', `--${name} must be a number, got '${value}'`);
+  return n;
+}
+
+function lengthsOption(value: string | undefined): 'lucene' | 'exact' {
+  if (value === undefined || value === 'lucene' || value === 'exact') return value ?? 'lucene';
+  throw new SparseEncoderError('ERR_USAGE', `--bm25-lengths must be lucene or exact, got '${value}'`);
+}
+
+function fusionOption(method: string | undefined, rrfK: string | undefined, weights: string | undefined, models: number): FusionMethod | undefined {
+  if (models < 2) {
+    if (method !== undefined || rrfK !== undefined || weights !== undefined) {
+      throw new SparseEncoderError('ERR_USAGE', '--fusion, --rrf-k and --weights need two --model values');
+    }
+    return undefined;
+  }
+  const w = weights === undefined ? undefined : weights.split(',').map((x) => numberOption(x, 'weights', 0));
+  if (w !== undefined && w.length !== models) throw new SparseEncoderError('ERR_USAGE', `--weights needs ${models} comma-separated numbers`);
+  if (method === undefined || method === 'rrf') {
+    return { method: 'rrf', k: numberOption(rrfK, 'rrf-k', 60), ...(w ? { weights: w } : {}) };
+  }
+  if (method === 'weighted') {
+    if (rrfK !== undefined) throw new SparseEncoderError('ERR_USAGE', '--rrf-k only applies to --fusion rrf');
+    return { method: 'weighted', ...(w ? { weights: w } : {}) };
+  }
+  throw new SparseEncoderError('ERR_USAGE', `--fusion must be rrf or weighted, got '${method}'`);
+}
+
+function runTag(models: string[]): string {
+  const tag = models.map((m) => basename(m)).join('+').replace(/[^\w.+-]/g, '_');
+  return tag === '' ? 'sparse-encoder' : tag;
+}
+
+async function writeOut(path: string, text: string): Promise<void> {
+  try {
+    await writeFile(path, text);
+  } catch (err) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+const PHASE_LABELS: Record<EvaluationProgress['phase'], string> = {
+  fit: 'bm25 statistics',
+  'encode-corpus': 'encoding corpus ',
+  index: 'indexing        ',
+  'encode-queries': 'encoding queries',
+  search: 'searching       ',
+};
+
+/** One progress bar per phase; a new bar starts when the phase changes. */
+class Bars {
+  private current: { phase: string; bar: ProgressBar; done: number } | undefined;
+  constructor(private readonly stream: CliIo['stderr']) {}
+
+  update(e: EvaluationProgress): void {
+    // Queries are encoded and searched batch by batch: show them as one 'searching' bar.
+    const phase = e.phase === 'encode-queries' ? 'search' : e.phase;
+    if (this.current?.phase !== phase) {
+      this.finish();
+      this.current = { phase, bar: new ProgressBar(this.stream, PHASE_LABELS[phase], e.total), done: 0 };
+    }
+    this.current.done = e.done;
+    this.current.bar.update(e.done);
+  }
+
+  finish(): void {
+    this.current?.bar.finish(this.current.done);
+    this.current = undefined;
+  }
+}
+
+function formatTable(result: EvaluationResult, title: string, conventions: MetricConventions, seconds: number): string {
+  const lines = [
+    `${title}: ${result.queriesEvaluated} queries, ${result.corpusSize} documents, ${conventions === 'st' ? 'sentence-transformers' : 'trec_eval -c'} conventions, ${seconds.toFixed(1)}s`,
+    '',
+  ];
+  const width = Math.max(...Object.keys(result.metrics).map((key) => key.length));
+  for (const [key, value] of Object.entries(result.metrics)) {
+    const mark = key === result.primaryMetric ? '  (primary)' : '';
+    lines.push(`  ${key.padEnd(width)}  ${value.toFixed(4)}${mark}`);
+  }
+  return lines.join('\n') + '\n';
 }

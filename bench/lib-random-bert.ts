@@ -1,0 +1,92 @@
+import type { StateDict } from '../src/weights/types.js';
+import { randomArray } from './lib-matmul.js';
+
+export interface BertShape {
+  hidden: number;
+  layers: number;
+  heads: number;
+  intermediate: number;
+  vocab: number;
+  maxPositions: number;
+  typeVocab: number;
+}
+
+export const BERT_BASE: BertShape = { hidden: 768, layers: 12, heads: 12, intermediate: 3072, vocab: 30522, maxPositions: 512, typeVocab: 2 };
+
+/** config.json of a BertForMaskedLM with this shape (as transformers writes it, trimmed). */
+export function bertConfigJson(s: BertShape): Record<string, unknown> {
+  return {
+    architectures: ['BertForMaskedLM'],
+    attention_probs_dropout_prob: 0.1,
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0.1,
+    hidden_size: s.hidden,
+    initializer_range: 0.02,
+    intermediate_size: s.intermediate,
+    layer_norm_eps: 1e-12,
+    max_position_embeddings: s.maxPositions,
+    model_type: 'bert',
+    num_attention_heads: s.heads,
+    num_hidden_layers: s.layers,
+    pad_token_id: 0,
+    position_embedding_type: 'absolute',
+    torch_dtype: 'float32',
+    type_vocab_size: s.typeVocab,
+    vocab_size: s.vocab,
+  };
+}
+
+/**
+ * Random BertForMaskedLM weights (uniform with std ≈ 0.02, LayerNorms at identity), tied decoder.
+ * The output bias is shifted down so that, as in trained SPLADE models, only a few hundred
+ * vocabulary entries per document end up non-zero.
+ */
+export function randomBertWeights(s: BertShape, seed = 1): StateDict {
+  const w: StateDict = new Map();
+  let k = seed;
+  const a = 0.02 * Math.sqrt(3);
+  const rand = (name: string, shape: number[]) => w.set(name, { shape, data: randomArray(shape.reduce((x, y) => x * y, 1), a, ++k * 7919) });
+  const fill = (name: string, shape: number[], v: number) => w.set(name, { shape, data: new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(v) });
+  const H = s.hidden;
+  rand('bert.embeddings.word_embeddings.weight', [s.vocab, H]);
+  rand('bert.embeddings.position_embeddings.weight', [s.maxPositions, H]);
+  rand('bert.embeddings.token_type_embeddings.weight', [s.typeVocab, H]);
+  fill('bert.embeddings.LayerNorm.weight', [H], 1);
+  fill('bert.embeddings.LayerNorm.bias', [H], 0);
+  for (let i = 0; i < s.layers; i++) {
+    const p = `bert.encoder.layer.${i}`;
+    for (const n of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) {
+      rand(`${p}.${n}.weight`, [H, H]);
+      fill(`${p}.${n}.bias`, [H], 0);
+    }
+    rand(`${p}.intermediate.dense.weight`, [s.intermediate, H]);
+    fill(`${p}.intermediate.dense.bias`, [s.intermediate], 0);
+    rand(`${p}.output.dense.weight`, [H, s.intermediate]);
+    fill(`${p}.output.dense.bias`, [H], 0);
+    for (const n of ['attention.output.LayerNorm', 'output.LayerNorm']) {
+      fill(`${p}.${n}.weight`, [H], 1);
+      fill(`${p}.${n}.bias`, [H], 0);
+    }
+  }
+  rand('cls.predictions.transform.dense.weight', [H, H]);
+  fill('cls.predictions.transform.dense.bias', [H], 0);
+  fill('cls.predictions.transform.LayerNorm.weight', [H], 1);
+  fill('cls.predictions.transform.LayerNorm.bias', [H], 0);
+  fill('cls.predictions.bias', [s.vocab], -2);
+  return w;
+}
+
+/**
+ * Model FLOPs of one SPLADE forward over rows of the given real (unpadded) token counts n:
+ * per layer 2n·H·3H (QKV) + 2n·H·H (attention output) + 2·2n·H·I (FFN) + 2·2n²·H (scores and
+ * context), plus the MLM head 2n·H·H (transform) + 2n·H·V (vocabulary projection).
+ */
+export function spladeFlops(s: BertShape, tokenCounts: readonly number[]): number {
+  const H = s.hidden;
+  let f = 0;
+  for (const n of tokenCounts) {
+    f += s.layers * (2 * n * H * 3 * H + 2 * n * H * H + 4 * n * H * s.intermediate + 4 * n * n * H);
+    f += 2 * n * H * H + 2 * n * H * s.vocab;
+  }
+  return f;
+}

@@ -1,0 +1,415 @@
+import { SparseEncoderError } from '../errors.js';
+import { resolveModel } from '../hub/resolve.js';
+import type { ResolveProgressEvent } from '../hub/types.js';
+import { loadSparseModel, type SparseModel } from '../modules/load-model.js';
+import { inspectRoute, type SparseRoute, type TokenizedText } from '../modules/route.js';
+import type { SparseVector } from '../sparse/vector.js';
+import { cosine, dot, intersection as intersect, topEntries } from '../sparse/vector.js';
+import { readEncoderConfig, type EncoderConfig, type SimilarityFnName } from './model-config.js';
+
+export type { SimilarityFnName } from './model-config.js';
+export type { TokenizedText } from '../modules/route.js';
+
+/** Which branch of the model a call uses; for a model without a Router all three are the same. */
+export type EncodeTask = 'query' | 'document';
+
+/** Options of {@link SparseEncoder.fromPretrained}. */
+export interface SparseEncoderLoadOptions {
+  /** Hub branch, tag or commit. Default `'main'`. Ignored for local folders. */
+  revision?: string;
+  /** Hub token for gated/private repos. Default: env `HF_TOKEN`, else none. */
+  token?: string;
+  /** huggingface_hub cache folder. Default: env `HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`. */
+  cacheDir?: string;
+  /** Hub base URL. Default: env `HF_ENDPOINT`, else `https://huggingface.co`. */
+  endpoint?: string;
+  /** Resolve from the cache only, never the network. Default: env `HF_HUB_OFFLINE`, else false. */
+  localFilesOnly?: boolean;
+  /** Download progress events. Default: none. */
+  onProgress?: (event: ResolveProgressEvent) => void;
+  /** onnxruntime intra-op threads per session. Default: the number of CPUs. */
+  threads?: number;
+  /**
+   * Default for every encode call's `maxActiveDims` (a load-time setting, never saved, as in
+   * sentence-transformers). Default: the SparseAutoEncoder's `k` for CSR models, else no limit.
+   */
+  maxActiveDims?: number;
+}
+
+/** Progress of an encode call, as data: `done` of `total` texts are encoded. */
+export interface EncodeProgressEvent {
+  type: 'encode-progress';
+  done: number;
+  total: number;
+}
+
+/** Options of {@link SparseEncoder.encode}, {@link SparseEncoder.encodeQuery}, {@link SparseEncoder.encodeDocument}. */
+export interface EncodeOptions {
+  /**
+   * A literal prompt prepended to every text; takes precedence over `promptName`. Default: none.
+   */
+  prompt?: string;
+  /**
+   * Name of a saved prompt (`config_sentence_transformers.json`). Default: `query` for
+   * encodeQuery, the first of `document`/`passage`/`corpus` for encodeDocument, the model's
+   * `default_prompt_name` for encode.
+   */
+  promptName?: string;
+  /** Texts per model run. Default 32. */
+  batchSize?: number;
+  /**
+   * Keep only the `maxActiveDims` largest |values| of each vector. Default: the load option, else
+   * the SparseAutoEncoder's `k` for CSR models, else no limit.
+   */
+  maxActiveDims?: number;
+  /** Called after each batch. Default: none. */
+  onProgress?: (event: EncodeProgressEvent) => void;
+}
+
+/** Options of {@link SparseEncoder.encodeStream}. */
+export interface EncodeStreamOptions extends EncodeOptions {
+  /** Which branch to use: `query`, `document`, or undefined for plain encode. Default: undefined. */
+  task?: EncodeTask;
+  /** Texts read ahead and encoded together (sorted by length inside the chunk). Default 1024. */
+  chunkSize?: number;
+}
+
+/** Sparsity statistics of a set of vectors. */
+export interface SparsityStats {
+  /** Mean number of non-zeros per vector. */
+  activeDims: number;
+  minActiveDims: number;
+  maxActiveDims: number;
+  /** 1 - activeDims / dim. */
+  sparsityRatio: number;
+  count: number;
+}
+
+/** Where the model came from and what it is, for display. */
+export interface ModelInfo {
+  /** Local folder holding the files. */
+  folder: string;
+  source: 'local' | 'cache' | 'hub';
+  repoId?: string;
+  commit?: string;
+  /** The module pipeline, e.g. `MLMTransformer → SpladePooling`. */
+  modules: string;
+  /** Route names (`default` for a model without a Router). */
+  routes: string[];
+  defaultRoute: string;
+}
+
+type InputText = string | readonly string[];
+
+const DOCUMENT_PROMPT_NAMES = ['document', 'passage', 'corpus'] as const;
+
+/**
+ * A sentence-transformers SparseEncoder (SPLADE, inference-free SPLADE, CSR) running on onnxruntime.
+ *
+ * Create with {@link SparseEncoder.fromPretrained}; release the native sessions with {@link dispose}.
+ *
+ * Deliberate differences from the Python implementation:
+ * - Empty query on an inference-free (Router) model: Python raises (an empty token list breaks
+ *   its scatter); here the result is an all-zero vector, as Python gives inside a larger batch.
+ * - `maxActiveDims` on a Router model: Python re-tokenizes with the default (document) route
+ *   and so also weights [CLS]/[SEP] in query vectors; here the query route's own vector is pruned
+ *   to its top-k, which is what `max_active_dims` means.
+ */
+export class SparseEncoder {
+  private disposed = false;
+
+  private constructor(
+    private readonly model: SparseModel,
+    private readonly config: EncoderConfig,
+    private readonly info: ModelInfo,
+    private readonly defaultMaxActiveDims: number | undefined,
+  ) {}
+
+  /**
+   * Loads a model from a local folder or a Hub id (downloaded into huggingface_hub's cache).
+   * Throws SparseEncoderError: ERR_MODEL_NOT_FOUND, ERR_UNSUPPORTED_MODULE, ERR_UNTRAINED_HEAD,
+   * ERR_UNSUPPORTED_ARCHITECTURE, ERR_FILE_NOT_FOUND, ERR_INVALID_CONFIG, ...
+   */
+  static async fromPretrained(idOrPath: string, options: SparseEncoderLoadOptions = {}): Promise<SparseEncoder> {
+    if (options.maxActiveDims !== undefined) checkMaxActiveDims(options.maxActiveDims);
+    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `threads must be a positive integer, got ${options.threads}`);
+    }
+    const resolved = await resolveModel(idOrPath, {
+      ...(options.revision !== undefined ? { revision: options.revision } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+      ...(options.localFilesOnly !== undefined ? { localFilesOnly: options.localFilesOnly } : {}),
+      ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    });
+    const config = await readEncoderConfig(resolved.folder);
+    const model = await loadSparseModel(resolved.folder, options.threads === undefined ? {} : { threads: options.threads });
+    const info: ModelInfo = {
+      folder: resolved.folder,
+      source: resolved.source,
+      ...(resolved.repoId !== undefined ? { repoId: resolved.repoId } : {}),
+      ...(resolved.commit !== undefined ? { commit: resolved.commit } : {}),
+      modules: model.description,
+      routes: [...model.routes.keys()],
+      defaultRoute: model.defaultRoute,
+    };
+    return new SparseEncoder(model, config, info, options.maxActiveDims);
+  }
+
+  /** Output dimension (vocabulary size, or the SAE's hidden size for CSR). */
+  get dim(): number {
+    return this.route(undefined).dim;
+  }
+
+  /**
+   * Truncation length in tokens, special tokens included. For a Router, that of the first route
+   * (as sentence-transformers reports it; the query side of inference-free models).
+   */
+  get maxSeqLength(): number | undefined {
+    for (const r of this.model.routes.values()) if (r.maxSeqLength !== undefined) return r.maxSeqLength;
+    return undefined;
+  }
+
+  get similarityFnName(): SimilarityFnName {
+    return this.config.similarityFnName;
+  }
+
+  /** Saved prompts merged over `{query: "", document: ""}`. */
+  get prompts(): Readonly<Record<string, string>> {
+    return { ...this.config.prompts };
+  }
+
+  get defaultPromptName(): string | undefined {
+    return this.config.defaultPromptName;
+  }
+
+  /** True when queries and documents take different branches (a Router, e.g. inference-free SPLADE). */
+  get isRouter(): boolean {
+    return this.model.isRouter;
+  }
+
+  get modelInfo(): ModelInfo {
+    return { ...this.info, routes: [...this.info.routes] };
+  }
+
+  /** Encodes with the model's default prompt and default route. A string gives one vector, an array one per text. */
+  encode(text: string, options?: EncodeOptions): Promise<SparseVector>;
+  encode(texts: readonly string[], options?: EncodeOptions): Promise<SparseVector[]>;
+  encode(input: InputText, options: EncodeOptions = {}): Promise<SparseVector | SparseVector[]> {
+    return this.encodeTask(input, undefined, options);
+  }
+
+  /** Encodes queries: prompt `query`, route `query`. */
+  encodeQuery(text: string, options?: EncodeOptions): Promise<SparseVector>;
+  encodeQuery(texts: readonly string[], options?: EncodeOptions): Promise<SparseVector[]>;
+  encodeQuery(input: InputText, options: EncodeOptions = {}): Promise<SparseVector | SparseVector[]> {
+    return this.encodeTask(input, 'query', options);
+  }
+
+  /** Encodes documents: the first of prompts `document`/`passage`/`corpus`, route `document`. */
+  encodeDocument(text: string, options?: EncodeOptions): Promise<SparseVector>;
+  encodeDocument(texts: readonly string[], options?: EncodeOptions): Promise<SparseVector[]>;
+  encodeDocument(input: InputText, options: EncodeOptions = {}): Promise<SparseVector | SparseVector[]> {
+    return this.encodeTask(input, 'document', options);
+  }
+
+  /**
+   * Encodes a (possibly huge) iterable or async iterable of texts, reading `chunkSize` texts at a
+   * time and yielding their vectors in input order.
+   */
+  async *encodeStream(texts: Iterable<string> | AsyncIterable<string>, options: EncodeStreamOptions = {}): AsyncGenerator<SparseVector> {
+    const chunkSize = options.chunkSize ?? 1024;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `chunkSize must be a positive integer, got ${chunkSize}`);
+    }
+    const { task, chunkSize: _c, ...encodeOptions } = options;
+    let chunk: string[] = [];
+    let offset = 0;
+    const flush = async (): Promise<SparseVector[]> => {
+      const out = await this.run(chunk, task, encodeOptions, offset);
+      offset += chunk.length;
+      chunk = [];
+      return out;
+    };
+    for await (const text of texts as AsyncIterable<string>) {
+      chunk.push(text);
+      if (chunk.length >= chunkSize) yield* await flush();
+    }
+    if (chunk.length > 0) yield* await flush();
+  }
+
+  /** What the tokenizer sees for `text` in this task (after prompt, strip and truncation). */
+  async tokenize(text: string, options: { task?: EncodeTask; prompt?: string; promptName?: string } = {}): Promise<TokenizedText> {
+    this.checkAlive();
+    checkTexts([text]);
+    const prompt = this.resolvePrompt(options.task, options);
+    return inspectRoute(this.route(options.task), prompt + text);
+  }
+
+  /**
+   * Similarity matrix with the model's function (`similarityFnName`): rows are `a`, columns `b`.
+   * Returned as `number[][]` (plain, JSON-friendly; values are float64 sums of float32 products).
+   */
+  similarity(a: SparseVector | readonly SparseVector[], b: SparseVector | readonly SparseVector[]): number[][] {
+    const fn = this.config.similarityFnName === 'cosine' ? cosine : dot;
+    const rows = asArray(a);
+    const cols = asArray(b);
+    return rows.map((x) => cols.map((y) => fn(x, y)));
+  }
+
+  /** Similarity of a[i] and b[i] for every i (the arrays must have the same length). */
+  similarityPairwise(a: readonly SparseVector[], b: readonly SparseVector[]): number[] {
+    if (a.length !== b.length) {
+      throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `similarityPairwise needs equal lengths, got ${a.length} and ${b.length}`);
+    }
+    const fn = this.config.similarityFnName === 'cosine' ? cosine : dot;
+    return a.map((x, i) => fn(x, b[i]!));
+  }
+
+  /**
+   * The non-zeros of `vector` as `[token, weight]` with raw vocabulary strings (`##ing`, `Ġworld`,
+   * `[CLS]`), by descending weight; only the first `topK` when given. Indices outside the
+   * vocabulary decode as `[<index>]`.
+   */
+  decode(vector: SparseVector, topK?: number): Array<[token: string, weight: number]> {
+    this.checkAlive();
+    if (topK !== undefined && (!Number.isInteger(topK) || topK < 0)) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `topK must be a non-negative integer, got ${topK}`);
+    }
+    const tokenizer = this.route(undefined).tokenizer;
+    return topEntries(vector, topK).map(([i, w]) => [tokenizer.idToToken(i) ?? `[${i}]`, w]);
+  }
+
+  /** Mean/min/max non-zeros and the sparsity ratio of `vectors` (all zero for an empty list). */
+  sparsity(vectors: SparseVector | readonly SparseVector[]): SparsityStats {
+    const list = asArray(vectors);
+    if (list.length === 0) return { activeDims: 0, minActiveDims: 0, maxActiveDims: 0, sparsityRatio: 1, count: 0 };
+    let sum = 0;
+    let min = Infinity;
+    let max = 0;
+    for (const v of list) {
+      const n = v.indices.length;
+      sum += n;
+      if (n < min) min = n;
+      if (n > max) max = n;
+    }
+    const mean = sum / list.length;
+    const dim = list[0]!.dim;
+    return { activeDims: mean, minActiveDims: min, maxActiveDims: max, sparsityRatio: dim > 0 ? 1 - mean / dim : 1, count: list.length };
+  }
+
+  /** Dimensions active in both vectors, with the product of their weights. */
+  intersection(a: SparseVector, b: SparseVector): SparseVector {
+    return intersect(a, b);
+  }
+
+  /** Releases the onnxruntime sessions. Further calls throw ERR_DISPOSED. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.model.dispose();
+  }
+
+  private async encodeTask(input: InputText, task: EncodeTask | undefined, options: EncodeOptions): Promise<SparseVector | SparseVector[]> {
+    if (typeof input === 'string') return (await this.run([input], task, options, 0))[0]!;
+    if (!Array.isArray(input)) {
+      throw new SparseEncoderError('ERR_INVALID_INPUT', `expected a string or an array of strings, got ${describe(input)}`);
+    }
+    return this.run(input, task, options, 0);
+  }
+
+  private async run(texts: readonly string[], task: EncodeTask | undefined, options: EncodeOptions, indexOffset: number): Promise<SparseVector[]> {
+    this.checkAlive();
+    checkTexts(texts, indexOffset);
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `batchSize must be a positive integer, got ${batchSize}`);
+    }
+    const maxActiveDims = options.maxActiveDims ?? this.defaultMaxActiveDims;
+    if (maxActiveDims !== undefined) checkMaxActiveDims(maxActiveDims);
+    if (texts.length === 0) return [];
+    const route = this.route(task);
+    const prompt = this.resolvePrompt(task, options);
+    // Longest first, as sentence-transformers sorts (by length in code points), so batches pad little.
+    const order = texts.map((_, i) => i);
+    const lengths = texts.map(codePointLength);
+    order.sort((x, y) => lengths[y]! - lengths[x]! || x - y);
+    const out = new Array<SparseVector>(texts.length);
+    const routeOptions = maxActiveDims === undefined ? {} : { maxActiveDims };
+    for (let start = 0; start < order.length; start += batchSize) {
+      const idx = order.slice(start, start + batchSize);
+      const vectors = await route.encode(idx.map((i) => prompt + texts[i]!), routeOptions);
+      idx.forEach((i, j) => {
+        out[i] = vectors[j]!;
+      });
+      options.onProgress?.({ type: 'encode-progress', done: Math.min(start + batchSize, texts.length), total: texts.length });
+    }
+    return out;
+  }
+
+  private resolvePrompt(task: EncodeTask | undefined, options: { prompt?: string; promptName?: string }): string {
+    if (options.prompt !== undefined) {
+      if (typeof options.prompt !== 'string') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'prompt must be a string');
+      return options.prompt;
+    }
+    const prompts = this.config.prompts;
+    let name = options.promptName;
+    if (name !== undefined) {
+      if (!Object.hasOwn(prompts, name)) {
+        throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `prompt name "${name}" is not one of the model's prompts (${Object.keys(prompts).join(', ')})`, {
+          details: { promptName: name },
+        });
+      }
+    } else if (task === 'query') name = 'query';
+    else if (task === 'document') name = DOCUMENT_PROMPT_NAMES.find((n) => Object.hasOwn(prompts, n));
+    else name = this.config.defaultPromptName;
+    return name === undefined ? '' : prompts[name] ?? '';
+  }
+
+  private route(task: EncodeTask | undefined): SparseRoute {
+    const routes = this.model.routes;
+    return (task !== undefined ? routes.get(task) : undefined) ?? routes.get(this.model.defaultRoute)!;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new SparseEncoderError('ERR_DISPOSED', 'this SparseEncoder has been disposed');
+  }
+}
+
+function checkMaxActiveDims(k: number): void {
+  if (!Number.isInteger(k) || k < 1) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `maxActiveDims must be a positive integer, got ${k}`);
+  }
+}
+
+function checkTexts(texts: readonly unknown[], offset = 0): void {
+  for (let i = 0; i < texts.length; i++) {
+    if (typeof texts[i] !== 'string') {
+      throw new SparseEncoderError('ERR_INVALID_INPUT', `input ${offset + i} is ${describe(texts[i])}, expected a string`, {
+        details: { index: offset + i, type: describe(texts[i]) },
+      });
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  const t = typeof v;
+  return t === 'object' || t === 'undefined' ? `an ${t}` : `a ${t}`;
+}
+
+function asArray(v: SparseVector | readonly SparseVector[]): readonly SparseVector[] {
+  return Array.isArray(v) ? v : [v as SparseVector];
+}
+
+function codePointLength(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdbff) n++;
+  }
+  return n;
+}
+

@@ -1,0 +1,141 @@
+import { SparseEncoderError } from '../errors.js';
+import type { SparseVector } from '../sparse/vector.js';
+import { loadBeirDataset, type BeirDataset, type LoadBeirOptions } from './beir.js';
+import { Bm25Model, type Bm25Options } from './bm25.js';
+import {
+  DEFAULT_CUTOFFS,
+  scoreRun,
+  sparsityMetrics,
+  SparsityAccumulator,
+  type MetricConventions,
+  type MetricCutoffs,
+  type SparsityStats,
+} from './metrics.js';
+import { SparseRetriever, type RetrievalProgress, type Retriever, type SparseTextEncoder, type VectorSearcher } from './retriever.js';
+import { documentText, type Run } from './types.js';
+
+export type EvaluationProgress = RetrievalProgress | { phase: 'fit'; done: number; total: number };
+
+export interface EvaluateRetrievalOptions {
+  /** A loaded BEIR dataset, or where to load one. */
+  dataset: BeirDataset | LoadBeirOptions;
+  /**
+   * What to evaluate; give exactly one of `model`, `retriever`, `run`.
+   * `model`: a sparse encoder (documents are `title + ' ' + text`), or 'bm25' to fit BM25 on the corpus.
+   */
+  model?: SparseTextEncoder | 'bm25';
+  /** BM25 settings when `model` is 'bm25'. Defaults: k1 0.9, b 0.4, english analyzer, Lucene lengths. */
+  bm25?: Bm25Options;
+  /** A ready retriever (e.g. a FusionRetriever); sparsity figures are then not reported. */
+  retriever?: Retriever;
+  /** An existing run (as read by readTrecRun): scored as trec_eval would score it. */
+  run?: Run;
+  /** Default 'st'. */
+  conventions?: MetricConventions;
+  /** Default DEFAULT_CUTOFFS. */
+  cutoffs?: Partial<MetricCutoffs>;
+  /** Smallest relevant grade. Default 1. */
+  relevanceThreshold?: number;
+  /** Hits retrieved per query. Default: the largest cutoff ('st'), at least 1000 ('trec', as Anserini runs). */
+  k?: number;
+  /** Texts per encoder call. Default 32. */
+  batchSize?: number;
+  /** Index for the encoded corpus. Default: a SparseIndex searched exactly (`buildIndexSearcher`). */
+  buildSearcher?: (docs: Array<{ id: string; vector: SparseVector }>) => Promise<VectorSearcher>;
+  onProgress?: (event: EvaluationProgress) => void;
+}
+
+export interface EvaluationResult {
+  /** `<metric>@<k>` (lower case) and, when a model encoded the data, the sparsity figures. */
+  metrics: Record<string, number>;
+  /** Key of the headline metric: `ndcg@<largest ndcg cutoff>`. */
+  primaryMetric: string;
+  queriesEvaluated: number;
+  corpusSize: number;
+  /** The rankings the metrics were computed from (write them with writeTrecRun). */
+  run: Run;
+  sparsity?: SparsityStats;
+  /** The fitted model when `model` was 'bm25' (save it with its index). */
+  bm25?: Bm25Model;
+}
+
+/** Retrieves (unless given a run) and scores a BEIR dataset's queries. */
+export async function evaluateRetrieval(options: EvaluateRetrievalOptions): Promise<EvaluationResult> {
+  const given = [options.model, options.retriever, options.run].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'give exactly one of model, retriever, run');
+  const dataset = 'corpus' in options.dataset ? options.dataset : await loadBeirDataset(options.dataset);
+  const conventions = options.conventions ?? 'st';
+  const cutoffs: MetricCutoffs = { ...DEFAULT_CUTOFFS, ...(options.cutoffs ?? {}) };
+  const maxCutoff = Math.max(...Object.values(cutoffs).flat());
+  const k = options.k ?? (conventions === 'trec' ? Math.max(maxCutoff, 1000) : maxCutoff);
+
+  let run = options.run;
+  let sparsity: SparsityStats | undefined;
+  let bm25: Bm25Model | undefined;
+  if (run === undefined) {
+    let retriever = options.retriever;
+    let accumulator: SparsityAccumulator | undefined;
+    let owned: SparseRetriever | undefined;
+    if (options.model !== undefined) {
+      let encoder: SparseTextEncoder;
+      if (options.model === 'bm25') {
+        const total = dataset.corpus.length;
+        bm25 = await Bm25Model.fit(
+          dataset.corpus.map(documentText),
+          { ...(options.bm25 ?? {}), onProgress: (e) => options.onProgress?.({ phase: 'fit', done: e.done, total }) },
+        );
+        encoder = bm25;
+      } else {
+        encoder = options.model;
+      }
+      owned = await SparseRetriever.create({
+        encoder,
+        name: options.model === 'bm25' ? 'bm25' : 'model',
+        documents: dataset.corpus.map((d) => ({ id: d.id, text: documentText(d) })),
+        documentCount: dataset.corpus.length,
+        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+        ...(options.buildSearcher === undefined ? {} : { buildSearcher: options.buildSearcher }),
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+        onVectors: (kind, vectors) => {
+          if (vectors.length === 0) return;
+          accumulator ??= new SparsityAccumulator(vectors[0]!.dim);
+          if (kind === 'query') accumulator.addQueries(vectors);
+          else accumulator.addDocuments(vectors);
+        },
+      });
+      retriever = owned;
+    }
+    // Like sentence-transformers, 'st' encodes only the queries it will score (they count in the sparsity figures).
+    const threshold = options.relevanceThreshold ?? 1;
+    const queries =
+      conventions === 'st'
+        ? dataset.queries.filter((q) => [...(dataset.qrels.get(q.id)?.values() ?? [])].some((g) => g >= threshold))
+        : dataset.queries;
+    try {
+      run = await retriever!.search(queries, {
+        k,
+        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      });
+    } finally {
+      owned?.dispose();
+    }
+    sparsity = accumulator?.result();
+  }
+
+  const scores = scoreRun(run, dataset.qrels, {
+    conventions,
+    cutoffs,
+    queryIds: dataset.queries.map((q) => q.id),
+    ...(options.relevanceThreshold === undefined ? {} : { relevanceThreshold: options.relevanceThreshold }),
+  });
+  const metrics = sparsity ? { ...scores.metrics, ...sparsityMetrics(sparsity) } : scores.metrics;
+  return {
+    metrics,
+    primaryMetric: scores.primaryMetric,
+    queriesEvaluated: scores.queriesEvaluated,
+    corpusSize: dataset.corpus.length,
+    run,
+    ...(sparsity ? { sparsity } : {}),
+    ...(bm25 ? { bm25 } : {}),
+  };
+}

@@ -1,0 +1,155 @@
+import { SparseEncoderError } from '../errors.js';
+
+/** The encoder families we can build; XLM-RoBERTa (and CamemBERT) share RoBERTa's graph. */
+export type TransformerFamily = 'bert' | 'roberta' | 'distilbert';
+
+/**
+ * What the graph builders need from a Hugging Face `config.json`, with the family's naming
+ * differences (`hidden_size` vs DistilBERT's `dim`, ...) resolved once here.
+ */
+export interface TransformerConfig {
+  readonly family: TransformerFamily;
+  /** `model_type` as written in config.json (e.g. `xlm-roberta`). */
+  readonly modelType: string;
+  /** First entry of `architectures`, if any (e.g. `BertForMaskedLM`). */
+  readonly architecture: string | undefined;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly intermediateSize: number;
+  readonly vocabSize: number;
+  readonly maxPositionEmbeddings: number;
+  /** 0 when the family has no token types (DistilBERT). */
+  readonly typeVocabSize: number;
+  readonly layerNormEps: number;
+  readonly padTokenId: number;
+  /** Longest token row the position table allows (RoBERTa reserves padding_idx + 1 rows). */
+  readonly maxSequenceLength: number;
+}
+
+const FAMILY_BY_MODEL_TYPE: Record<string, TransformerFamily> = {
+  bert: 'bert',
+  roberta: 'roberta',
+  'xlm-roberta': 'roberta',
+  camembert: 'roberta',
+  distilbert: 'distilbert',
+};
+
+const FAMILY_BY_ARCHITECTURE_PREFIX: Array<[string, TransformerFamily]> = [
+  ['XLMRoberta', 'roberta'],
+  ['Camembert', 'roberta'],
+  ['Roberta', 'roberta'],
+  ['DistilBert', 'distilbert'],
+  ['Bert', 'bert'],
+];
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function intField(cfg: Record<string, unknown>, key: string, fallback?: number): number {
+  const v = cfg[key];
+  if (v === undefined || v === null) {
+    if (fallback !== undefined) return fallback;
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `config.json is missing "${key}"`, { details: { key } });
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `config.json "${key}" must be a non-negative integer, got ${JSON.stringify(v)}`, {
+      details: { key },
+    });
+  }
+  return v;
+}
+
+function numberField(cfg: Record<string, unknown>, key: string, fallback: number): number {
+  const v = cfg[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `config.json "${key}" must be a positive number, got ${JSON.stringify(v)}`, {
+      details: { key },
+    });
+  }
+  return v;
+}
+
+function checkActivation(cfg: Record<string, unknown>, key: string): void {
+  const act = cfg[key] ?? 'gelu';
+  // Only the exact erf GELU is built; tanh approximations would silently change outputs.
+  if (act !== 'gelu') {
+    throw new SparseEncoderError('ERR_UNSUPPORTED_ARCHITECTURE', `activation ${JSON.stringify(act)} ("${key}" in config.json) is not supported; only "gelu" is`, {
+      details: { key, activation: act },
+    });
+  }
+}
+
+/**
+ * Reads a parsed `config.json` object. Throws ERR_UNSUPPORTED_ARCHITECTURE (naming the
+ * model_type/architecture) for families we cannot build, ERR_INVALID_CONFIG for malformed fields.
+ */
+export function parseTransformerConfig(json: unknown): TransformerConfig {
+  if (!isRecord(json)) throw new SparseEncoderError('ERR_INVALID_CONFIG', 'config.json must hold a JSON object');
+  const modelType = typeof json['model_type'] === 'string' ? json['model_type'] : undefined;
+  const archs = Array.isArray(json['architectures']) ? json['architectures'].filter((a): a is string => typeof a === 'string') : [];
+  const architecture = archs[0];
+
+  let family: TransformerFamily | undefined;
+  if (modelType !== undefined) family = FAMILY_BY_MODEL_TYPE[modelType];
+  else if (architecture !== undefined) family = FAMILY_BY_ARCHITECTURE_PREFIX.find(([p]) => architecture.startsWith(p))?.[1];
+  if (family === undefined) {
+    const what = [modelType !== undefined ? `model_type "${modelType}"` : '', architecture !== undefined ? `architecture "${architecture}"` : '']
+      .filter(Boolean)
+      .join(', ');
+    throw new SparseEncoderError(
+      'ERR_UNSUPPORTED_ARCHITECTURE',
+      `unsupported transformer ${what || '(config.json names neither model_type nor architectures)'}; supported model types: ${Object.keys(FAMILY_BY_MODEL_TYPE).join(', ')}`,
+      { details: { modelType, architecture } },
+    );
+  }
+
+  if (family === 'distilbert') {
+    checkActivation(json, 'activation');
+    const maxPos = intField(json, 'max_position_embeddings', 512);
+    return {
+      family,
+      modelType: modelType ?? 'distilbert',
+      architecture,
+      hiddenSize: intField(json, 'dim'),
+      numLayers: intField(json, 'n_layers'),
+      numHeads: intField(json, 'n_heads'),
+      intermediateSize: intField(json, 'hidden_dim'),
+      vocabSize: intField(json, 'vocab_size'),
+      maxPositionEmbeddings: maxPos,
+      typeVocabSize: 0,
+      // transformers hard-codes eps 1e-12 for DistilBERT's LayerNorms.
+      layerNormEps: 1e-12,
+      padTokenId: intField(json, 'pad_token_id', 0),
+      maxSequenceLength: maxPos,
+    };
+  }
+
+  checkActivation(json, 'hidden_act');
+  const pet = json['position_embedding_type'] ?? 'absolute';
+  if (pet !== 'absolute') {
+    throw new SparseEncoderError('ERR_UNSUPPORTED_ARCHITECTURE', `position_embedding_type ${JSON.stringify(pet)} is not supported; only "absolute" is`, {
+      details: { position_embedding_type: pet },
+    });
+  }
+  const maxPos = intField(json, 'max_position_embeddings');
+  const padTokenId = intField(json, 'pad_token_id', family === 'roberta' ? 1 : 0);
+  return {
+    family,
+    modelType: modelType ?? family,
+    architecture,
+    hiddenSize: intField(json, 'hidden_size'),
+    numLayers: intField(json, 'num_hidden_layers'),
+    numHeads: intField(json, 'num_attention_heads'),
+    intermediateSize: intField(json, 'intermediate_size'),
+    vocabSize: intField(json, 'vocab_size'),
+    maxPositionEmbeddings: maxPos,
+    typeVocabSize: intField(json, 'type_vocab_size', 2),
+    layerNormEps: numberField(json, 'layer_norm_eps', 1e-12),
+    padTokenId,
+    // RoBERTa positions start at padding_idx + 1, so the last padding_idx + 1 rows are unusable.
+    maxSequenceLength: family === 'roberta' ? maxPos - padTokenId - 1 : maxPos,
+  };
+}

@@ -1,0 +1,114 @@
+import { encodeModel, ONNX_DTYPE } from './onnx-proto.js';
+import type { DimSpec, NodeAttribute, NodeSpec, OnnxDtype, TensorSpec, ValueInfoSpec } from './onnx-proto.js';
+
+/** ai.onnx opset we target (LayerNormalization needs 17; ORT 1.30 supports up to 23). */
+export const AI_ONNX_OPSET = 17;
+/** IR version matching opset 17. */
+export const IR_VERSION = 8;
+export const MS_DOMAIN = 'com.microsoft';
+
+type AttrInput = number | number[] | string | { float: number } | { floats: number[] };
+
+function toAttribute(name: string, v: AttrInput): NodeAttribute {
+  if (typeof v === 'string') return { name, value: { kind: 'string', v } };
+  if (typeof v === 'number') return { name, value: { kind: 'int', v } };
+  if (Array.isArray(v)) return { name, value: { kind: 'ints', v } };
+  if ('float' in v) return { name, value: { kind: 'float', v: v.float } };
+  return { name, value: { kind: 'floats', v: v.floats } };
+}
+
+function bytesOf(a: Float32Array | Int32Array | BigInt64Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/**
+ * Accumulates nodes, initializers and graph inputs/outputs with generated unique names.
+ * Integer attributes are plain numbers; float attributes are written `{ float: x }`.
+ */
+export class GraphBuilder {
+  private readonly nodes: NodeSpec[] = [];
+  private readonly initializers: TensorSpec[] = [];
+  private readonly inputs: ValueInfoSpec[] = [];
+  private readonly outputs: ValueInfoSpec[] = [];
+  private readonly used = new Set<string>();
+  private counter = 0;
+  private usesMsDomain = false;
+
+  constructor(private readonly name: string) {}
+
+  /** A fresh value name based on `hint`. */
+  fresh(hint: string): string {
+    let n = hint;
+    while (this.used.has(n)) n = `${hint}_${++this.counter}`;
+    this.used.add(n);
+    return n;
+  }
+
+  input(name: string, dtype: OnnxDtype, dims: DimSpec[]): string {
+    this.used.add(name);
+    this.inputs.push({ name, dtype, dims });
+    return name;
+  }
+
+  output(name: string, dtype: OnnxDtype, dims: DimSpec[]): void {
+    this.outputs.push({ name, dtype, dims });
+  }
+
+  /** Adds a float32 initializer; the array is referenced, not copied, until `toBytes`. */
+  float(hint: string, data: Float32Array, dims: readonly number[]): string {
+    const name = this.fresh(hint);
+    this.initializers.push({ name, dtype: ONNX_DTYPE.FLOAT, dims: [...dims], raw: bytesOf(data) });
+    return name;
+  }
+
+  int64(hint: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
+    const name = this.fresh(hint);
+    const data = BigInt64Array.from(values, (v) => BigInt(v));
+    this.initializers.push({ name, dtype: ONNX_DTYPE.INT64, dims: [...dims], raw: bytesOf(data) });
+    return name;
+  }
+
+  scalarFloat(hint: string, value: number): string {
+    return this.float(hint, Float32Array.of(value), []);
+  }
+
+  /** Adds a node and returns its output names (one per `outputs` hint). */
+  nodeN(opType: string, inputs: string[], outputHints: string[], attrs: Record<string, AttrInput> = {}, domain?: string): string[] {
+    const outputs = outputHints.map((h) => (h === '' ? '' : this.fresh(h)));
+    if (domain === MS_DOMAIN) this.usesMsDomain = true;
+    this.nodes.push({
+      opType,
+      inputs,
+      outputs,
+      name: this.fresh(`${opType}_node`),
+      attributes: Object.entries(attrs).map(([k, v]) => toAttribute(k, v)),
+      ...(domain ? { domain } : {}),
+    });
+    return outputs;
+  }
+
+  /** Adds a single-output node. */
+  node(opType: string, inputs: string[], outputHint: string, attrs: Record<string, AttrInput> = {}, domain?: string): string {
+    return this.nodeN(opType, inputs, [outputHint], attrs, domain)[0]!;
+  }
+
+  /** Adds an Identity so that an internal value leaves the graph under a chosen name. */
+  exposeAs(value: string, name: string, dtype: OnnxDtype, dims: DimSpec[]): void {
+    if (this.used.has(name)) throw new Error(`graph builder: output name ${name} is already taken`);
+    this.used.add(name);
+    this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], name: this.fresh('Identity_node') });
+    this.output(name, dtype, dims);
+  }
+
+  toBytes(): Uint8Array {
+    const opsets: Record<string, number> = { '': AI_ONNX_OPSET };
+    if (this.usesMsDomain) opsets[MS_DOMAIN] = 1;
+    return encodeModel({
+      graph: { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs },
+      opsets,
+      irVersion: IR_VERSION,
+      producerName: 'sparse-encoder',
+      producerVersion: '0.1.0',
+    });
+  }
+}

@@ -1,0 +1,349 @@
+import { SparseEncoderError } from '../errors.js';
+import type { StateDict } from '../weights/types.js';
+import type { TransformerConfig, TransformerFamily } from './config.js';
+import { GraphBuilder, MS_DOMAIN } from './graph-builder.js';
+import { ONNX_DTYPE } from './onnx-proto.js';
+import { transpose2d, WeightResolver } from './weight-resolver.js';
+
+export type SpladePoolingMode = 'max' | 'sum';
+export type SpladeActivation = 'relu' | 'log1p_relu';
+
+export interface SpladeGraphOptions {
+  /** How token activations are pooled over the sequence (SpladePooling `pooling_strategy`). */
+  pooling: SpladePoolingMode;
+  /** `relu` = log1p(relu(x)); `log1p_relu` = log1p(log1p(relu(x))) (SpladePooling `activation_function`). */
+  activation: SpladeActivation;
+  /**
+   * The vocabulary projection is computed in column blocks of at most this many entries, each
+   * pooled at once, so the [batch, sequence, vocab] logits never exist in full. Default 8192.
+   */
+  vocabChunkSize?: number;
+  /**
+   * Internal: also output `embedding_output`, `last_hidden_state` and the full `logits`
+   * [batch, sequence, vocab] (for parity tests against transformers' intermediate values).
+   */
+  debugOutputs?: boolean;
+}
+
+/** Graph input/output names; the runner feeds int64 [batch, sequence] tensors. */
+export const GRAPH_NAMES = {
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  tokenTypeIds: 'token_type_ids',
+  /** SPLADE output [batch, vocab]. */
+  splade: 'sparse_embedding',
+  /** Mean-pooled output [batch, hidden]. */
+  meanPooled: 'sentence_embedding',
+} as const;
+
+/** Whether the graph of this family takes `token_type_ids` (only BERT; RoBERTa adds type row 0 itself). */
+export function takesTokenTypeIds(config: TransformerConfig): boolean {
+  return config.family === 'bert';
+}
+
+const PREFIX: Record<TransformerFamily, string> = { bert: 'bert.', roberta: 'roberta.', distilbert: 'distilbert.' };
+
+interface LayerNaming {
+  q: string;
+  k: string;
+  v: string;
+  attnOut: string;
+  attnNorm: string;
+  inter: string;
+  out: string;
+  outNorm: string;
+}
+
+function layerNaming(family: TransformerFamily, i: number): LayerNaming {
+  if (family === 'distilbert') {
+    const p = `transformer.layer.${i}`;
+    return {
+      q: `${p}.attention.q_lin`,
+      k: `${p}.attention.k_lin`,
+      v: `${p}.attention.v_lin`,
+      attnOut: `${p}.attention.out_lin`,
+      attnNorm: `${p}.sa_layer_norm`,
+      inter: `${p}.ffn.lin1`,
+      out: `${p}.ffn.lin2`,
+      outNorm: `${p}.output_layer_norm`,
+    };
+  }
+  const p = `encoder.layer.${i}`;
+  return {
+    q: `${p}.attention.self.query`,
+    k: `${p}.attention.self.key`,
+    v: `${p}.attention.self.value`,
+    attnOut: `${p}.attention.output.dense`,
+    attnNorm: `${p}.attention.output.LayerNorm`,
+    inter: `${p}.intermediate.dense`,
+    out: `${p}.output.dense`,
+    outNorm: `${p}.output.LayerNorm`,
+  };
+}
+
+interface HeadNaming {
+  dense: string;
+  norm: string;
+  decoderWeight: string[];
+  decoderBias: string[];
+}
+
+const HEAD: Record<TransformerFamily, HeadNaming> = {
+  bert: {
+    dense: 'cls.predictions.transform.dense',
+    norm: 'cls.predictions.transform.LayerNorm',
+    decoderWeight: ['cls.predictions.decoder.weight'],
+    decoderBias: ['cls.predictions.bias', 'cls.predictions.decoder.bias'],
+  },
+  roberta: {
+    dense: 'lm_head.dense',
+    norm: 'lm_head.layer_norm',
+    decoderWeight: ['lm_head.decoder.weight'],
+    decoderBias: ['lm_head.bias', 'lm_head.decoder.bias'],
+  },
+  distilbert: {
+    dense: 'vocab_transform',
+    norm: 'vocab_layer_norm',
+    decoderWeight: ['vocab_projector.weight'],
+    decoderBias: ['vocab_projector.bias'],
+  },
+};
+
+interface EncoderValues {
+  embeddingOutput: string;
+  lastHidden: string;
+  /** attention_mask as float [batch, sequence, 1]. */
+  maskF: string;
+}
+
+function validateDims(config: TransformerConfig): void {
+  if (config.hiddenSize % config.numHeads !== 0) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `hidden size ${config.hiddenSize} is not divisible by the ${config.numHeads} attention heads`);
+  }
+  for (const [k, v] of Object.entries({ hiddenSize: config.hiddenSize, numHeads: config.numHeads, vocabSize: config.vocabSize, intermediateSize: config.intermediateSize })) {
+    if (v <= 0) throw new SparseEncoderError('ERR_INVALID_CONFIG', `config ${k} must be positive, got ${v}`);
+  }
+}
+
+/** A Linear layer's weight [out, in] transposed to [in, out] for MatMul, and its bias. */
+function linear(w: WeightResolver, base: string, inDim: number, outDim: number, prefixed = true): { wt: Float32Array; b: Float32Array } {
+  const weight = w.required([`${base}.weight`], [outDim, inDim], prefixed);
+  return { wt: transpose2d(weight, outDim, inDim), b: w.biasOrZeros([`${base}.bias`], outDim, prefixed) };
+}
+
+/** Embeddings and the transformer layers, as transformers computes them (eval mode). */
+function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResolver): EncoderValues {
+  const H = config.hiddenSize;
+  const fam = config.family;
+  const ids = g.input(GRAPH_NAMES.inputIds, ONNX_DTYPE.INT64, ['batch', 'sequence']);
+  const mask = g.input(GRAPH_NAMES.attentionMask, ONNX_DTYPE.INT64, ['batch', 'sequence']);
+  const typeIds = fam === 'bert' ? g.input(GRAPH_NAMES.tokenTypeIds, ONNX_DTYPE.INT64, ['batch', 'sequence']) : undefined;
+
+  // --- embeddings: word (+ type) + position, then LayerNorm
+  const wordTable = w.base('embeddings.word_embeddings.weight', [config.vocabSize, H]);
+  let x = g.node('Gather', [g.float('word_embeddings', wordTable, [config.vocabSize, H]), ids], 'inputs_embeds');
+
+  if (typeIds !== undefined) {
+    const table = w.base('embeddings.token_type_embeddings.weight', [config.typeVocabSize, H]);
+    const t = g.node('Gather', [g.float('token_type_embeddings', table, [config.typeVocabSize, H]), typeIds], 'token_type_embeds');
+    x = g.node('Add', [x, t], 'emb_plus_type');
+  } else if (fam === 'roberta') {
+    // RoBERTa's tokenizer returns no token types: transformers adds row 0 (zeros ids).
+    const table = w.base('embeddings.token_type_embeddings.weight', [config.typeVocabSize, H]);
+    x = g.node('Add', [x, g.float('token_type_row0', table.slice(0, H), [H])], 'emb_plus_type');
+  }
+
+  const posTable = w.base('embeddings.position_embeddings.weight', [config.maxPositionEmbeddings, H]);
+  const posInit = g.float('position_embeddings', posTable, [config.maxPositionEmbeddings, H]);
+  let pos: string;
+  if (fam === 'roberta') {
+    // position id = padding_idx + cumsum(not_pad) * not_pad, with not_pad from input_ids (as transformers).
+    const isPad = g.node('Equal', [ids, g.int64('pad_id', [config.padTokenId], [])], 'is_pad');
+    const notPad = g.node('Cast', [g.node('Not', [isPad], 'not_pad_b')], 'not_pad', { to: ONNX_DTYPE.INT64 });
+    const cs = g.node('CumSum', [notPad, g.int64('axis1', [1], [])], 'not_pad_cumsum');
+    const inc = g.node('Mul', [cs, notPad], 'pos_increment');
+    const posIds = g.node('Add', [inc, g.int64('pad_offset', [config.padTokenId], [])], 'position_ids');
+    pos = g.node('Gather', [posInit, posIds], 'position_embeds');
+  } else {
+    // positions 0..S-1: the first S rows of the table, broadcast over the batch.
+    const seqLen = g.node('Shape', [ids], 'seq_len', { start: 1, end: 2 });
+    pos = g.node('Slice', [posInit, g.int64('zero1', [0]), seqLen, g.int64('axes0', [0])], 'position_embeds');
+  }
+  x = g.node('Add', [x, pos], 'emb_sum');
+  const embLn = w.layerNorm('embeddings.LayerNorm', H);
+  x = g.node('LayerNormalization', [x, g.float('emb_ln_gamma', embLn.gamma, [H]), g.float('emb_ln_beta', embLn.beta, [H])], 'emb_ln', {
+    axis: -1,
+    epsilon: { float: config.layerNormEps },
+  });
+  const embeddingOutput = x;
+
+  const maskI32 = g.node('Cast', [mask], 'mask_i32', { to: ONNX_DTYPE.INT32 });
+  const maskF = g.node('Unsqueeze', [g.node('Cast', [mask], 'mask_f', { to: ONNX_DTYPE.FLOAT }), g.int64('axes2', [2])], 'mask_f3');
+
+  // --- transformer layers (post-LayerNorm, as BERT/RoBERTa/DistilBERT)
+  for (let i = 0; i < config.numLayers; i++) {
+    const n = layerNaming(fam, i);
+    const q = linear(w, n.q, H, H);
+    const k = linear(w, n.k, H, H);
+    const v = linear(w, n.v, H, H);
+    // Attention wants one [H, 3H] weight: q | k | v columns side by side.
+    const qkvW = new Float32Array(H * 3 * H);
+    for (let r = 0; r < H; r++) {
+      qkvW.set(q.wt.subarray(r * H, r * H + H), r * 3 * H);
+      qkvW.set(k.wt.subarray(r * H, r * H + H), r * 3 * H + H);
+      qkvW.set(v.wt.subarray(r * H, r * H + H), r * 3 * H + 2 * H);
+    }
+    const qkvB = new Float32Array(3 * H);
+    qkvB.set(q.b, 0);
+    qkvB.set(k.b, H);
+    qkvB.set(v.b, 2 * H);
+    // The raw 0/1 mask [B, S]: ORT adds mask_filter_value (-10000) to masked scores; transformers
+    // adds float32 min. Both give exp(...) = 0 in float32, so the softmax is the same.
+    const ctx = g.node(
+      'Attention',
+      [x, g.float(`l${i}_qkv_w`, qkvW, [H, 3 * H]), g.float(`l${i}_qkv_b`, qkvB, [3 * H]), maskI32],
+      `l${i}_context`,
+      { num_heads: config.numHeads },
+      MS_DOMAIN,
+    );
+    const o = linear(w, n.attnOut, H, H);
+    const attnProj = g.node('MatMul', [ctx, g.float(`l${i}_attn_out_w`, o.wt, [H, H])], `l${i}_attn_proj`);
+    const ln1 = w.layerNorm(n.attnNorm, H);
+    const x1 = g.node(
+      'SkipLayerNormalization',
+      [attnProj, x, g.float(`l${i}_ln1_g`, ln1.gamma, [H]), g.float(`l${i}_ln1_b`, ln1.beta, [H]), g.float(`l${i}_attn_out_b`, o.b, [H])],
+      `l${i}_attn_output`,
+      { epsilon: { float: config.layerNormEps } },
+      MS_DOMAIN,
+    );
+    const I = config.intermediateSize;
+    const fc1 = linear(w, n.inter, H, I);
+    const h = g.node('MatMul', [x1, g.float(`l${i}_fc1_w`, fc1.wt, [H, I])], `l${i}_fc1`);
+    // BiasGelu is the exact erf GELU (FastGelu would be the tanh approximation).
+    const act = g.node('BiasGelu', [h, g.float(`l${i}_fc1_b`, fc1.b, [I])], `l${i}_gelu`, {}, MS_DOMAIN);
+    const fc2 = linear(w, n.out, I, H);
+    const y = g.node('MatMul', [act, g.float(`l${i}_fc2_w`, fc2.wt, [I, H])], `l${i}_fc2`);
+    const ln2 = w.layerNorm(n.outNorm, H);
+    x = g.node(
+      'SkipLayerNormalization',
+      [y, x1, g.float(`l${i}_ln2_g`, ln2.gamma, [H]), g.float(`l${i}_ln2_b`, ln2.beta, [H]), g.float(`l${i}_fc2_b`, fc2.b, [H])],
+      `l${i}_output`,
+      { epsilon: { float: config.layerNormEps } },
+      MS_DOMAIN,
+    );
+  }
+  return { embeddingOutput, lastHidden: x, maskF };
+}
+
+/**
+ * Builds a SPLADE model (an MLM plus SpladePooling) as ONNX bytes: inputs int64 `input_ids`,
+ * `attention_mask` [batch, sequence] (and `token_type_ids` for BERT), output float32
+ * `sparse_embedding` [batch, vocab]. Per token: logits × mask → relu → log1p (twice for
+ * `log1p_relu`), then max or sum over the sequence. The decoder is tied to the word embeddings
+ * when its weight is absent.
+ */
+export function buildSpladeGraph(config: TransformerConfig, weights: StateDict, options: SpladeGraphOptions): Uint8Array {
+  validateDims(config);
+  const { pooling, activation } = options;
+  if (pooling !== 'max' && pooling !== 'sum') {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `SPLADE pooling must be "max" or "sum", got ${JSON.stringify(pooling)}`);
+  }
+  if (activation !== 'relu' && activation !== 'log1p_relu') {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `SPLADE activation must be "relu" or "log1p_relu", got ${JSON.stringify(activation)}`);
+  }
+  const chunkLimit = options.vocabChunkSize ?? 8192;
+  if (!Number.isInteger(chunkLimit) || chunkLimit <= 0) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `vocabChunkSize must be a positive integer, got ${chunkLimit}`);
+  }
+
+  const H = config.hiddenSize;
+  const V = config.vocabSize;
+  const w = new WeightResolver(weights, PREFIX[config.family]);
+  const g = new GraphBuilder('splade');
+  const enc = buildEncoder(g, config, w);
+
+  // --- MLM head transform: dense → GELU → LayerNorm
+  const head = HEAD[config.family];
+  const dense = linear(w, head.dense, H, H, false);
+  let t = g.node('MatMul', [enc.lastHidden, g.float('head_dense_w', dense.wt, [H, H])], 'head_dense');
+  t = g.node('BiasGelu', [t, g.float('head_dense_b', dense.b, [H])], 'head_gelu', {}, MS_DOMAIN);
+  const headLn = w.layerNorm(head.norm, H, false);
+  const headEps = config.family === 'distilbert' ? 1e-12 : config.layerNormEps;
+  t = g.node('LayerNormalization', [t, g.float('head_ln_g', headLn.gamma, [H]), g.float('head_ln_b', headLn.beta, [H])], 'head_transform', {
+    axis: -1,
+    epsilon: { float: headEps },
+  });
+
+  const decoder = w.optional(head.decoderWeight, [V, H]) ?? w.base('embeddings.word_embeddings.weight', [V, H]);
+  const bias = w.biasOrZeros(head.decoderBias, V);
+
+  const one = g.scalarFloat('one', 1);
+  const activate = (v: string, hint: string): string => {
+    let y = g.node('Relu', [v], `${hint}_relu`);
+    const times = activation === 'log1p_relu' ? 2 : 1;
+    for (let k = 0; k < times; k++) y = g.node('Log', [g.node('Add', [y, one], `${hint}_plus1`)], `${hint}_log1p`);
+    return y;
+  };
+
+  // Masked positions must not win the max: add a large negative number to their logits.
+  // (transformers multiplies logits by the mask, giving 0 → relu 0; pooling the maximum of the
+  // unmasked logits and applying relu afterwards gives the same value, as relu/log1p are monotone.)
+  const maskBias =
+    pooling === 'max'
+      ? g.node('Mul', [g.node('Sub', [enc.maskF, one], 'mask_minus1'), g.scalarFloat('big', 1e30)], 'mask_bias')
+      : undefined;
+
+  const nChunks = Math.ceil(V / chunkLimit);
+  const chunk = Math.ceil(V / nChunks);
+  const pooledChunks: string[] = [];
+  const rawChunks: string[] = [];
+  for (let c = 0; c < nChunks; c++) {
+    const c0 = c * chunk;
+    const c1 = Math.min(V, c0 + chunk);
+    const wc = g.float(`decoder_w_${c}`, transpose2d(decoder, V, H, c0, c1), [H, c1 - c0]);
+    const logits = g.node('MatMul', [t, wc], `logits_nobias_${c}`);
+    rawChunks.push(logits);
+    const bc = g.float(`decoder_b_${c}`, bias.slice(c0, c1), [c1 - c0]);
+    if (pooling === 'max') {
+      // max_s(x_s + b) = max_s(x_s) + b exactly (float rounding is monotone): add the bias after pooling.
+      const masked = g.node('Add', [logits, maskBias!], `logits_masked_${c}`);
+      const mx = g.node('ReduceMax', [masked], `max_${c}`, { axes: [1], keepdims: 0 });
+      pooledChunks.push(activate(g.node('Add', [mx, bc], `max_bias_${c}`), `act_${c}`));
+    } else {
+      const a = activate(g.node('Add', [logits, bc], `logits_${c}`), `act_${c}`);
+      const m = g.node('Mul', [a, enc.maskF], `act_masked_${c}`);
+      pooledChunks.push(g.node('ReduceSum', [m, g.int64(`axes1_${c}`, [1])], `sum_${c}`, { keepdims: 0 }));
+    }
+  }
+  const pooled = nChunks === 1 ? pooledChunks[0]! : g.node('Concat', pooledChunks, 'pooled', { axis: 1 });
+  g.exposeAs(pooled, GRAPH_NAMES.splade, ONNX_DTYPE.FLOAT, ['batch', V]);
+
+  if (options.debugOutputs) {
+    const all = nChunks === 1 ? rawChunks[0]! : g.node('Concat', rawChunks, 'logits_nobias', { axis: 2 });
+    const logits = g.node('Add', [all, g.float('decoder_b_full', bias, [V])], 'logits_full');
+    g.exposeAs(enc.embeddingOutput, 'embedding_output', ONNX_DTYPE.FLOAT, ['batch', 'sequence', H]);
+    g.exposeAs(enc.lastHidden, 'last_hidden_state', ONNX_DTYPE.FLOAT, ['batch', 'sequence', H]);
+    g.exposeAs(logits, 'logits', ONNX_DTYPE.FLOAT, ['batch', 'sequence', V]);
+  }
+  return g.toBytes();
+}
+
+/**
+ * Builds a bare encoder (BertModel and relatives, no head) followed by sentence-transformers'
+ * mean pooling over attention-masked tokens: output float32 `sentence_embedding` [batch, hidden].
+ */
+export function buildMeanPooledGraph(config: TransformerConfig, weights: StateDict): Uint8Array {
+  validateDims(config);
+  const H = config.hiddenSize;
+  const w = new WeightResolver(weights, PREFIX[config.family]);
+  const g = new GraphBuilder('mean_pooled');
+  const enc = buildEncoder(g, config, w);
+  const sum = g.node('ReduceSum', [g.node('Mul', [enc.lastHidden, enc.maskF], 'masked_hidden'), g.int64('axes1', [1])], 'hidden_sum', {
+    keepdims: 0,
+  });
+  const count = g.node('ReduceSum', [enc.maskF, g.int64('axes1b', [1])], 'mask_count', { keepdims: 0 });
+  // sentence-transformers clamps the token count at 1e-9 so an all-padding row gives zeros, not NaN.
+  const denom = g.node('Max', [count, g.scalarFloat('min_count', 1e-9)], 'mask_count_clamped');
+  g.exposeAs(g.node('Div', [sum, denom], 'mean'), GRAPH_NAMES.meanPooled, ONNX_DTYPE.FLOAT, ['batch', H]);
+  return g.toBytes();
+}

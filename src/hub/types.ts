@@ -1,0 +1,50 @@
+/** Which files a model needs: `torch` = weights (safetensors / pytorch_model.bin); `onnx` adds `onnx/model.onnx`. */
+export type ModelBackend = 'torch' | 'onnx';
+
+/** Progress of {@link resolveModel}, as data: the library never prints. */
+export type ResolveProgressEvent =
+  /** The repo's file list is known: `files` are the ones this model needs (cached or not). */
+  | { type: 'repo-info'; repoId: string; revision: string; commit: string; files: readonly string[] }
+  /** A file transfer begins; `bytes` is the expected size when the server says it. */
+  | { type: 'file-start'; file: string; bytes: number | undefined }
+  | { type: 'file-progress'; file: string; loaded: number; total: number | undefined }
+  /** A file is in the snapshot folder; `fromCache` when nothing was transferred for it. */
+  | { type: 'file-done'; file: string; fromCache: boolean };
+
+export interface ResolveModelOptions {
+  /** Branch, tag or commit hash. Default `'main'`. */
+  revision?: string;
+  /** Hub access token for gated/private repos. Default: env `HF_TOKEN`, else none. */
+  token?: string;
+  /**
+   * Cache folder in huggingface_hub's layout (shared with Python). Default: env `HF_HUB_CACHE`,
+   * else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
+   */
+  cacheDir?: string;
+  /** Hub base URL. Default: env `HF_ENDPOINT`, else `https://huggingface.co`. */
+  endpoint?: string;
+  /** Never touch the network; resolve from the cache only. Default: env `HF_HUB_OFFLINE` (1/true/yes/on), else false. */
+  localFilesOnly?: boolean;
+  /** Which model files to fetch. Default `'torch'`. */
+  backend?: ModelBackend;
+  /** Receives progress events. Default: none. */
+  onProgress?: (event: ResolveProgressEvent) => void;
+  /** The fetch implementation (tests, proxies). Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+  /** Cancels requests and transfers. Default: none. */
+  signal?: AbortSignal;
+  /** Environment variables to read the defaults above from. Default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ResolvedModel {
+  /** A local folder with the model files. */
+  folder: string;
+  /** `local`: a folder given by path; `cache`: every file came from the cache; `hub`: at least one file was downloaded. */
+  source: 'local' | 'cache' | 'hub';
+  repoId?: string;
+  /** The revision asked for (hub and cache only). */
+  revision?: string;
+  /** The commit hash the snapshot folder is named after (hub and cache only). */
+  commit?: string;
+}

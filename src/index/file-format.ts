@@ -1,0 +1,285 @@
+/**
+ * The index file: one versioned, checksummed, little-endian file whose sections are viewed in
+ * place when opened (no per-posting parsing).
+ *
+ *   0   8  magic "SPIDX\0\r\n" (the CR/LF catch text-mode transfers)
+ *   8   4  format version (u32)
+ *  12   4  byte length of the JSON header (u32)
+ *  16   8  total file length (u64), so truncation is told apart from corruption
+ *  24   8  reserved (zero)
+ *  32   …  JSON header (UTF-8), then zero padding to a multiple of 64
+ *       …  sections, each starting at a multiple of 64, zero padded
+ * end-16   4  CRC-32 of every byte before it (u32); 4 zero bytes; 8 bytes "SPIDXEND"
+ */
+import { open, rename, unlink, readFile, stat } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import { dirname, basename, join } from 'node:path';
+import { endianness } from 'node:os';
+import { SparseEncoderError } from '../errors.js';
+
+export const MAGIC = Buffer.from('SPIDX\0\r\n', 'latin1');
+export const END_MAGIC = Buffer.from('SPIDXEND', 'latin1');
+export const FORMAT_VERSION = 1;
+const PREAMBLE = 32;
+const FOOTER = 16;
+const ALIGN = 64;
+
+export type SectionDtype = 'u8' | 'u16' | 'u32' | 'f32';
+export type SectionArray = Uint8Array | Uint16Array | Uint32Array | Float32Array;
+
+export interface SectionEntry {
+  offset: number;
+  length: number;
+  dtype: SectionDtype;
+}
+
+/** The JSON header; snake_case like every file-format type we own. */
+export interface FileHeader {
+  format: 'sparse-encoder-index';
+  format_version: number;
+  created_by: string;
+  settings: Record<string, unknown>;
+  counts: Record<string, number>;
+  sections: Record<string, SectionEntry>;
+}
+
+const ELEMENT: Record<SectionDtype, number> = { u8: 1, u16: 2, u32: 4, f32: 4 };
+
+function dtypeOf(a: SectionArray): SectionDtype {
+  if (a instanceof Uint8Array) return 'u8';
+  if (a instanceof Uint16Array) return 'u16';
+  if (a instanceof Uint32Array) return 'u32';
+  return 'f32';
+}
+
+const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+
+function assertLittleEndian(): void {
+  if (endianness() !== 'LE') {
+    throw new SparseEncoderError('ERR_INDEX_FORMAT', 'index files are little-endian; this platform is big-endian');
+  }
+}
+
+/** Test hook: make the writer fail after this many bytes, as a full disk would. */
+export interface WriteFault {
+  failAfterBytes: number;
+}
+
+/**
+ * Writes the sections atomically: a temporary file in the same directory, fsync, rename over
+ * `path`, fsync of the directory. On any failure the temporary file is removed and the previous
+ * file at `path` is untouched.
+ */
+export async function writeIndexFile(
+  path: string,
+  meta: { settings: Record<string, unknown>; counts: Record<string, number> },
+  sections: Record<string, SectionArray>,
+  fault?: WriteFault,
+): Promise<number> {
+  assertLittleEndian();
+  const names = Object.keys(sections);
+  // The header holds the section offsets, which depend on the header's own length: grow until stable.
+  let headerRegion = align(PREAMBLE + 256);
+  let header!: FileHeader;
+  let headerBytes!: Buffer;
+  let total = 0;
+  for (;;) {
+    let offset = headerRegion;
+    const entries: Record<string, SectionEntry> = {};
+    for (const name of names) {
+      const a = sections[name]!;
+      entries[name] = { offset, length: a.byteLength, dtype: dtypeOf(a) };
+      offset = align(offset + a.byteLength);
+    }
+    total = offset + FOOTER;
+    header = {
+      format: 'sparse-encoder-index',
+      format_version: FORMAT_VERSION,
+      created_by: 'sparse-encoder',
+      settings: meta.settings,
+      counts: meta.counts,
+      sections: entries,
+    };
+    headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+    if (PREAMBLE + headerBytes.length <= headerRegion) break;
+    headerRegion = align(PREAMBLE + headerBytes.length + 256);
+  }
+  const pre = Buffer.alloc(headerRegion);
+  MAGIC.copy(pre, 0);
+  pre.writeUInt32LE(FORMAT_VERSION, 8);
+  pre.writeUInt32LE(headerBytes.length, 12);
+  pre.writeBigUInt64LE(BigInt(total), 16);
+  headerBytes.copy(pre, PREAMBLE);
+
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  let written = 0;
+  let crc = 0;
+  const put = async (buf: Uint8Array): Promise<void> => {
+    if (fault && written + buf.byteLength > fault.failAfterBytes) {
+      const part = Math.max(0, fault.failAfterBytes - written);
+      if (part > 0) await fh!.write(buf, 0, part);
+      const err = new Error('ENOSPC: no space left on device (simulated)') as NodeJS.ErrnoException;
+      err.code = 'ENOSPC';
+      throw err;
+    }
+    // Large sections go out in slices so one write never exceeds what the OS accepts at once.
+    for (let off = 0; off < buf.byteLength; off += 1 << 28) {
+      const len = Math.min(1 << 28, buf.byteLength - off);
+      let done = 0;
+      while (done < len) {
+        const { bytesWritten } = await fh!.write(buf, off + done, len - done);
+        done += bytesWritten;
+      }
+    }
+    crc = crc32(buf, crc);
+    written += buf.byteLength;
+  };
+  try {
+    fh = await open(tmp, 'wx', 0o644);
+    await put(pre);
+    for (const name of names) {
+      const a = sections[name]!;
+      const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+      await put(bytes);
+      const pad = align(written) - written;
+      if (pad > 0) await put(new Uint8Array(pad));
+    }
+    const footer = Buffer.alloc(FOOTER);
+    footer.writeUInt32LE(crc >>> 0, 0);
+    END_MAGIC.copy(footer, 8);
+    await put(footer);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await rename(tmp, path);
+  } catch (err) {
+    if (fh) await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    const e = err as NodeJS.ErrnoException;
+    throw new SparseEncoderError('ERR_INDEX_WRITE', `could not write index ${path}: ${e.message}`, {
+      cause: err,
+      details: { path, errno: e.code },
+    });
+  }
+  // Persist the rename itself; some filesystems refuse to fsync a directory, which is harmless.
+  try {
+    const dh = await open(dirname(path), 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    /* best effort */
+  }
+  return total;
+}
+
+export interface OpenedFile {
+  header: FileHeader;
+  bytes: Uint8Array;
+  section(name: string, dtype: SectionDtype, expectedLength?: number): SectionArray;
+  has(name: string): boolean;
+}
+
+/**
+ * Reads and validates an index file: magic (else ERR_INDEX_FORMAT), version (ERR_INDEX_VERSION),
+ * length (ERR_INDEX_TRUNCATED), checksum and structure (ERR_INDEX_CORRUPT).
+ */
+export async function readIndexFile(path: string, options: { verifyChecksum?: boolean } = {}): Promise<OpenedFile> {
+  assertLittleEndian();
+  let raw: Buffer;
+  try {
+    raw = await readFile(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const code = e.code === 'ENOENT' ? 'ERR_FILE_NOT_FOUND' : 'ERR_INVALID_ARGUMENT';
+    throw new SparseEncoderError(code, `cannot read index ${path}: ${e.message}`, { cause: err, details: { path } });
+  }
+  // Typed-array views need an aligned base; readFile's buffer normally is, copy if not.
+  let bytes: Uint8Array = raw;
+  if (raw.byteOffset % 8 !== 0) {
+    bytes = new Uint8Array(raw.byteLength);
+    bytes.set(raw);
+  }
+  return parseIndexBytes(bytes, path, options.verifyChecksum ?? true);
+}
+
+export function parseIndexBytes(bytes: Uint8Array, path: string, verifyChecksum = true): OpenedFile {
+  const fail = (code: 'ERR_INDEX_CORRUPT' | 'ERR_INDEX_TRUNCATED' | 'ERR_INDEX_FORMAT' | 'ERR_INDEX_VERSION', msg: string): never => {
+    throw new SparseEncoderError(code, `${path}: ${msg}`, { details: { path } });
+  };
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = buf.length;
+  const magicLen = Math.min(n, MAGIC.length);
+  if (!buf.subarray(0, magicLen).equals(MAGIC.subarray(0, magicLen))) fail('ERR_INDEX_FORMAT', 'not a sparse-encoder index (bad magic bytes)');
+  if (n < PREAMBLE) fail('ERR_INDEX_TRUNCATED', `file is truncated (${n} bytes, shorter than the ${PREAMBLE}-byte preamble)`);
+  const version = buf.readUInt32LE(8);
+  if (version > FORMAT_VERSION) {
+    fail('ERR_INDEX_VERSION', `index format version ${version} is newer than this library supports (${FORMAT_VERSION}); upgrade sparse-encoder`);
+  }
+  if (version < 1) fail('ERR_INDEX_CORRUPT', `invalid format version ${version}`);
+  const declared = Number(buf.readBigUInt64LE(16));
+  if (n < declared) fail('ERR_INDEX_TRUNCATED', `file is truncated: ${n} bytes of ${declared}`);
+  if (n > declared) fail('ERR_INDEX_CORRUPT', `file has ${n - declared} unexpected trailing bytes (expected ${declared})`);
+  if (n < PREAMBLE + FOOTER) fail('ERR_INDEX_CORRUPT', 'file is too short for its footer');
+  if (!buf.subarray(n - 8).equals(END_MAGIC)) fail('ERR_INDEX_CORRUPT', 'bad end marker');
+  if (verifyChecksum) {
+    const want = buf.readUInt32LE(n - FOOTER);
+    const got = crc32(buf.subarray(0, n - FOOTER)) >>> 0;
+    if (want !== got) fail('ERR_INDEX_CORRUPT', `checksum mismatch (stored ${want.toString(16)}, computed ${got.toString(16)})`);
+  }
+  const headerLen = buf.readUInt32LE(12);
+  if (PREAMBLE + headerLen > n - FOOTER) fail('ERR_INDEX_CORRUPT', 'header length exceeds the file');
+  let header: FileHeader;
+  try {
+    header = JSON.parse(buf.subarray(PREAMBLE, PREAMBLE + headerLen).toString('utf8')) as FileHeader;
+  } catch {
+    return fail('ERR_INDEX_CORRUPT', 'header is not valid JSON');
+  }
+  if (header.format !== 'sparse-encoder-index' || typeof header.sections !== 'object' || header.sections === null) {
+    fail('ERR_INDEX_FORMAT', 'header does not describe a sparse-encoder index');
+  }
+  const dataEnd = n - FOOTER;
+  return {
+    header,
+    bytes,
+    has: (name) => Object.hasOwn(header.sections, name),
+    section(name, dtype, expectedLength) {
+      const s = header.sections[name];
+      if (!s) return fail('ERR_INDEX_CORRUPT', `missing section '${name}'`);
+      const size = ELEMENT[dtype];
+      if (
+        s.dtype !== dtype ||
+        !Number.isInteger(s.offset) ||
+        !Number.isInteger(s.length) ||
+        s.offset % ALIGN !== 0 ||
+        s.length % size !== 0 ||
+        s.offset < PREAMBLE + headerLen ||
+        s.offset + s.length > dataEnd
+      ) {
+        fail('ERR_INDEX_CORRUPT', `section '${name}' has an invalid type, offset or length`);
+      }
+      const count = s.length / size;
+      if (expectedLength !== undefined && count !== expectedLength) {
+        fail('ERR_INDEX_CORRUPT', `section '${name}' has ${count} entries, expected ${expectedLength}`);
+      }
+      const at = bytes.byteOffset + s.offset;
+      switch (dtype) {
+        case 'u8':
+          return new Uint8Array(bytes.buffer, at, count);
+        case 'u16':
+          return new Uint16Array(bytes.buffer, at, count);
+        case 'u32':
+          return new Uint32Array(bytes.buffer, at, count);
+        case 'f32':
+          return new Float32Array(bytes.buffer, at, count);
+      }
+    },
+  };
+}
+
+export async function fileSize(path: string): Promise<number> {
+  return (await stat(path)).size;
+}

@@ -1,0 +1,332 @@
+import { SparseEncoderError } from '../errors.js';
+import type { SparseVector } from '../sparse/vector.js';
+import { clusterOrder } from './cluster.js';
+import { DocumentCollector } from './collector.js';
+import { FORMAT_VERSION, readIndexFile, writeIndexFile, type WriteFault } from './file-format.js';
+import { RANGE_SIZES, buildIndexData, extractVectors, fromFile, headerMeta, toSections, type IndexData } from './index-data.js';
+import { Searcher, type PreparedQuery, type SearchStats } from './searcher.js';
+import { TopK } from './top-k.js';
+import type { IndexBuildOptions, IndexDocument, IndexInfo, SearchHit, SearchOptions, WeightStorage } from './types.js';
+
+/** Below this many documents exact search scores every posting: measured as fast as pruning there. */
+const EXHAUSTIVE_BELOW = 20_000;
+
+interface ResolvedBuild {
+  quantize: WeightStorage;
+  rangeSize: number;
+  reorder: boolean | undefined;
+  seed: number;
+}
+
+/**
+ * An embedded inverted index over sparse vectors with exact and approximate top-k search by
+ * dot product. Built in memory (`build`), saved atomically to one file (`save`), opened by
+ * reading the file and viewing its sections in place (`open`).
+ *
+ * Documents have an external string id and an internal ordinal (insertion order); ties in
+ * score are broken by ordinal, lower first. `delete` sets a tombstone; `add` and `compact`
+ * rebuild the index (cost proportional to the whole corpus).
+ */
+export class SparseIndex {
+  private searcher: Searcher | undefined;
+  private idMap: Map<string, number> | undefined;
+  private disposed = false;
+  private readonly decoder = new TextDecoder();
+
+  private constructor(
+    private data: IndexData,
+    private build: ResolvedBuild,
+    private fileBytes?: number,
+  ) {}
+
+  /** Builds an index from documents (any iterable or async iterable). */
+  static async build(docs: Iterable<IndexDocument> | AsyncIterable<IndexDocument>, options: IndexBuildOptions = {}): Promise<SparseIndex> {
+    const settings = resolveBuild(options);
+    const c = new DocumentCollector(options.dim);
+    let n = 0;
+    for await (const doc of docs as AsyncIterable<IndexDocument>) {
+      c.add(doc);
+      if (++n % 10_000 === 0) options.onProgress?.({ type: 'read', documents: n });
+    }
+    options.onProgress?.({ type: 'read', documents: n });
+    return new SparseIndex(SparseIndex.fromCollector(c, settings, options), settings);
+  }
+
+  private static fromCollector(c: DocumentCollector, s: ResolvedBuild, options: IndexBuildOptions = {}): IndexData {
+    const reorder = s.reorder ?? c.count > 4 * s.rangeSize;
+    let order: Uint32Array | null = null;
+    if (reorder && c.count > 0) {
+      options.onProgress?.({ type: 'stage', stage: 'cluster' });
+      order = clusterOrder(c, s.rangeSize, s.seed);
+    }
+    options.onProgress?.({ type: 'stage', stage: 'postings' });
+    const data = buildIndexData(c, { quantize: s.quantize, rangeSize: s.rangeSize, order });
+    options.onProgress?.({ type: 'stage', stage: 'done' });
+    return data;
+  }
+
+  /**
+   * Opens an index file. Refuses, with a typed error, a file that is truncated
+   * (ERR_INDEX_TRUNCATED), corrupt (ERR_INDEX_CORRUPT), not an index (ERR_INDEX_FORMAT) or of a
+   * newer format version (ERR_INDEX_VERSION). `verifyChecksum` (default true) checks the CRC-32 of
+   * the whole file; turning it off saves one pass over the bytes.
+   */
+  static async open(path: string, options: { verifyChecksum?: boolean } = {}): Promise<SparseIndex> {
+    const f = await readIndexFile(path, options);
+    const data = fromFile(f, path);
+    return new SparseIndex(data, { quantize: data.quantize, rangeSize: data.rangeSize, reorder: data.reordered, seed: 1 }, f.bytes.byteLength);
+  }
+
+  /** Number of live (not deleted) documents. */
+  get size(): number {
+    this.check();
+    let live = 0;
+    const del = this.data.deleted;
+    for (let i = 0; i < del.length; i++) if (del[i] === 0) live++;
+    return live;
+  }
+
+  get dim(): number {
+    this.check();
+    return this.data.dim;
+  }
+
+  info(): IndexInfo {
+    this.check();
+    const d = this.data;
+    const info: IndexInfo = {
+      formatVersion: FORMAT_VERSION,
+      dim: d.dim,
+      documents: d.numDocs,
+      liveDocuments: this.size,
+      postings: d.shortDocs.length + d.longLow.length,
+      quantize: d.quantize,
+      rangeSize: d.rangeSize,
+      reordered: d.reordered,
+      longTerms: d.longTerms.length,
+      hasFields: d.fieldOffsets !== null,
+    };
+    if (this.fileBytes !== undefined) info.fileBytes = this.fileBytes;
+    return info;
+  }
+
+  /**
+   * Adds documents (ids must not be live already). Rebuilds the index with the same settings,
+   * compacting it on the way (deleted documents go for good; insertion order is kept).
+   */
+  async add(docs: Iterable<IndexDocument> | AsyncIterable<IndexDocument>): Promise<void> {
+    this.check();
+    // The collector already knows every live id, so it rejects duplicates of them; a deleted id may come back.
+    const c = this.collectLive();
+    for await (const doc of docs as AsyncIterable<IndexDocument>) c.add(doc);
+    this.replace(SparseIndex.fromCollector(c, this.build));
+  }
+
+  /** Marks a document deleted; returns false when the id is unknown or already deleted. */
+  delete(id: string): boolean {
+    this.check();
+    const ord = this.ids().get(id);
+    if (ord === undefined || this.data.deleted[ord] === 1) return false;
+    this.data.deleted[ord] = 1;
+    return true;
+  }
+
+  /** True when a live document has this id. */
+  has(id: string): boolean {
+    this.check();
+    const ord = this.ids().get(id);
+    return ord !== undefined && this.data.deleted[ord] === 0;
+  }
+
+  /** A live document with its stored (dequantized) vector and fields; throws ERR_UNKNOWN_ID. */
+  get(id: string): IndexDocument {
+    this.check();
+    const ord = this.ids().get(id);
+    if (ord === undefined || this.data.deleted[ord] === 1) throw new SparseEncoderError('ERR_UNKNOWN_ID', `no document with id '${id}'`, { details: { id } });
+    const pos = this.data.docOrdinal.indexOf(ord);
+    const s = this.getSearcher();
+    const indices: number[] = [];
+    const values: number[] = [];
+    for (let t = 0; t < this.data.dim; t++) {
+      const w = s.weightAt(t, pos);
+      if (w !== 0) {
+        indices.push(t);
+        values.push(w);
+      }
+    }
+    const doc: IndexDocument = { id, vector: { indices: Uint32Array.from(indices), values: Float32Array.from(values), dim: this.data.dim } };
+    const fields = this.fieldsOf(ord);
+    if (fields) doc.fields = fields;
+    return doc;
+  }
+
+  /** Drops deleted documents for good (rebuilds; ordinals of the survivors keep their order). */
+  compact(): void {
+    this.check();
+    this.replace(SparseIndex.fromCollector(this.collectLive(), this.build));
+  }
+
+  /**
+   * Top-k documents by dot product with `query`, best first. Exact by default (see
+   * SearchOptions.exact); scores of approximate hits are exact scores of the full query.
+   */
+  search(query: SparseVector, options: SearchOptions = {}): SearchHit[] {
+    this.check();
+    const d = this.data;
+    const k = options.k ?? 10;
+    if (!Number.isInteger(k) || k < 0) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `k must be a non-negative integer, got ${k}`);
+    if (!query || !query.indices || !query.values) throw new SparseEncoderError('ERR_INVALID_INPUT', 'query is not a sparse vector');
+    if (query.dim !== d.dim) throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `query has dim ${query.dim}, the index has ${d.dim}`);
+    const full = prepare(query, d);
+    if (k === 0 || full.terms.length === 0 || d.numDocs === 0) return [];
+    const s = this.getSearcher();
+    const exact = options.exact ?? true;
+    let heap;
+    if (exact || full.hasNegative) {
+      const algorithm = options.algorithm ?? 'auto';
+      const exhaustive = full.hasNegative || algorithm === 'exhaustive' || (algorithm === 'auto' && d.numDocs < EXHAUSTIVE_BELOW);
+      heap = exhaustive ? s.exhaustive(full, k) : s.pruned(full, { k, heapFactor: 1, candidates: k });
+    } else {
+      const heapFactor = options.heapFactor ?? 1;
+      if (!(heapFactor > 0 && heapFactor <= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `heapFactor must be in (0, 1], got ${heapFactor}`);
+      const candidates = Math.max(k, options.candidates ?? k);
+      const cut = options.queryTermCut;
+      if (cut !== undefined && !(Number.isInteger(cut) && cut >= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `queryTermCut must be a positive integer, got ${cut}`);
+      const q = cut !== undefined && cut < full.terms.length ? cutQuery(full, cut) : full;
+      heap = s.pruned(q, { k, heapFactor, candidates });
+      if (q !== full || candidates > k) heap = rescore(heap.sorted(), full, s, k);
+    }
+    const withFields = options.fields ?? true;
+    return heap.sorted().map(({ score, ord }) => {
+      const hit: SearchHit = { id: this.idOf(ord), score };
+      if (withFields) {
+        const f = this.fieldsOf(ord);
+        if (f) hit.fields = f;
+      }
+      return hit;
+    });
+  }
+
+  /** Work done by the last search (postings scored, ranges visited); for benchmarks. */
+  lastSearchStats(): SearchStats {
+    return { ...this.getSearcher().stats };
+  }
+
+  /** Writes the index atomically (temporary file, fsync, rename); the previous file survives any failure. */
+  async save(path: string, options: { fault?: WriteFault } = {}): Promise<void> {
+    this.check();
+    this.fileBytes = await writeIndexFile(path, headerMeta(this.data), toSections(this.data), options.fault);
+  }
+
+  /** Releases the index's memory; any later call throws ERR_DISPOSED. */
+  dispose(): void {
+    this.disposed = true;
+    this.searcher = undefined;
+    this.idMap = undefined;
+  }
+
+  private check(): void {
+    if (this.disposed) throw new SparseEncoderError('ERR_DISPOSED', 'this SparseIndex has been disposed');
+  }
+
+  private getSearcher(): Searcher {
+    return (this.searcher ??= new Searcher(this.data));
+  }
+
+  private replace(data: IndexData): void {
+    this.data = data;
+    this.searcher = undefined;
+    this.idMap = undefined;
+    this.fileBytes = undefined;
+  }
+
+  private idOf(ord: number): string {
+    const d = this.data;
+    return this.decoder.decode(d.idBytes.subarray(d.idOffsets[ord]!, d.idOffsets[ord + 1]!));
+  }
+
+  private fieldsOf(ord: number): Record<string, unknown> | undefined {
+    const d = this.data;
+    if (!d.fieldOffsets || !d.fieldBytes) return undefined;
+    const a = d.fieldOffsets[ord]!, b = d.fieldOffsets[ord + 1]!;
+    if (a === b) return undefined;
+    return JSON.parse(this.decoder.decode(d.fieldBytes.subarray(a, b))) as Record<string, unknown>;
+  }
+
+  /** id → ordinal, built on first use (opening stays cheap). */
+  private ids(): Map<string, number> {
+    if (this.idMap) return this.idMap;
+    const m = new Map<string, number>();
+    for (let i = 0; i < this.data.numDocs; i++) m.set(this.idOf(i), i);
+    this.idMap = m;
+    return m;
+  }
+
+  /** Live documents back into a collector, in insertion order. */
+  private collectLive(): DocumentCollector {
+    const d = this.data;
+    const { starts, terms, values } = extractVectors(d);
+    const c = new DocumentCollector(d.dim);
+    for (let ord = 0; ord < d.numDocs; ord++) {
+      if (d.deleted[ord] === 1) continue;
+      const s = starts[ord]!, e = starts[ord + 1]!;
+      const doc: IndexDocument = { id: this.idOf(ord), vector: { indices: terms.subarray(s, e), values: values.subarray(s, e), dim: d.dim } };
+      const f = this.fieldsOf(ord);
+      if (f) doc.fields = f;
+      c.add(doc);
+    }
+    return c;
+  }
+}
+
+function resolveBuild(o: IndexBuildOptions): ResolvedBuild {
+  const quantize = o.quantize ?? 'f32';
+  if (!['f32', 'f16', 'u8'].includes(quantize)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `quantize must be 'f32', 'f16' or 'u8', got '${String(quantize)}'`);
+  const rangeSize = o.rangeSize ?? 128;
+  if (!RANGE_SIZES.includes(rangeSize)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `rangeSize must be one of ${RANGE_SIZES.join(', ')}, got ${rangeSize}`);
+  if (o.dim !== undefined && !(Number.isInteger(o.dim) && o.dim >= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `dim must be a positive integer, got ${o.dim}`);
+  return { quantize, rangeSize, reorder: o.reorder, seed: o.seed ?? 1 };
+}
+
+/** Query terms the index can match (in range, non-zero), ascending. */
+function prepare(q: SparseVector, d: IndexData): PreparedQuery {
+  const terms: number[] = [];
+  const weights: number[] = [];
+  let hasNegative = false;
+  let prev = -1;
+  for (let i = 0; i < q.indices.length; i++) {
+    const t = q.indices[i]!;
+    const v = q.values[i]!;
+    if (!(t > prev) || t >= d.dim) throw new SparseEncoderError('ERR_INVALID_INPUT', `query index ${t} at position ${i} is out of range or not ascending`);
+    if (!Number.isFinite(v)) throw new SparseEncoderError('ERR_INVALID_INPUT', `query weight at index ${t} is not finite`);
+    prev = t;
+    if (v === 0 || d.termMax[t] === 0) continue;
+    if (v < 0) hasNegative = true;
+    terms.push(t);
+    weights.push(v);
+  }
+  return { terms, weights, hasNegative };
+}
+
+/** Keeps the `cut` heaviest query terms (ties: lower term id), in ascending term order. */
+function cutQuery(q: PreparedQuery, cut: number): PreparedQuery {
+  const order = q.terms.map((_, i) => i).sort((a, b) => q.weights[b]! - q.weights[a]! || a - b).slice(0, cut).sort((a, b) => a - b);
+  return { terms: order.map((i) => q.terms[i]!), weights: order.map((i) => q.weights[i]!), hasNegative: false };
+}
+
+/**
+ * Re-scores candidates with the full query (ascending term order, as brute force sums) and
+ * keeps the best k: approximate hits then carry exact scores.
+ */
+function rescore(cands: Array<{ score: number; ord: number; pos: number }>, full: PreparedQuery, s: Searcher, k: number): TopK {
+  const out = new TopK(k);
+  for (const c of cands) {
+    let score = 0;
+    for (let j = 0; j < full.terms.length; j++) {
+      const w = s.weightAt(full.terms[j]!, c.pos);
+      if (w !== 0) score += full.weights[j]! * w;
+    }
+    out.push(score, c.ord, c.pos);
+  }
+  return out;
+}

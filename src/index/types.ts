@@ -1,0 +1,89 @@
+import type { SparseVector } from '../sparse/vector.js';
+
+/** One document to index: an external string id, its sparse vector, optional stored fields (returned with hits). */
+export interface IndexDocument {
+  id: string;
+  vector: SparseVector;
+  fields?: Record<string, unknown>;
+}
+
+/** How document weights are stored in the index file. */
+export type WeightStorage = 'f32' | 'f16' | 'u8';
+
+/** Build-time settings; they are stored in the index file and apply to every search. */
+export interface IndexBuildOptions {
+  /**
+   * Weight storage (default `'f32'`). `'u8'`: each weight becomes round(w / s_t) in 1..255 with a
+   * per-term scale s_t = max_t / 255 (max_t: the term's largest weight); `'f16'`: IEEE half precision.
+   * Exact search is exact with respect to the stored (dequantized) weights.
+   */
+  quantize?: WeightStorage;
+  /** Documents per range, the unit of block-max pruning: 32, 64, 128 or 256 (default 128). */
+  rangeSize?: number;
+  /**
+   * Reorder documents so that similar ones share ranges (default `true` above 4 × rangeSize
+   * documents): a one-pass clustering around sampled seed documents. Ties are still broken by
+   * insertion order, whatever the storage order.
+   */
+  reorder?: boolean;
+  /** Vocabulary size; required only when building from zero documents (default: the first vector's `dim`). */
+  dim?: number;
+  /** Seed of the clustering's sampling (default 1), so builds are reproducible. */
+  seed?: number;
+  /** Called as documents are read and as the build proceeds. */
+  onProgress?: (event: IndexProgressEvent) => void;
+}
+
+export type IndexProgressEvent =
+  | { type: 'read'; documents: number }
+  | { type: 'stage'; stage: 'cluster' | 'postings' | 'done' };
+
+/** Query-time settings. */
+export interface SearchOptions {
+  /** Number of hits (default 10). */
+  k?: number;
+  /**
+   * Exact search (default `true`): the same hits and order as scoring every document by dot
+   * product, ties broken by insertion order (lower first). Only documents that share at least one
+   * term with the query are returned. When `false`, the approximate settings below apply.
+   */
+  exact?: boolean;
+  /**
+   * Exact algorithm (default `'auto'`): `'exhaustive'` scores every posting of the query terms
+   * (term-at-a-time), `'pruned'` skips document ranges whose upper bound cannot reach the top k;
+   * `'auto'` picks exhaustive below 20,000 documents, where it was measured to be as fast.
+   */
+  algorithm?: 'auto' | 'exhaustive' | 'pruned';
+  /** Approximate: keep only the `queryTermCut` query terms of largest weight for candidate generation (default: all). */
+  queryTermCut?: number;
+  /**
+   * Approximate: a range is visited only if heapFactor × its upper bound reaches the current k-th
+   * score (default 1). Lower values visit fewer ranges: faster, lower recall.
+   */
+  heapFactor?: number;
+  /** Approximate: candidates re-scored with the full query before the final top k (default `k`). */
+  candidates?: number;
+  /** Return stored fields with hits (default `true`). */
+  fields?: boolean;
+}
+
+export interface SearchHit {
+  id: string;
+  score: number;
+  fields?: Record<string, unknown>;
+}
+
+/** What `SparseIndex.info()` reports (also `sparse-encoder index info`). */
+export interface IndexInfo {
+  formatVersion: number;
+  dim: number;
+  documents: number;
+  liveDocuments: number;
+  postings: number;
+  quantize: WeightStorage;
+  rangeSize: number;
+  reordered: boolean;
+  longTerms: number;
+  hasFields: boolean;
+  fileBytes?: number;
+}

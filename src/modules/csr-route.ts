@@ -1,0 +1,85 @@
+import { SparseEncoderError } from '../errors.js';
+import type { SparseVector } from '../sparse/vector.js';
+import { topKByMagnitude } from '../sparse/vector.js';
+import { loadStateDict } from '../weights/load.js';
+import type { TextTokenizer, TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+import { MeanPooledTransformer } from './dense-transformer.js';
+import type { PoolingMode } from './pooling-config.js';
+import type { SparseAutoEncoder } from './sparse-auto-encoder.js';
+import { TransformerInput } from './transformer-input.js';
+import type { RouteEncodeOptions, SparseRoute } from './route.js';
+
+export interface CsrRouteOptions {
+  /** onnxruntime intra-op threads. Default: onnxruntime's choice. */
+  threads?: number;
+}
+
+/**
+ * CSR (Contrastive Sparse Representation): Transformer + mean Pooling + SparseAutoEncoder.
+ * The transformer runs in onnxruntime; the pooled embedding goes through the SAE in JavaScript.
+ */
+export class CsrRoute implements SparseRoute {
+  readonly kind = 'csr' as const;
+
+  private constructor(
+    private readonly input: TransformerInput,
+    private readonly transformer: MeanPooledTransformer,
+    private readonly sae: SparseAutoEncoder,
+  ) {}
+
+  static async load(folder: string, pooling: readonly PoolingMode[], sae: SparseAutoEncoder, options: CsrRouteOptions = {}): Promise<CsrRoute> {
+    if (pooling.length !== 1 || pooling[0] !== 'mean') {
+      throw new SparseEncoderError('ERR_UNSUPPORTED_MODULE', `Pooling mode ${pooling.join('+')} before a SparseAutoEncoder is not supported (only mean)`, {
+        details: { folder, pooling },
+      });
+    }
+    const input = await TransformerInput.load(folder);
+    if (input.config.hiddenSize !== sae.inputDim) {
+      throw new SparseEncoderError('ERR_SHAPE_MISMATCH', `${folder}: transformer hidden size ${input.config.hiddenSize} does not match the SparseAutoEncoder input_dim ${sae.inputDim}`);
+    }
+    const weights = await loadStateDict(folder);
+    const transformer = await MeanPooledTransformer.create({
+      config: input.config,
+      weights,
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+    });
+    return new CsrRoute(input, transformer, sae);
+  }
+
+  get dim(): number {
+    return this.sae.hiddenDim;
+  }
+
+  get defaultMaxActiveDims(): number {
+    return this.sae.k;
+  }
+
+  get maxSeqLength(): number | undefined {
+    return this.input.maxSeqLength;
+  }
+
+  get tokenizer(): TextTokenizer {
+    return this.input.tokenizer;
+  }
+
+  prepare(text: string): string {
+    return this.input.prepare(text);
+  }
+
+  tokenize(texts: readonly string[]): Promise<TokenizedBatch> {
+    return this.input.tokenize(texts);
+  }
+
+  async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
+    if (texts.length === 0) return [];
+    const batch = await this.input.tokenize(texts.map((t) => this.input.prepare(t)));
+    const pooled = await this.transformer.encode(batch.typeIds === undefined ? { ids: batch.ids } : { ids: batch.ids, typeIds: batch.typeIds });
+    // sentence-transformers passes max_active_dims into the SAE as its k, then prunes again.
+    const k = options.maxActiveDims ?? this.sae.k;
+    return pooled.map((x) => topKByMagnitude(this.sae.encode(x, k), k));
+  }
+
+  async dispose(): Promise<void> {
+    await this.transformer.dispose();
+  }
+}

@@ -1,0 +1,53 @@
+import type { SparseVector } from '../sparse/vector.js';
+import type { TextTokenizer, TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+
+/** Per-call options a route receives. */
+export interface RouteEncodeOptions {
+  /**
+   * Keep at most this many non-zeros per vector (largest |value|). For a SparseAutoEncoder it is
+   * also the SAE's own top-k. Undefined: the route's default (the SAE's `k`, otherwise no limit).
+   */
+  maxActiveDims?: number;
+}
+
+/** What the tokenizer sees for a text, for inspection and parity tests. */
+export interface TokenizedText {
+  /** The exact string handed to the tokenizer (after strip / lower-casing). */
+  tokenizerInput: string;
+  inputIds: number[];
+  /** Only for tokenizers that return them (BERT-like). */
+  tokenTypeIds?: number[];
+}
+
+/**
+ * One complete text → sparse vector pipeline: a plain model has one, a Router has one per route.
+ * Texts arrive with the prompt already prepended; the route applies its own input cleaning.
+ */
+export interface SparseRoute {
+  /** `splade` (fused MLM + SpladePooling), `static` (SparseStaticEmbedding), `csr` (Transformer + Pooling + SparseAutoEncoder). */
+  readonly kind: 'splade' | 'static' | 'csr';
+  /** Output dimension (vocabulary size or SAE hidden size). */
+  readonly dim: number;
+  /** Truncation length in tokens (special tokens included), if any. */
+  readonly maxSeqLength: number | undefined;
+  /** Default for `maxActiveDims` (the SAE's `k`), or undefined. */
+  readonly defaultMaxActiveDims: number | undefined;
+  /** The tokenizer of the route's first module. */
+  readonly tokenizer: TextTokenizer;
+  /** The string the tokenizer will see for `text`. */
+  prepare(text: string): string;
+  /** Tokenizes prepared texts exactly as {@link encode} does. */
+  tokenize(texts: readonly string[]): Promise<TokenizedBatch>;
+  /** Encodes a batch (texts not yet prepared); one vector per text, in order. */
+  encode(texts: readonly string[], options?: RouteEncodeOptions): Promise<SparseVector[]>;
+  dispose(): Promise<void>;
+}
+
+/** Tokenizes `text` through `route` for inspection. */
+export async function inspectRoute(route: SparseRoute, text: string): Promise<TokenizedText> {
+  const tokenizerInput = route.prepare(text);
+  const batch = await route.tokenize([tokenizerInput]);
+  const out: TokenizedText = { tokenizerInput, inputIds: batch.ids[0]! };
+  if (batch.typeIds) out.tokenTypeIds = batch.typeIds[0]!;
+  return out;
+}

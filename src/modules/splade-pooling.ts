@@ -1,0 +1,27 @@
+import { join } from 'node:path';
+import { SparseEncoderError } from '../errors.js';
+import { optionalString, readJsonObject } from './json.js';
+
+export type SpladePoolingStrategy = 'max' | 'sum';
+export type SpladeActivation = 'relu' | 'log1p_relu';
+
+/** `SpladePooling/config.json`. The dimension key (`word_embedding_dimension` in 5.x,
+ * `embedding_dimension` in 6.x) is null in saved files and not needed: it is the MLM's vocab size. */
+export interface SpladePoolingConfig {
+  readonly pooling: SpladePoolingStrategy;
+  readonly activation: SpladeActivation;
+}
+
+export async function readSpladePoolingConfig(folder: string): Promise<SpladePoolingConfig> {
+  const path = join(folder, 'config.json');
+  const raw = (await readJsonObject(path)) ?? {};
+  const pooling = optionalString(raw, 'pooling_strategy', path) ?? 'max';
+  const activation = optionalString(raw, 'activation_function', path) ?? 'relu';
+  if (pooling !== 'max' && pooling !== 'sum') {
+    throw new SparseEncoderError('ERR_UNSUPPORTED_MODULE', `${path}: SpladePooling pooling_strategy "${pooling}" is not max or sum`, { details: { path } });
+  }
+  if (activation !== 'relu' && activation !== 'log1p_relu') {
+    throw new SparseEncoderError('ERR_UNSUPPORTED_MODULE', `${path}: SpladePooling activation_function "${activation}" is not relu or log1p_relu`, { details: { path } });
+  }
+  return { pooling, activation };
+}

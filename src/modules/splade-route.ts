@@ -1,0 +1,94 @@
+import { SparseEncoderError } from '../errors.js';
+import type { SparseVector } from '../sparse/vector.js';
+import { emptyVector, topKByMagnitude } from '../sparse/vector.js';
+import { loadStateDict } from '../weights/load.js';
+import type { TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+import type { TextTokenizer } from '../tokenizer/text-tokenizer.js';
+import { SpladeTransformer } from './splade-transformer.js';
+import type { SpladePoolingConfig } from './splade-pooling.js';
+import { architectureOf } from './transformer-config.js';
+import { TransformerInput } from './transformer-input.js';
+import type { RouteEncodeOptions, SparseRoute } from './route.js';
+
+export interface SpladeRouteOptions {
+  /** onnxruntime intra-op threads. Default: onnxruntime's choice. */
+  threads?: number;
+}
+
+/**
+ * MLMTransformer followed by SpladePooling, run as one fused graph: the vocabulary-sized logits
+ * stay inside onnxruntime and only the pooled sparse vector reaches JavaScript.
+ */
+export class SpladeRoute implements SparseRoute {
+  readonly kind = 'splade' as const;
+  readonly defaultMaxActiveDims = undefined;
+
+  private constructor(
+    private readonly input: TransformerInput,
+    private readonly transformer: SpladeTransformer,
+  ) {}
+
+  static async load(folder: string, pooling: SpladePoolingConfig, options: SpladeRouteOptions = {}): Promise<SpladeRoute> {
+    const input = await TransformerInput.load(folder);
+    const architecture = architectureOf(input.module.modelConfig);
+    if (architecture !== undefined && !architecture.endsWith('ForMaskedLM')) {
+      // transformers would attach a freshly initialised MLM head: the output would be noise.
+      throw new SparseEncoderError(
+        'ERR_UNTRAINED_HEAD',
+        `${folder}: a SPLADE module needs a masked-LM checkpoint, but config.json names ${architecture} (its MLM head would be randomly initialised)`,
+        { details: { folder, architecture } },
+      );
+    }
+    const weights = await loadStateDict(folder);
+    const transformer = await SpladeTransformer.create({
+      config: input.module.modelConfig,
+      weights,
+      pooling: pooling.pooling,
+      activation: pooling.activation,
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+    });
+    return new SpladeRoute(input, transformer);
+  }
+
+  get dim(): number {
+    return this.input.config.vocabSize;
+  }
+
+  get maxSeqLength(): number | undefined {
+    return this.input.maxSeqLength;
+  }
+
+  get tokenizer(): TextTokenizer {
+    return this.input.tokenizer;
+  }
+
+  prepare(text: string): string {
+    return this.input.prepare(text);
+  }
+
+  tokenize(texts: readonly string[]): Promise<TokenizedBatch> {
+    return this.input.tokenize(texts);
+  }
+
+  async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
+    if (texts.length === 0) return [];
+    const batch = await this.input.tokenize(texts.map((t) => this.input.prepare(t)));
+    // A tokenizer without special tokens can produce an empty row: nothing to pool.
+    const live = batch.ids.map((row, i) => (row.length > 0 ? i : -1)).filter((i) => i >= 0);
+    const out: SparseVector[] = texts.map(() => emptyVector(this.dim));
+    if (live.length > 0) {
+      const ids = live.map((i) => batch.ids[i]!);
+      const typeIds = batch.typeIds === undefined ? undefined : live.map((i) => batch.typeIds![i]!);
+      const vectors = await this.transformer.encode(typeIds === undefined ? { ids } : { ids, typeIds });
+      live.forEach((i, j) => {
+        out[i] = vectors[j]!;
+      });
+    }
+    const k = options.maxActiveDims;
+    return k === undefined ? out : out.map((v) => topKByMagnitude(v, k));
+  }
+
+  async dispose(): Promise<void> {
+    await this.transformer.dispose();
+  }
+}

@@ -1,0 +1,50 @@
+import { SparseEncoderError } from '../errors.js';
+import { parseTransformerConfig, type TransformerConfig } from '../graph/config.js';
+import { pythonStrip } from '../tokenizer/strip.js';
+import { TextTokenizer, modelMaxLengthOf, readTokenizerConfig, type TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+import { readTransformerModuleConfig, type TransformerModuleConfig } from './transformer-config.js';
+
+/**
+ * The input side shared by every transformer-backed route: the module config, the parsed
+ * transformers config and a tokenizer truncating at `max_seq_length`, plus the cleaning
+ * sentence-transformers applies (Python `str.strip()`, optional lower-casing).
+ */
+export class TransformerInput {
+  private constructor(
+    readonly module: TransformerModuleConfig,
+    readonly config: TransformerConfig,
+    readonly tokenizer: TextTokenizer,
+    readonly maxSeqLength: number | undefined,
+  ) {}
+
+  static async load(folder: string): Promise<TransformerInput> {
+    const tokenizerModelMax = modelMaxLengthOf(await readTokenizerConfig(folder));
+    const module = await readTransformerModuleConfig(folder, tokenizerModelMax);
+    const config = parseTransformerConfig(module.modelConfig);
+    // A length past the position table would fail inside the runtime; Python fails there too.
+    const maxSeqLength = Math.min(module.maxSeqLength ?? config.maxSequenceLength, config.maxSequenceLength);
+    const tokenizer = await TextTokenizer.fromFolder(folder, { maxLength: maxSeqLength, addSpecialTokens: true });
+    return new TransformerInput(module, config, tokenizer, maxSeqLength);
+  }
+
+  prepare(text: string): string {
+    const stripped = pythonStrip(text);
+    return this.module.doLowerCase ? stripped.toLowerCase() : stripped;
+  }
+
+  /** Tokenizes prepared texts and checks every id fits the model's embedding table. */
+  async tokenize(texts: readonly string[]): Promise<TokenizedBatch> {
+    const batch = await this.tokenizer.encode(texts);
+    const vocab = this.config.vocabSize;
+    for (let r = 0; r < batch.ids.length; r++) {
+      for (const id of batch.ids[r]!) {
+        if (id >= vocab) {
+          throw new SparseEncoderError('ERR_TOKENIZER', `token id ${id} of text ${r} is outside the model's vocabulary of ${vocab} (tokenizer and model do not match)`, {
+            details: { folder: this.module.folder, id },
+          });
+        }
+      }
+    }
+    return batch;
+  }
+}

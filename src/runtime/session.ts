@@ -1,0 +1,194 @@
+/**
+ * The only importer of onnxruntime-node. Wraps an InferenceSession: creation from model bytes,
+ * feeds validated against the model's declared inputs before they reach native code, errors
+ * turned into SparseEncoderError.
+ *
+ * Note: onnxruntime-node runs `run()` on the JavaScript thread (it is only deferred with
+ * setImmediate), so the event loop is blocked while a batch computes. Servers that must stay
+ * responsive should run encoders in worker threads.
+ */
+import { availableParallelism } from 'node:os';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { SparseEncoderError } from '../errors.js';
+
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+export interface SessionOptions {
+  /** Threads used inside one operator (matmuls). Default: `os.availableParallelism()`. */
+  intraOpNumThreads?: number;
+  /** Threads running independent operators in parallel (only with a parallel executor). Default: 1. */
+  interOpNumThreads?: number;
+  /** onnxruntime graph optimisations. Default: `'all'` (fusions, constant folding, layout). */
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  /**
+   * Whether idle worker threads spin while waiting for work. Spinning lowers latency but burns
+   * CPU that other processes could use. Default: true (onnxruntime's default).
+   */
+  allowSpinning?: boolean;
+}
+
+export type TensorType = 'float32' | 'int64' | 'int32';
+
+/** A dense tensor crossing the runtime boundary. */
+export type TensorData =
+  | { readonly type: 'float32'; readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly type: 'int64'; readonly data: BigInt64Array; readonly dims: readonly number[] }
+  | { readonly type: 'int32'; readonly data: Int32Array; readonly dims: readonly number[] };
+
+/** A declared graph input or output: element type and dimensions (a string is a symbolic dimension). */
+export interface ValueSpec {
+  readonly name: string;
+  readonly type: string;
+  readonly dims: ReadonlyArray<number | string>;
+}
+
+function positiveInt(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v < 1) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer, got ${v}`);
+  }
+  return v;
+}
+
+function metadataToSpecs(meta: readonly InferenceSession.ValueMetadata[]): ValueSpec[] {
+  return meta.map((m) =>
+    m.isTensor ? { name: m.name, type: m.type, dims: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : String(d))) } : { name: m.name, type: 'non-tensor', dims: [] },
+  );
+}
+
+export class OnnxSession {
+  private session: InferenceSession | undefined;
+  readonly inputs: readonly ValueSpec[];
+  readonly outputs: readonly ValueSpec[];
+
+  private constructor(session: InferenceSession) {
+    this.session = session;
+    this.inputs = metadataToSpecs(session.inputMetadata);
+    this.outputs = metadataToSpecs(session.outputMetadata);
+  }
+
+  /** Creates a CPU session from serialized ONNX model bytes. Parsing and optimisation block the thread. */
+  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
+    const intra = positiveInt('intraOpNumThreads', options.intraOpNumThreads, availableParallelism());
+    const inter = positiveInt('interOpNumThreads', options.interOpNumThreads, 1);
+    const level = options.graphOptimizationLevel ?? 'all';
+    if (!['disabled', 'basic', 'extended', 'all'].includes(level)) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `graphOptimizationLevel must be disabled, basic, extended or all, got ${JSON.stringify(level)}`);
+    }
+    const sessionOptions: InferenceSession.SessionOptions = {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: intra,
+      interOpNumThreads: inter,
+      graphOptimizationLevel: level,
+      executionMode: 'sequential',
+      logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
+    };
+    try {
+      return new OnnxSession(await InferenceSession.create(model, sessionOptions));
+    } catch (cause) {
+      throw new SparseEncoderError('ERR_RUNTIME', `onnxruntime could not load the model: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    }
+  }
+
+  get inputNames(): string[] {
+    return this.inputs.map((i) => i.name);
+  }
+
+  get outputNames(): string[] {
+    return this.outputs.map((o) => o.name);
+  }
+
+  /**
+   * Checks names, element types, ranks, fixed dimensions, agreement of symbolic dimensions
+   * across inputs, and data lengths. Throws ERR_INVALID_INPUT naming the offending input.
+   */
+  validateFeeds(feeds: Readonly<Record<string, TensorData>>): void {
+    const expected = new Set(this.inputs.map((i) => i.name));
+    for (const name of Object.keys(feeds)) {
+      if (!expected.has(name)) {
+        throw new SparseEncoderError('ERR_INVALID_INPUT', `unexpected model input "${name}"; the model takes ${[...expected].join(', ')}`, { details: { input: name } });
+      }
+    }
+    const symbols = new Map<string, { size: number; input: string }>();
+    for (const spec of this.inputs) {
+      const t = feeds[spec.name];
+      if (t === undefined) throw new SparseEncoderError('ERR_INVALID_INPUT', `missing model input "${spec.name}"`, { details: { input: spec.name } });
+      if (t.type !== spec.type) {
+        throw new SparseEncoderError('ERR_INVALID_INPUT', `model input "${spec.name}" must be ${spec.type}, got ${t.type}`, { details: { input: spec.name } });
+      }
+      const okData =
+        (t.type === 'float32' && t.data instanceof Float32Array) ||
+        (t.type === 'int64' && t.data instanceof BigInt64Array) ||
+        (t.type === 'int32' && t.data instanceof Int32Array);
+      if (!okData) throw new SparseEncoderError('ERR_INVALID_INPUT', `model input "${spec.name}" has data that does not match its type ${t.type}`, { details: { input: spec.name } });
+      if (t.dims.length !== spec.dims.length) {
+        throw new SparseEncoderError('ERR_INVALID_INPUT', `model input "${spec.name}" must have ${spec.dims.length} dimensions, got [${t.dims.join(', ')}]`, {
+          details: { input: spec.name, dims: [...t.dims] },
+        });
+      }
+      let n = 1;
+      t.dims.forEach((d, i) => {
+        if (!Number.isInteger(d) || d < 1) {
+          throw new SparseEncoderError('ERR_INVALID_INPUT', `model input "${spec.name}" has an invalid dimension ${d} in [${t.dims.join(', ')}]`, { details: { input: spec.name } });
+        }
+        const want = spec.dims[i]!;
+        if (typeof want === 'number' && want !== d) {
+          throw new SparseEncoderError('ERR_INVALID_INPUT', `model input "${spec.name}" dimension ${i} must be ${want}, got ${d}`, { details: { input: spec.name } });
+        }
+        if (typeof want === 'string') {
+          const seen = symbols.get(want);
+          if (seen === undefined) symbols.set(want, { size: d, input: spec.name });
+          else if (seen.size !== d) {
+            throw new SparseEncoderError('ERR_INVALID_INPUT', `model input "${spec.name}" has ${want} = ${d} but "${seen.input}" has ${seen.size}`, { details: { input: spec.name } });
+          }
+        }
+        n *= d;
+      });
+      if (t.data.length !== n) {
+        throw new SparseEncoderError('ERR_INVALID_INPUT', `model input "${spec.name}" holds ${t.data.length} values but its dimensions [${t.dims.join(', ')}] need ${n}`, {
+          details: { input: spec.name },
+        });
+      }
+    }
+  }
+
+  /**
+   * Runs the model. Blocks the event loop while computing (see the note at the top of this file).
+   * `outputNames` defaults to all outputs.
+   */
+  async run(feeds: Readonly<Record<string, TensorData>>, outputNames?: readonly string[]): Promise<Record<string, TensorData>> {
+    const session = this.session;
+    if (session === undefined) throw new SparseEncoderError('ERR_DISPOSED', 'the inference session has been disposed');
+    this.validateFeeds(feeds);
+    const fetches = outputNames ?? this.outputNames;
+    for (const o of fetches) {
+      if (!this.outputNames.includes(o)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `the model has no output "${o}"`);
+    }
+    const ortFeeds: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new Tensor(t.type, t.data, t.dims);
+    let result: InferenceSession.ReturnType;
+    try {
+      result = await session.run(ortFeeds, [...fetches]);
+    } catch (cause) {
+      throw new SparseEncoderError('ERR_RUNTIME', `onnxruntime failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    }
+    const out: Record<string, TensorData> = {};
+    for (const name of fetches) {
+      const v = result[name]!;
+      const dims = [...v.dims];
+      if (v.type === 'float32') out[name] = { type: 'float32', data: v.data as Float32Array, dims };
+      else if (v.type === 'int64') out[name] = { type: 'int64', data: v.data as BigInt64Array, dims };
+      else if (v.type === 'int32') out[name] = { type: 'int32', data: v.data as Int32Array, dims };
+      else throw new SparseEncoderError('ERR_RUNTIME', `model output "${name}" has unsupported type ${v.type}`);
+    }
+    return out;
+  }
+
+  /** Releases the native session. Further `run()` calls throw ERR_DISPOSED. Safe to call twice. */
+  async dispose(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    if (s !== undefined) await s.release();
+  }
+}

@@ -1,0 +1,189 @@
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from 'tokenizers';
+import { SparseEncoderError } from '../errors.js';
+
+/**
+ * transformers writes `model_max_length = int(1e30)` when a tokenizer has no limit; anything this
+ * large means "no limit".
+ */
+const NO_LIMIT = 1e20;
+
+/**
+ * Tokenizer classes whose `model_input_names` leave out `token_type_ids` in transformers, so their
+ * tokenizers do not return them even though tokenizer.json could produce them.
+ */
+const NO_TOKEN_TYPE_CLASSES = new Set([
+  'DistilBertTokenizer', 'RobertaTokenizer', 'XLMRobertaTokenizer', 'CamembertTokenizer', 'GPT2Tokenizer',
+  'BartTokenizer', 'LongformerTokenizer', 'MPNetTokenizer', 'T5Tokenizer', 'BloomTokenizer', 'LlamaTokenizer',
+]);
+
+export interface TextTokenizerOptions {
+  /**
+   * Truncate every text to this many tokens, special tokens included (longest_first, right side).
+   * Default: the tokenizer's `model_max_length` from tokenizer_config.json, or no truncation.
+   */
+  maxLength?: number;
+  /** Add the special tokens of the post-processor ([CLS]/[SEP], <s>/</s>). Default: true. */
+  addSpecialTokens?: boolean;
+}
+
+/** Token ids of a batch, one unpadded row per text (padding is the runner's business). */
+export interface TokenizedBatch {
+  ids: number[][];
+  /** Only for tokenizers that return token type ids (BERT-like); absent otherwise. */
+  typeIds?: number[][];
+}
+
+/** The special tokens of special_tokens_map.json, by role (`cls_token`, `pad_token`, ...). */
+export type SpecialTokensMap = Record<string, string>;
+
+/**
+ * A Hugging Face fast tokenizer (`tokenizer.json`) through the official `tokenizers` bindings,
+ * with the truncation sentence-transformers applies and no padding.
+ */
+export class TextTokenizer {
+  private constructor(
+    private readonly tokenizer: Tokenizer,
+    /** The folder the files were read from. */
+    readonly folder: string,
+    /** `model_max_length` of tokenizer_config.json; undefined when absent or "no limit". */
+    readonly modelMaxLength: number | undefined,
+    /** The truncation length in use (special tokens included); undefined: none. */
+    readonly maxLength: number | undefined,
+    readonly addSpecialTokens: boolean,
+    /** Whether this tokenizer returns token_type_ids in transformers (BERT yes, RoBERTa/DistilBERT no). */
+    readonly returnsTokenTypeIds: boolean,
+    readonly specialTokens: SpecialTokensMap,
+    /** `tokenizer_class` of tokenizer_config.json, e.g. `BertTokenizer`. */
+    readonly tokenizerClass: string | undefined,
+  ) {}
+
+  /** Reads `tokenizer.json`, `tokenizer_config.json` and `special_tokens_map.json` from `folder`. */
+  static async fromFolder(folder: string, options: TextTokenizerOptions = {}): Promise<TextTokenizer> {
+    const file = join(folder, 'tokenizer.json');
+    if (!existsSync(file)) {
+      throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `no tokenizer.json in ${folder} (only fast tokenizers are supported)`, {
+        details: { path: file },
+      });
+    }
+    const config = await readTokenizerConfig(folder);
+    const specialTokens = await readSpecialTokensMap(folder);
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = Tokenizer.fromFile(file);
+    } catch (err) {
+      throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${file}: ${firstLine(err)}`, { cause: err, details: { path: file } });
+    }
+    const modelMaxLength = modelMaxLengthOf(config);
+    const maxLength = options.maxLength ?? modelMaxLength;
+    const addSpecialTokens = options.addSpecialTokens ?? true;
+    // tokenizer.json may carry its own padding/truncation; we decide both here. (The bindings want
+    // the strategy as the enum name but the direction in lower case.)
+    tokenizer.disablePadding();
+    if (maxLength === undefined) tokenizer.disableTruncation();
+    else {
+      if (!Number.isInteger(maxLength) || maxLength < 1) {
+        throw new SparseEncoderError('ERR_INVALID_CONFIG', `max length ${maxLength} for the tokenizer in ${folder} is not a positive integer`);
+      }
+      try {
+        tokenizer.setTruncation(maxLength, { strategy: 'LongestFirst' as never, direction: 'right' });
+      } catch (err) {
+        throw new SparseEncoderError('ERR_TOKENIZER', `cannot truncate to ${maxLength} tokens with ${file}: ${firstLine(err)}`, { cause: err });
+      }
+    }
+    const tokenizerClass = typeof config['tokenizer_class'] === 'string' ? (config['tokenizer_class'] as string) : undefined;
+    return new TextTokenizer(
+      tokenizer, folder, modelMaxLength, maxLength, addSpecialTokens,
+      returnsTokenTypeIds(config, tokenizerClass), specialTokens, tokenizerClass,
+    );
+  }
+
+  /** Tokenizes `texts` as they are (no strip, no prompt): one unpadded, truncated row per text. */
+  async encode(texts: readonly string[]): Promise<TokenizedBatch> {
+    if (texts.length === 0) return this.returnsTokenTypeIds ? { ids: [], typeIds: [] } : { ids: [] };
+    let encodings;
+    try {
+      encodings = await this.tokenizer.encodeBatch(texts as string[], { addSpecialTokens: this.addSpecialTokens });
+    } catch (err) {
+      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
+    }
+    const ids = encodings.map((e) => e.getIds());
+    if (!this.returnsTokenTypeIds) return { ids };
+    return { ids, typeIds: encodings.map((e) => e.getTypeIds()) };
+  }
+
+  /** The vocabulary string of `id` (`##ing`, `Ġworld`, `[CLS]`), or undefined outside the vocabulary. */
+  idToToken(id: number): string | undefined {
+    return this.tokenizer.idToToken(id) ?? undefined;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.tokenizer.tokenToId(token) ?? undefined;
+  }
+
+  /** Vocabulary size including added tokens. */
+  get vocabSize(): number {
+    return this.tokenizer.getVocabSize(true);
+  }
+
+  /** Id of the padding token (special_tokens_map.json `pad_token`), if the vocabulary has it. */
+  get padTokenId(): number | undefined {
+    const pad = this.specialTokens['pad_token'];
+    return pad === undefined ? undefined : this.tokenToId(pad);
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
+
+async function readJsonObject(path: string): Promise<Record<string, unknown> | undefined> {
+  if (!existsSync(path)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path} is not valid JSON: ${firstLine(err)}`, { cause: err, details: { path } });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path} must hold a JSON object`, { details: { path } });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** `model_max_length` of a tokenizer_config.json object; undefined when absent or "no limit". */
+export function modelMaxLengthOf(config: Record<string, unknown>): number | undefined {
+  const raw = config['model_max_length'];
+  return typeof raw === 'number' && Number.isInteger(raw) && raw > 0 && raw < NO_LIMIT ? raw : undefined;
+}
+
+/** tokenizer_config.json as an object (empty when the file is missing). */
+export async function readTokenizerConfig(folder: string): Promise<Record<string, unknown>> {
+  return (await readJsonObject(join(folder, 'tokenizer_config.json'))) ?? {};
+}
+
+/**
+ * special_tokens_map.json in either form transformers writes: `"cls_token": "[CLS]"` or
+ * `"cls_token": {"content": "[CLS]", ...}`. Lists (`additional_special_tokens`) are skipped.
+ */
+export async function readSpecialTokensMap(folder: string): Promise<SpecialTokensMap> {
+  const raw = (await readJsonObject(join(folder, 'special_tokens_map.json'))) ?? {};
+  const out: SpecialTokensMap = {};
+  for (const [role, value] of Object.entries(raw)) {
+    if (typeof value === 'string') out[role] = value;
+    else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const content = (value as Record<string, unknown>)['content'];
+      if (typeof content === 'string') out[role] = content;
+    }
+  }
+  return out;
+}
+
+function returnsTokenTypeIds(config: Record<string, unknown>, tokenizerClass: string | undefined): boolean {
+  const names = config['model_input_names'];
+  if (Array.isArray(names)) return names.includes('token_type_ids');
+  if (tokenizerClass === undefined) return true; // transformers' default model_input_names include them
+  return !NO_TOKEN_TYPE_CLASSES.has(tokenizerClass.replace(/Fast$/, ''));
+}

@@ -1,0 +1,115 @@
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import { SparseEncoderError } from '../errors.js';
+import { readPytorchBin } from './pytorch.js';
+import { readSafetensors } from './safetensors.js';
+import type { StateDict } from './types.js';
+
+/** Weight files in the order transformers prefers them. */
+export const WEIGHT_FILES = [
+  'model.safetensors',
+  'model.safetensors.index.json',
+  'pytorch_model.bin',
+  'pytorch_model.bin.index.json',
+] as const;
+
+export type WeightFileName = (typeof WEIGHT_FILES)[number];
+
+/** Returns the path of the first weight file present in `folder`, or undefined. */
+export async function locateWeights(folder: string): Promise<{ file: WeightFileName; path: string } | undefined> {
+  for (const file of WEIGHT_FILES) {
+    const path = join(folder, file);
+    if (await isFile(path)) return { file, path };
+  }
+  return undefined;
+}
+
+/**
+ * Loads the weights of a transformers model folder: `model.safetensors`, else its sharded
+ * index, else `pytorch_model.bin`, else its sharded index. Floats are up-cast to float32;
+ * integer buffers are skipped.
+ */
+export async function loadStateDict(folder: string): Promise<StateDict> {
+  const found = await locateWeights(folder);
+  if (found === undefined) {
+    throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `no weights in ${folder}: looked for ${WEIGHT_FILES.join(', ')}`, {
+      details: { path: folder, looked_for: [...WEIGHT_FILES] },
+    });
+  }
+  switch (found.file) {
+    case 'model.safetensors':
+      return readSafetensors(found.path);
+    case 'pytorch_model.bin':
+      return readPytorchBin(found.path);
+    case 'model.safetensors.index.json':
+      return readShardedCheckpoint(found.path, readSafetensors);
+    case 'pytorch_model.bin.index.json':
+      return readShardedCheckpoint(found.path, readPytorchBin);
+  }
+}
+
+/**
+ * Reads a sharded checkpoint from its index (`{"weight_map": {tensor name: shard file}}`);
+ * every name of the weight map must be found in its shard.
+ */
+export async function readShardedCheckpoint(indexPath: string, readShard: (path: string) => Promise<StateDict>): Promise<StateDict> {
+  const corrupt = (msg: string, details: Record<string, unknown> = {}): SparseEncoderError =>
+    new SparseEncoderError('ERR_CORRUPT_WEIGHTS', `${indexPath}: ${msg}`, { details: { path: indexPath, ...details } });
+  let index: unknown;
+  try {
+    index = JSON.parse(await readFile(indexPath, 'utf8'));
+  } catch (err) {
+    throw corrupt(`not a readable JSON shard index (${(err as Error).message})`);
+  }
+  const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
+  if (weightMap === null || typeof weightMap !== 'object' || Array.isArray(weightMap)) throw corrupt('no "weight_map" object');
+  const byShard = new Map<string, string[]>();
+  for (const [name, shard] of Object.entries(weightMap as Record<string, unknown>)) {
+    if (typeof shard !== 'string') throw corrupt(`weight_map entry for "${name}" is not a file name`, { tensor: name });
+    // A shard must live inside the model folder.
+    const rel = normalize(shard);
+    if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) throw corrupt(`shard "${shard}" points outside the model folder`, { tensor: name });
+    const names = byShard.get(rel) ?? [];
+    names.push(name);
+    byShard.set(rel, names);
+  }
+  const folder = dirname(indexPath);
+  const out: StateDict = new Map();
+  for (const [shard, names] of byShard) {
+    const path = join(folder, shard);
+    if (!(await isFile(path))) {
+      throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `${indexPath}: shard ${shard} (holding "${names[0]}") is missing`, {
+        details: { path, index: indexPath, tensor: names[0] },
+      });
+    }
+    const part = await readShard(path);
+    for (const [name, t] of part) out.set(name, t);
+  }
+  for (const [shard, names] of byShard) {
+    for (const name of names) {
+      // Integer buffers are skipped by the readers, so a name may legitimately be absent only then.
+      if (!out.has(name) && !(await shardHasSkippedTensor(join(folder, shard), name))) {
+        throw corrupt(`tensor "${name}" is listed for shard ${shard} but is not in it`, { tensor: name, shard });
+      }
+    }
+  }
+  return out;
+}
+
+async function shardHasSkippedTensor(path: string, name: string): Promise<boolean> {
+  // Only safetensors headers can be checked cheaply; for .bin shards trust the reader's skip.
+  if (!path.endsWith('.safetensors')) return true;
+  const bytes = await readFile(path);
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype?: string } | undefined>;
+  const entry = header[name];
+  return entry !== undefined && entry.dtype !== undefined && !['F32', 'F16', 'BF16', 'F64'].includes(entry.dtype);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname, sep } from 'node:path';
+import { repoRoot } from './helpers/paths.js';
+
+// The dependency direction of ARCHITECTURE.md, checked on every source file:
+// cli/server → encoder/index/eval → modules → graph/runtime/tokenizer/weights/hub → sparse/errors.
+const ALLOWED: Record<string, readonly string[]> = {
+  errors: [],
+  sparse: ['errors'],
+  weights: ['errors', 'sparse'],
+  hub: ['errors', 'sparse'],
+  tokenizer: ['errors', 'sparse'],
+  runtime: ['errors', 'sparse'],
+  graph: ['errors', 'sparse', 'weights'],
+  modules: ['errors', 'sparse', 'weights', 'hub', 'tokenizer', 'runtime', 'graph'],
+  encoder: ['errors', 'sparse', 'weights', 'hub', 'tokenizer', 'runtime', 'graph', 'modules'],
+  index: ['errors', 'sparse'],
+  eval: ['errors', 'sparse', 'index', 'encoder'],
+  cli: ['errors', 'sparse', 'encoder', 'index', 'eval', 'hub', 'modules'],
+  server: ['errors', 'sparse', 'encoder', 'index', 'eval'],
+};
+
+const SRC = join(repoRoot(), 'src');
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
+    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** The top-level area of a file under src/: its folder, or the file's stem for src/errors.ts. */
+function area(file: string): string {
+  const rel = relative(SRC, file).split(sep);
+  return rel.length === 1 ? rel[0]!.replace(/\.ts$/, '') : rel[0]!;
+}
+
+function imports(code: string): string[] {
+  const specs: string[] = [];
+  const re = /(?:^|[^.\w])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  for (const m of code.matchAll(re)) specs.push((m[1] ?? m[2])!);
+  return specs;
+}
+
+test('source folders import only the layers below them', () => {
+  const violations: string[] = [];
+  for (const file of sourceFiles(SRC)) {
+    const from = area(file);
+    if (from === 'index') {
+      // src/index.ts is the public surface and may re-export anything; src/index/ is the search index.
+      if (relative(SRC, file) === 'index.ts') continue;
+    }
+    const allowed = ALLOWED[from];
+    assert.ok(allowed, `unknown source area '${from}' (${relative(SRC, file)}): add it to ARCHITECTURE.md and this test`);
+    for (const spec of imports(readFileSync(file, 'utf8'))) {
+      if (spec === 'onnxruntime-node' && from !== 'runtime') violations.push(`${relative(SRC, file)} imports onnxruntime-node (only runtime/ may)`);
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(file), spec);
+      const to = area(target.replace(/\.js$/, '.ts'));
+      if (to === from) continue;
+      if (!allowed.includes(to)) violations.push(`${relative(SRC, file)} → ${spec} (${from} may not import ${to})`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});

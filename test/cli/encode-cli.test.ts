@@ -1,0 +1,113 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { main, type CliIo } from '../../src/cli/main.js';
+import { float32ToString } from '../../src/cli/commands/encode.js';
+import { fixture } from '../helpers/paths.js';
+import { assertVector, loadExpected, loadTexts } from '../encoder/fixture-data.js';
+
+const TEXTS = loadTexts();
+const TMP = mkdtempSync(join(tmpdir(), 'encode-cli-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(argv: string[], stdin = ''): Promise<Run> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  const chunks: Buffer[] = [];
+  const errChunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  err.on('data', (c: Buffer) => errChunks.push(c));
+  const io: CliIo = { stdin: Readable.from([stdin]), stdout: out, stderr: err };
+  const code = await main(argv, io);
+  return { code, stdout: Buffer.concat(chunks).toString('utf8'), stderr: Buffer.concat(errChunks).toString('utf8') };
+}
+
+function parseLines(s: string): Array<Record<string, unknown>> {
+  return s.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const IDS = [0, 4, 5, 17, 21];
+
+test('plain text lines from stdin: one JSON line per input line, equal to the fixture (--document)', async () => {
+  const expected = loadExpected('splade-bert').results['document']!;
+  const input = IDS.map((i) => TEXTS[i]!.text.replace(/[\r\n]/g, ' ')).join('\n') + '\n';
+  const r = await cli(['encode', '--model', fixture('splade-bert'), '--document', '--batch-size', '2'], input);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = parseLines(r.stdout);
+  assert.equal(lines.length, IDS.length);
+  lines.forEach((l, k) => {
+    assert.equal(l['id'], undefined);
+    assertVector({ indices: Uint32Array.from(l['indices'] as number[]), values: Float32Array.from(l['values'] as number[]), dim: 30522 }, expected[IDS[k]!]!, `line ${k}`);
+  });
+});
+
+test('JSONL input file with ids, --query --tokens, output file; the empty query gives an empty vector', async () => {
+  const expected = loadExpected('inference-free').results['query']!;
+  const inPath = join(TMP, 'in.jsonl');
+  const outPath = join(TMP, 'out.jsonl');
+  writeFileSync(inPath, IDS.map((i) => JSON.stringify({ id: `t${i}`, text: TEXTS[i]!.text })).join('\n') + '\n\n');
+  const r = await cli(['encode', '--model', fixture('inference-free'), '--query', '--input', inPath, '--output', outPath, '--tokens']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  const lines = parseLines(readFileSync(outPath, 'utf8'));
+  assert.deepEqual(lines.map((l) => l['id']), IDS.map((i) => `t${i}`));
+  lines.forEach((l, k) => {
+    const rec = expected[IDS[k]!]!;
+    if (rec.error !== undefined) {
+      assert.deepEqual(l['indices'], []);
+      return;
+    }
+    assertVector({ indices: Uint32Array.from(l['indices'] as number[]), values: Float32Array.from(l['values'] as number[]), dim: 30522 }, rec, `line ${k}`);
+    // Values are written as the shortest decimal of the float32, as the fixtures are.
+    assert.deepEqual(l['values'], rec.values);
+    const tokens = l['tokens'] as Record<string, number>;
+    assert.equal(Object.keys(tokens).length, rec.nnz);
+  });
+});
+
+test('--max-active-dims keeps the top k', async () => {
+  const rec = (loadExpected('splade-bert').max_active_dims['8']!['query'] as Array<{ indices: number[]; values: number[] }>)[1]!;
+  const r = await cli(['encode', '--model', fixture('splade-bert'), '--query', '--max-active-dims', '8'], TEXTS[1]!.text + '\n');
+  assert.equal(r.code, 0, r.stderr);
+  const [line] = parseLines(r.stdout);
+  assert.deepEqual(line!['indices'], rec.indices);
+});
+
+test('a JSONL input with a non-JSON line later is refused naming the line', async () => {
+  const r = await cli(['encode', '--model', fixture('splade-bert')], '{"text": "a"}\nplain text\n');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /line 2/);
+  assert.match(r.stderr, /ERR_INVALID_INPUT/);
+});
+
+test('a bad model path exits non-zero with a one-line message', async () => {
+  const r = await cli(['encode', '--model', join(TMP, 'no-such-model')], 'x\n');
+  assert.notEqual(r.code, 0);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr.trimEnd().split('\n').length, 1);
+  assert.match(r.stderr, /ERR_MODEL_NOT_FOUND/);
+});
+
+test('usage errors exit with 2', async () => {
+  assert.equal((await cli(['encode'])).code, 2);
+  assert.equal((await cli(['encode', '--model', 'x', '--query', '--document'])).code, 2);
+  assert.equal((await cli(['encode', '--model', 'x', '--batch-size', '0'])).code, 2);
+});
+
+test('float32ToString writes the shortest round-tripping decimal', () => {
+  for (const s of ['0.5688671', '2.63206', '0.0014180614', '1e-7', '39.123455']) {
+    const f = Math.fround(Number(s));
+    assert.equal(Math.fround(Number(float32ToString(f))), f);
+  }
+  assert.equal(float32ToString(Math.fround(0.5688671)), '0.5688671');
+  assert.equal(float32ToString(Math.fround(2.63206)), '2.63206');
+});

@@ -1,0 +1,100 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SparseEncoder, type EncodeProgressEvent } from '../../src/encoder/sparse-encoder.js';
+import { isSparseEncoderError } from '../../src/errors.js';
+import { fixture } from '../helpers/paths.js';
+import { assertVector, loadExpected, loadTexts } from './fixture-data.js';
+
+const TEXTS = loadTexts();
+const expected = loadExpected('inference-free');
+let model: SparseEncoder;
+
+before(async () => {
+  model = await SparseEncoder.fromPretrained(fixture('inference-free'), { threads: 1 });
+});
+after(async () => {
+  await model?.dispose();
+});
+
+test('a string gives one vector, an array one per text, an empty array []', async () => {
+  const one = await model.encodeQuery(TEXTS[0]!.text);
+  assert.ok(one.indices instanceof Uint32Array);
+  assertVector(one, expected.results['query']![0]!, 'single string');
+  const many = await model.encodeDocument([TEXTS[1]!.text, TEXTS[0]!.text]);
+  assert.equal(many.length, 2);
+  assertVector(many[1]!, expected.results['document']![0]!, 'order restored');
+  assert.deepEqual(await model.encode([]), []);
+});
+
+test('non-string input is refused with ERR_INVALID_INPUT naming the index and the type', async () => {
+  await assert.rejects(model.encode(['ok', 42 as unknown as string]), (e) => isSparseEncoderError(e, 'ERR_INVALID_INPUT') && /input 1 is a number/.test(e.message));
+  await assert.rejects(model.encodeQuery([null as unknown as string]), (e) => isSparseEncoderError(e, 'ERR_INVALID_INPUT') && /input 0 is null/.test(e.message));
+  await assert.rejects(model.encode({ text: 'x' } as unknown as string), (e) => isSparseEncoderError(e, 'ERR_INVALID_INPUT') && /an object/.test(e.message));
+});
+
+test('bad options are refused with ERR_INVALID_ARGUMENT', async () => {
+  await assert.rejects(model.encode('x', { promptName: 'nope' }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT') && e.message.includes('nope'));
+  await assert.rejects(model.encode('x', { batchSize: 0 }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+  await assert.rejects(model.encode('x', { maxActiveDims: 1.5 }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+});
+
+test('empty query on the inference-free model: all-zero vector (the genuine code raises)', async () => {
+  assert.ok(expected.results['query']![17]!.error);
+  const v = await model.encodeQuery('');
+  assert.equal(v.indices.length, 0);
+  assert.equal(v.dim, 30522);
+});
+
+test('encodeStream over an async iterable yields in input order, equal to encode', async () => {
+  async function* source(): AsyncGenerator<string> {
+    for (const t of TEXTS) yield t.text;
+  }
+  const streamed: Array<{ indices: Uint32Array; values: Float32Array }> = [];
+  for await (const v of model.encodeStream(source(), { task: 'document', chunkSize: 7, batchSize: 3 })) streamed.push(v);
+  assert.equal(streamed.length, TEXTS.length);
+  for (const r of expected.results['document']!) assertVector(streamed[r.text_id] as never, r, `text ${r.text_id}`);
+});
+
+test('onProgress reports every batch; batches are formed longest first', async () => {
+  const events: EncodeProgressEvent[] = [];
+  await model.encodeQuery(TEXTS.slice(0, 10).map((t) => t.text), { batchSize: 4, onProgress: (e) => events.push(e) });
+  assert.deepEqual(events.map((e) => e.done), [4, 8, 10]);
+  assert.ok(events.every((e) => e.total === 10));
+});
+
+test('similarity, decode, sparsity and intersection', async () => {
+  const q = await model.encodeQuery(TEXTS[0]!.text);
+  const d = await model.encodeDocument([TEXTS[0]!.text, TEXTS[1]!.text]);
+  const sim = model.similarity(q, d);
+  assert.equal(sim.length, 1);
+  assert.equal(sim[0]!.length, 2);
+  const inter = model.intersection(q, d[0]!);
+  assert.ok(Math.abs(inter.values.reduce((a, b) => a + b, 0) - sim[0]![0]!) < 1e-4);
+  assert.deepEqual(model.decode(q, 2).map(([t]) => t), expected.decode.query[0]!.tokens.slice(0, 2));
+  const stats = model.sparsity(d);
+  assert.equal(stats.count, 2);
+  assert.equal(stats.minActiveDims, Math.min(d[0]!.indices.length, d[1]!.indices.length));
+  assert.ok(Math.abs(stats.sparsityRatio - (1 - stats.activeDims / 30522)) < 1e-12);
+});
+
+test('accessors and model info', () => {
+  assert.equal(model.isRouter, true);
+  assert.equal(model.dim, 30522);
+  assert.equal(model.similarityFnName, 'dot');
+  const info = model.modelInfo;
+  assert.equal(info.source, 'local');
+  assert.deepEqual(info.routes, ['query', 'document']);
+  assert.equal(info.defaultRoute, 'document');
+});
+
+test('a nonexistent path is refused with ERR_MODEL_NOT_FOUND', async () => {
+  await assert.rejects(SparseEncoder.fromPretrained(fixture('does-not-exist')), (e) => isSparseEncoderError(e, 'ERR_MODEL_NOT_FOUND'));
+});
+
+test('maxActiveDims as a load option applies to every call; dispose makes further calls fail', async () => {
+  const m = await SparseEncoder.fromPretrained(fixture('splade-bert'), { maxActiveDims: 8, threads: 1 });
+  const rec = loadExpected('splade-bert').max_active_dims['8']!['document'] as Array<{ text_id: number; indices: number[]; values: number[] }>;
+  assertVector(await m.encodeDocument(TEXTS[1]!.text), rec[1]!, 'k=8 from load options');
+  await m.dispose();
+  await assert.rejects(m.encode('x'), (e) => isSparseEncoderError(e, 'ERR_DISPOSED'));
+});
