@@ -3,33 +3,45 @@ import type { SparseVector } from '../sparse/vector.js';
 import { loadBeirDataset, type BeirDataset, type LoadBeirOptions } from './beir.js';
 import { Bm25Model, type Bm25Options } from './bm25.js';
 import {
-  DEFAULT_CUTOFFS,
+  resolveCutoffs,
   scoreRun,
   sparsityMetrics,
   SparsityAccumulator,
   type MetricConventions,
   type MetricCutoffs,
-  type SparsityStats,
+  type SparsityFigures,
 } from './metrics.js';
 import { SparseRetriever, type RetrievalProgress, type Retriever, type SparseTextEncoder, type VectorSearcher } from './retriever.js';
+import { FusionRetriever, type FusionMethod } from './fusion.js';
 import { documentText, type Run } from './types.js';
 
 export type EvaluationProgress = RetrievalProgress | { phase: 'fit'; done: number; total: number };
 
+/** A model to evaluate: a sparse encoder (documents are `title + ' ' + text`), or 'bm25' to fit BM25 on the corpus. */
+export type EvaluatedModel = SparseTextEncoder | 'bm25';
+
+export interface HybridOptions {
+  /** The two (or more) models whose rankings are fused, e.g. `['bm25', spladeEncoder]`. */
+  models: readonly EvaluatedModel[];
+  /** Default `{ method: 'rrf', k: 60 }`. */
+  fusion?: FusionMethod;
+  /** Hits taken from each model before fusing. Default max(k, 1000). */
+  depth?: number;
+}
+
 export interface EvaluateRetrievalOptions {
   /** A loaded BEIR dataset, or where to load one. */
   dataset: BeirDataset | LoadBeirOptions;
-  /**
-   * What to evaluate; give exactly one of `model`, `retriever`, `run`.
-   * `model`: a sparse encoder (documents are `title + ' ' + text`), or 'bm25' to fit BM25 on the corpus.
-   */
-  model?: SparseTextEncoder | 'bm25';
-  /** BM25 settings when `model` is 'bm25'. Defaults: k1 0.9, b 0.4, english analyzer, Lucene lengths. */
-  bm25?: Bm25Options;
-  /** A ready retriever (e.g. a FusionRetriever); sparsity figures are then not reported. */
+  /** What to evaluate; give exactly one of `model`, `hybrid`, `retriever`, `run`. */
+  model?: EvaluatedModel;
+  /** Hybrid search: several models over their own indexes, rankings fused. */
+  hybrid?: HybridOptions;
+  /** A ready retriever; sparsity figures are then not reported. */
   retriever?: Retriever;
   /** An existing run (as read by readTrecRun): scored as trec_eval would score it. */
   run?: Run;
+  /** BM25 settings wherever 'bm25' is used. Defaults: k1 0.9, b 0.4, english analyzer, Lucene lengths. */
+  bm25?: Bm25Options;
   /** Default 'st'. */
   conventions?: MetricConventions;
   /** Default DEFAULT_CUTOFFS. */
@@ -40,13 +52,13 @@ export interface EvaluateRetrievalOptions {
   k?: number;
   /** Texts per encoder call. Default 32. */
   batchSize?: number;
-  /** Index for the encoded corpus. Default: a SparseIndex searched exactly (`buildIndexSearcher`). */
+  /** Index for each encoded corpus. Default: a SparseIndex searched exactly (`buildIndexSearcher`). */
   buildSearcher?: (docs: Array<{ id: string; vector: SparseVector }>) => Promise<VectorSearcher>;
   onProgress?: (event: EvaluationProgress) => void;
 }
 
 export interface EvaluationResult {
-  /** `<metric>@<k>` (lower case) and, when a model encoded the data, the sparsity figures. */
+  /** `<metric>@<k>` (lower case) and, when a single model encoded the data, the sparsity figures. */
   metrics: Record<string, number>;
   /** Key of the headline metric: `ndcg@<largest ndcg cutoff>`. */
   primaryMetric: string;
@@ -54,70 +66,85 @@ export interface EvaluationResult {
   corpusSize: number;
   /** The rankings the metrics were computed from (write them with writeTrecRun). */
   run: Run;
-  sparsity?: SparsityStats;
-  /** The fitted model when `model` was 'bm25' (save it with its index). */
+  sparsity?: SparsityFigures;
+  /** The fitted model when 'bm25' was evaluated (save it next to its index). */
   bm25?: Bm25Model;
 }
 
 /** Retrieves (unless given a run) and scores a BEIR dataset's queries. */
 export async function evaluateRetrieval(options: EvaluateRetrievalOptions): Promise<EvaluationResult> {
-  const given = [options.model, options.retriever, options.run].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'give exactly one of model, retriever, run');
+  const given = [options.model, options.hybrid, options.retriever, options.run].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'give exactly one of model, hybrid, retriever, run');
+  if (options.hybrid !== undefined && options.hybrid.models.length < 2) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'hybrid needs at least two models');
+  }
   const dataset = 'corpus' in options.dataset ? options.dataset : await loadBeirDataset(options.dataset);
   const conventions = options.conventions ?? 'st';
-  const cutoffs: MetricCutoffs = { ...DEFAULT_CUTOFFS, ...(options.cutoffs ?? {}) };
+  const cutoffs: MetricCutoffs = resolveCutoffs(options.cutoffs);
   const maxCutoff = Math.max(...Object.values(cutoffs).flat());
   const k = options.k ?? (conventions === 'trec' ? Math.max(maxCutoff, 1000) : maxCutoff);
 
   let run = options.run;
-  let sparsity: SparsityStats | undefined;
+  let sparsity: SparsityFigures | undefined;
   let bm25: Bm25Model | undefined;
   if (run === undefined) {
     let retriever = options.retriever;
     let accumulator: SparsityAccumulator | undefined;
-    let owned: SparseRetriever | undefined;
-    if (options.model !== undefined) {
-      let encoder: SparseTextEncoder;
-      if (options.model === 'bm25') {
-        const total = dataset.corpus.length;
-        bm25 = await Bm25Model.fit(
-          dataset.corpus.map(documentText),
-          { ...(options.bm25 ?? {}), onProgress: (e) => options.onProgress?.({ phase: 'fit', done: e.done, total }) },
-        );
-        encoder = bm25;
-      } else {
-        encoder = options.model;
-      }
-      owned = await SparseRetriever.create({
-        encoder,
-        name: options.model === 'bm25' ? 'bm25' : 'model',
-        documents: dataset.corpus.map((d) => ({ id: d.id, text: documentText(d) })),
-        documentCount: dataset.corpus.length,
-        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-        ...(options.buildSearcher === undefined ? {} : { buildSearcher: options.buildSearcher }),
-        ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-        onVectors: (kind, vectors) => {
-          if (vectors.length === 0) return;
-          accumulator ??= new SparsityAccumulator(vectors[0]!.dim);
-          if (kind === 'query') accumulator.addQueries(vectors);
-          else accumulator.addDocuments(vectors);
-        },
-      });
-      retriever = owned;
-    }
-    // Like sentence-transformers, 'st' encodes only the queries it will score (they count in the sparsity figures).
-    const threshold = options.relevanceThreshold ?? 1;
-    const queries =
-      conventions === 'st'
-        ? dataset.queries.filter((q) => [...(dataset.qrels.get(q.id)?.values() ?? [])].some((g) => g >= threshold))
-        : dataset.queries;
+    const owned: SparseRetriever[] = [];
     try {
+      const models = options.model !== undefined ? [options.model] : options.hybrid?.models ?? [];
+      for (const model of models) {
+        let encoder: SparseTextEncoder;
+        if (model === 'bm25') {
+          // One BM25 fit serves every 'bm25' entry.
+          bm25 ??= await fitBm25(dataset, options);
+          encoder = bm25;
+        } else {
+          encoder = model;
+        }
+        owned.push(
+          await SparseRetriever.create({
+            encoder,
+            name: model === 'bm25' ? 'bm25' : 'model',
+            documents: dataset.corpus.map((d) => ({ id: d.id, text: documentText(d) })),
+            documentCount: dataset.corpus.length,
+            ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+            ...(options.buildSearcher === undefined ? {} : { buildSearcher: options.buildSearcher }),
+            ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+            // Sparsity figures describe one model; a fusion of several has none.
+            ...(options.model === undefined
+              ? {}
+              : {
+                  onVectors: (kind: 'query' | 'document', vectors: readonly SparseVector[]) => {
+                    if (vectors.length === 0) return;
+                    accumulator ??= new SparsityAccumulator(vectors[0]!.dim);
+                    if (kind === 'query') accumulator.addQueries(vectors);
+                    else accumulator.addDocuments(vectors);
+                  },
+                }),
+          }),
+        );
+      }
+      if (options.model !== undefined) retriever = owned[0];
+      if (options.hybrid !== undefined) {
+        retriever = new FusionRetriever({
+          retrievers: owned,
+          ...(options.hybrid.fusion === undefined ? {} : { fusion: options.hybrid.fusion }),
+          ...(options.hybrid.depth === undefined ? {} : { depth: options.hybrid.depth }),
+        });
+      }
+      // Like sentence-transformers, 'st' encodes only the queries it will score (they count in the sparsity figures).
+      const threshold = options.relevanceThreshold ?? 1;
+      const queries =
+        conventions === 'st'
+          ? dataset.queries.filter((q) => [...(dataset.qrels.get(q.id)?.values() ?? [])].some((g) => g >= threshold))
+          : dataset.queries;
       run = await retriever!.search(queries, {
         k,
         ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       });
     } finally {
-      owned?.dispose();
+      for (const r of owned) r.dispose();
     }
     sparsity = accumulator?.result();
   }
@@ -138,4 +165,12 @@ export async function evaluateRetrieval(options: EvaluateRetrievalOptions): Prom
     ...(sparsity ? { sparsity } : {}),
     ...(bm25 ? { bm25 } : {}),
   };
+}
+
+async function fitBm25(dataset: BeirDataset, options: EvaluateRetrievalOptions): Promise<Bm25Model> {
+  const total = dataset.corpus.length;
+  return Bm25Model.fit(dataset.corpus.map(documentText), {
+    ...(options.bm25 ?? {}),
+    onProgress: (e) => options.onProgress?.({ phase: 'fit', done: e.done, total }),
+  });
 }

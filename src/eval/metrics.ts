@@ -100,7 +100,8 @@ export function scoreRun(run: Run, qrels: Qrels, options: ScoreRunOptions = {}):
   return { metrics, primaryMetric: `ndcg@${Math.max(...cutoffs.ndcgAtK)}`, queriesEvaluated: perQuery.size, perQuery };
 }
 
-function resolveCutoffs(partial: Partial<MetricCutoffs> | undefined): MetricCutoffs {
+/** DEFAULT_CUTOFFS overridden by `partial`, validated (ERR_INVALID_ARGUMENT). */
+export function resolveCutoffs(partial: Partial<MetricCutoffs> | undefined): MetricCutoffs {
   const out = { ...DEFAULT_CUTOFFS, ...(partial ?? {}) };
   for (const [key, list] of Object.entries(out)) {
     if (!Array.isArray(list) || list.length === 0 || list.some((k) => !Number.isInteger(k) || k < 1)) {
@@ -212,7 +213,7 @@ function sumPrecisions(isRel: readonly boolean[], k: number): number {
 }
 
 /** The sparsity figures sentence-transformers reports next to the retrieval metrics. */
-export interface SparsityStats {
+export interface SparsityFigures {
   /** Mean non-zeros per query vector. */
   queryActiveDims: number;
   /** 1 - queryActiveDims / dim. */
@@ -257,7 +258,7 @@ export class SparsityAccumulator {
     }
   }
 
-  result(): SparsityStats {
+  result(): SparsityFigures {
     const q = this.queries === 0 ? 0 : Math.fround(this.queryNnz / this.queries);
     const d = this.docs === 0 ? 0 : Math.fround(this.docNnz / this.docs);
     let flops = 0;
@@ -287,7 +288,7 @@ function countInto(counts: Float64Array, v: SparseVector, dim: number): number {
 }
 
 /** Flat keys for the sparsity figures, as in the CLI's JSON output. */
-export function sparsityMetrics(s: SparsityStats): Record<string, number> {
+export function sparsityMetrics(s: SparsityFigures): Record<string, number> {
   return {
     query_active_dims: s.queryActiveDims,
     query_sparsity_ratio: s.querySparsityRatio,

@@ -1,5 +1,5 @@
 import { encodeModel, ONNX_DTYPE } from './onnx-proto.js';
-import type { DimSpec, NodeAttribute, NodeSpec, OnnxDtype, TensorSpec, ValueInfoSpec } from './onnx-proto.js';
+import type { DeferredBytes, DimSpec, NodeAttribute, NodeSpec, OnnxDtype, TensorSpec, ValueInfoSpec } from './onnx-proto.js';
 
 /** ai.onnx opset we target (LayerNormalization needs 17; ORT 1.30 supports up to 23). */
 export const AI_ONNX_OPSET = 17;
@@ -20,6 +20,37 @@ function toAttribute(name: string, v: AttrInput): NodeAttribute {
 function bytesOf(a: Float32Array | Int32Array | BigInt64Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
+
+/** float32 bytes computed only when the model is serialized (so no second copy lives meanwhile). */
+function deferredFloats(count: number, fill: (dst: Float32Array) => void): DeferredBytes {
+  return {
+    byteLength: count * 4,
+    write(dst: Uint8Array): void {
+      if (dst.byteOffset % 4 === 0) {
+        fill(new Float32Array(dst.buffer, dst.byteOffset, count));
+      } else {
+        // raw_data inside a protobuf is not 4-byte aligned: fill a scratch array and copy.
+        const tmp = new Float32Array(count);
+        fill(tmp);
+        dst.set(bytesOf(tmp));
+      }
+    },
+  };
+}
+
+/** A model whose large initializers live in a separate data file (ONNX external data). */
+export interface ExternalDataModel {
+  /** The ModelProto; large tensors point at `location` with offsets and lengths. */
+  readonly model: Uint8Array;
+  /** File name the model refers to, relative to the model file. */
+  readonly location: string;
+  readonly dataByteLength: number;
+  /** The data file's bytes in order (zero padding included), one tensor at a time. */
+  dataChunks(): Iterable<Uint8Array>;
+}
+
+/** Page-aligned offsets let onnxruntime map each tensor straight from the file. */
+const EXTERNAL_ALIGNMENT = 4096;
 
 /**
  * Accumulates nodes, initializers and graph inputs/outputs with generated unique names.
@@ -58,6 +89,17 @@ export class GraphBuilder {
   float(hint: string, data: Float32Array, dims: readonly number[]): string {
     const name = this.fresh(hint);
     this.initializers.push({ name, dtype: ONNX_DTYPE.FLOAT, dims: [...dims], raw: bytesOf(data) });
+    return name;
+  }
+
+  /**
+   * Adds a float32 initializer of `dims` whose values `fill` writes at serialization time
+   * (e.g. a transposed weight), so the builder holds no copy of it.
+   */
+  floatDeferred(hint: string, dims: readonly number[], fill: (dst: Float32Array) => void): string {
+    const name = this.fresh(hint);
+    const count = dims.reduce((a, b) => a * b, 1);
+    this.initializers.push({ name, dtype: ONNX_DTYPE.FLOAT, dims: [...dims], raw: deferredFloats(count, fill) });
     return name;
   }
 
@@ -100,15 +142,60 @@ export class GraphBuilder {
     this.output(name, dtype, dims);
   }
 
-  toBytes(): Uint8Array {
+  private encode(initializers: TensorSpec[]): Uint8Array {
     const opsets: Record<string, number> = { '': AI_ONNX_OPSET };
     if (this.usesMsDomain) opsets[MS_DOMAIN] = 1;
     return encodeModel({
-      graph: { name: this.name, nodes: this.nodes, initializers: this.initializers, inputs: this.inputs, outputs: this.outputs },
+      graph: { name: this.name, nodes: this.nodes, initializers, inputs: this.inputs, outputs: this.outputs },
       opsets,
       irVersion: IR_VERSION,
       producerName: 'sparse-encoder',
       producerVersion: '0.1.0',
     });
+  }
+
+  /** The whole model, weights inline, as one ModelProto (must stay under protobuf's 2 GB). */
+  toBytes(): Uint8Array {
+    return this.encode(this.initializers);
+  }
+
+  /** Total bytes of all initializers. */
+  get initializerBytes(): number {
+    return this.initializers.reduce((a, t) => a + t.raw.byteLength, 0);
+  }
+
+  /**
+   * The model with every initializer of at least `minBytes` moved to an external data file
+   * named `location`, each at a page-aligned offset.
+   */
+  toExternal(location: string, minBytes = 4096): ExternalDataModel {
+    let offset = 0;
+    const external: Array<{ offset: number; raw: Uint8Array | DeferredBytes }> = [];
+    const specs = this.initializers.map((t): TensorSpec => {
+      if (t.raw.byteLength < minBytes) return t;
+      offset = Math.ceil(offset / EXTERNAL_ALIGNMENT) * EXTERNAL_ALIGNMENT;
+      external.push({ offset, raw: t.raw });
+      const spec = { ...t, external: { location, offset, length: t.raw.byteLength } };
+      offset += t.raw.byteLength;
+      return spec;
+    });
+    return {
+      model: this.encode(specs),
+      location,
+      dataByteLength: offset,
+      *dataChunks(): Iterable<Uint8Array> {
+        let at = 0;
+        for (const e of external) {
+          if (e.offset > at) yield new Uint8Array(e.offset - at);
+          if (e.raw instanceof Uint8Array) yield e.raw;
+          else {
+            const buf = new Uint8Array(e.raw.byteLength);
+            e.raw.write(buf);
+            yield buf;
+          }
+          at = e.offset + e.raw.byteLength;
+        }
+      },
+    };
   }
 }

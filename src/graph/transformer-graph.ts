@@ -2,6 +2,7 @@ import { SparseEncoderError } from '../errors.js';
 import type { StateDict } from '../weights/types.js';
 import type { TransformerConfig, TransformerFamily } from './config.js';
 import { GraphBuilder, MS_DOMAIN } from './graph-builder.js';
+import type { ExternalDataModel } from './graph-builder.js';
 import { ONNX_DTYPE } from './onnx-proto.js';
 import { transpose2d, WeightResolver } from './weight-resolver.js';
 
@@ -125,10 +126,23 @@ function validateDims(config: TransformerConfig): void {
   }
 }
 
-/** A Linear layer's weight [out, in] transposed to [in, out] for MatMul, and its bias. */
-function linear(w: WeightResolver, base: string, inDim: number, outDim: number, prefixed = true): { wt: Float32Array; b: Float32Array } {
+interface Linear {
+  /** [out, in] as stored by torch. */
+  weight: Float32Array;
+  bias: Float32Array;
+  inDim: number;
+  outDim: number;
+}
+
+/** A Linear layer's weight [out, in] and bias (zeros when absent). */
+function linear(w: WeightResolver, base: string, inDim: number, outDim: number, prefixed = true): Linear {
   const weight = w.required([`${base}.weight`], [outDim, inDim], prefixed);
-  return { wt: transpose2d(weight, outDim, inDim), b: w.biasOrZeros([`${base}.bias`], outDim, prefixed) };
+  return { weight, bias: w.biasOrZeros([`${base}.bias`], outDim, prefixed), inDim, outDim };
+}
+
+/** The weight as a MatMul right-hand side [in, out], transposed only when the model is serialized. */
+function matmulWeight(g: GraphBuilder, hint: string, l: Linear): string {
+  return g.floatDeferred(hint, [l.inDim, l.outDim], (dst) => transpose2d(l.weight, l.outDim, l.inDim, 0, l.outDim, dst));
 }
 
 /** Embeddings and the transformer layers, as transformers computes them (eval mode). */
@@ -186,47 +200,48 @@ function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResol
     const q = linear(w, n.q, H, H);
     const k = linear(w, n.k, H, H);
     const v = linear(w, n.v, H, H);
-    // Attention wants one [H, 3H] weight: q | k | v columns side by side.
-    const qkvW = new Float32Array(H * 3 * H);
-    for (let r = 0; r < H; r++) {
-      qkvW.set(q.wt.subarray(r * H, r * H + H), r * 3 * H);
-      qkvW.set(k.wt.subarray(r * H, r * H + H), r * 3 * H + H);
-      qkvW.set(v.wt.subarray(r * H, r * H + H), r * 3 * H + 2 * H);
-    }
+    // Attention wants one [H, 3H] weight: q | k | v (each transposed) side by side.
+    const qkvW = g.floatDeferred(`l${i}_qkv_w`, [H, 3 * H], (dst) => {
+      [q, k, v].forEach((l, part) => {
+        for (let o = 0; o < H; o++) {
+          for (let inp = 0; inp < H; inp++) dst[inp * 3 * H + part * H + o] = l.weight[o * H + inp]!;
+        }
+      });
+    });
     const qkvB = new Float32Array(3 * H);
-    qkvB.set(q.b, 0);
-    qkvB.set(k.b, H);
-    qkvB.set(v.b, 2 * H);
+    qkvB.set(q.bias, 0);
+    qkvB.set(k.bias, H);
+    qkvB.set(v.bias, 2 * H);
     // The raw 0/1 mask [B, S]: ORT adds mask_filter_value (-10000) to masked scores; transformers
     // adds float32 min. Both give exp(...) = 0 in float32, so the softmax is the same.
     const ctx = g.node(
       'Attention',
-      [x, g.float(`l${i}_qkv_w`, qkvW, [H, 3 * H]), g.float(`l${i}_qkv_b`, qkvB, [3 * H]), maskI32],
+      [x, qkvW, g.float(`l${i}_qkv_b`, qkvB, [3 * H]), maskI32],
       `l${i}_context`,
       { num_heads: config.numHeads },
       MS_DOMAIN,
     );
     const o = linear(w, n.attnOut, H, H);
-    const attnProj = g.node('MatMul', [ctx, g.float(`l${i}_attn_out_w`, o.wt, [H, H])], `l${i}_attn_proj`);
+    const attnProj = g.node('MatMul', [ctx, matmulWeight(g, `l${i}_attn_out_w`, o)], `l${i}_attn_proj`);
     const ln1 = w.layerNorm(n.attnNorm, H);
     const x1 = g.node(
       'SkipLayerNormalization',
-      [attnProj, x, g.float(`l${i}_ln1_g`, ln1.gamma, [H]), g.float(`l${i}_ln1_b`, ln1.beta, [H]), g.float(`l${i}_attn_out_b`, o.b, [H])],
+      [attnProj, x, g.float(`l${i}_ln1_g`, ln1.gamma, [H]), g.float(`l${i}_ln1_b`, ln1.beta, [H]), g.float(`l${i}_attn_out_b`, o.bias, [H])],
       `l${i}_attn_output`,
       { epsilon: { float: config.layerNormEps } },
       MS_DOMAIN,
     );
     const I = config.intermediateSize;
     const fc1 = linear(w, n.inter, H, I);
-    const h = g.node('MatMul', [x1, g.float(`l${i}_fc1_w`, fc1.wt, [H, I])], `l${i}_fc1`);
+    const h = g.node('MatMul', [x1, matmulWeight(g, `l${i}_fc1_w`, fc1)], `l${i}_fc1`);
     // BiasGelu is the exact erf GELU (FastGelu would be the tanh approximation).
-    const act = g.node('BiasGelu', [h, g.float(`l${i}_fc1_b`, fc1.b, [I])], `l${i}_gelu`, {}, MS_DOMAIN);
+    const act = g.node('BiasGelu', [h, g.float(`l${i}_fc1_b`, fc1.bias, [I])], `l${i}_gelu`, {}, MS_DOMAIN);
     const fc2 = linear(w, n.out, I, H);
-    const y = g.node('MatMul', [act, g.float(`l${i}_fc2_w`, fc2.wt, [I, H])], `l${i}_fc2`);
+    const y = g.node('MatMul', [act, matmulWeight(g, `l${i}_fc2_w`, fc2)], `l${i}_fc2`);
     const ln2 = w.layerNorm(n.outNorm, H);
     x = g.node(
       'SkipLayerNormalization',
-      [y, x1, g.float(`l${i}_ln2_g`, ln2.gamma, [H]), g.float(`l${i}_ln2_b`, ln2.beta, [H]), g.float(`l${i}_fc2_b`, fc2.b, [H])],
+      [y, x1, g.float(`l${i}_ln2_g`, ln2.gamma, [H]), g.float(`l${i}_ln2_b`, ln2.beta, [H]), g.float(`l${i}_fc2_b`, fc2.bias, [H])],
       `l${i}_output`,
       { epsilon: { float: config.layerNormEps } },
       MS_DOMAIN,
@@ -243,6 +258,22 @@ function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResol
  * when its weight is absent.
  */
 export function buildSpladeGraph(config: TransformerConfig, weights: StateDict, options: SpladeGraphOptions): Uint8Array {
+  return buildSpladeModel(config, weights, options).toBytes();
+}
+
+/**
+ * A built model not yet serialized: inline (`toBytes`) or with its weights in an external data
+ * file (`toExternal`). Large weights are transposed only while serializing.
+ */
+export interface OnnxModel {
+  /** Total bytes of the model's weights. */
+  readonly initializerBytes: number;
+  toBytes(): Uint8Array;
+  toExternal(location: string, minBytes?: number): ExternalDataModel;
+}
+
+/** As `buildSpladeGraph`, without serializing. */
+export function buildSpladeModel(config: TransformerConfig, weights: StateDict, options: SpladeGraphOptions): OnnxModel {
   validateDims(config);
   const { pooling, activation } = options;
   if (pooling !== 'max' && pooling !== 'sum') {
@@ -265,8 +296,8 @@ export function buildSpladeGraph(config: TransformerConfig, weights: StateDict, 
   // --- MLM head transform: dense → GELU → LayerNorm
   const head = HEAD[config.family];
   const dense = linear(w, head.dense, H, H, false);
-  let t = g.node('MatMul', [enc.lastHidden, g.float('head_dense_w', dense.wt, [H, H])], 'head_dense');
-  t = g.node('BiasGelu', [t, g.float('head_dense_b', dense.b, [H])], 'head_gelu', {}, MS_DOMAIN);
+  let t = g.node('MatMul', [enc.lastHidden, matmulWeight(g, 'head_dense_w', dense)], 'head_dense');
+  t = g.node('BiasGelu', [t, g.float('head_dense_b', dense.bias, [H])], 'head_gelu', {}, MS_DOMAIN);
   const headLn = w.layerNorm(head.norm, H, false);
   const headEps = config.family === 'distilbert' ? 1e-12 : config.layerNormEps;
   t = g.node('LayerNormalization', [t, g.float('head_ln_g', headLn.gamma, [H]), g.float('head_ln_b', headLn.beta, [H])], 'head_transform', {
@@ -300,7 +331,7 @@ export function buildSpladeGraph(config: TransformerConfig, weights: StateDict, 
   for (let c = 0; c < nChunks; c++) {
     const c0 = c * chunk;
     const c1 = Math.min(V, c0 + chunk);
-    const wc = g.float(`decoder_w_${c}`, transpose2d(decoder, V, H, c0, c1), [H, c1 - c0]);
+    const wc = g.floatDeferred(`decoder_w_${c}`, [H, c1 - c0], (dst) => transpose2d(decoder, V, H, c0, c1, dst));
     const logits = g.node('MatMul', [t, wc], `logits_nobias_${c}`);
     rawChunks.push(logits);
     const bc = g.float(`decoder_b_${c}`, bias.slice(c0, c1), [c1 - c0]);
@@ -325,7 +356,7 @@ export function buildSpladeGraph(config: TransformerConfig, weights: StateDict, 
     g.exposeAs(enc.lastHidden, 'last_hidden_state', ONNX_DTYPE.FLOAT, ['batch', 'sequence', H]);
     g.exposeAs(logits, 'logits', ONNX_DTYPE.FLOAT, ['batch', 'sequence', V]);
   }
-  return g.toBytes();
+  return g;
 }
 
 /**
@@ -333,6 +364,11 @@ export function buildSpladeGraph(config: TransformerConfig, weights: StateDict, 
  * mean pooling over attention-masked tokens: output float32 `sentence_embedding` [batch, hidden].
  */
 export function buildMeanPooledGraph(config: TransformerConfig, weights: StateDict): Uint8Array {
+  return buildMeanPooledModel(config, weights).toBytes();
+}
+
+/** As `buildMeanPooledGraph`, without serializing. */
+export function buildMeanPooledModel(config: TransformerConfig, weights: StateDict): OnnxModel {
   validateDims(config);
   const H = config.hiddenSize;
   const w = new WeightResolver(weights, PREFIX[config.family]);
@@ -345,5 +381,5 @@ export function buildMeanPooledGraph(config: TransformerConfig, weights: StateDi
   // sentence-transformers clamps the token count at 1e-9 so an all-padding row gives zeros, not NaN.
   const denom = g.node('Max', [count, g.scalarFloat('min_count', 1e-9)], 'mask_count_clamped');
   g.exposeAs(g.node('Div', [sum, denom], 'mean'), GRAPH_NAMES.meanPooled, ONNX_DTYPE.FLOAT, ['batch', H]);
-  return g.toBytes();
+  return g;
 }

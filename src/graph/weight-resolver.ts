@@ -76,10 +76,10 @@ export class WeightResolver {
   }
 }
 
-/** Row-major [rows, cols] → [cols, rows]; optionally only rows [r0, r1). */
-export function transpose2d(data: Float32Array, rows: number, cols: number, r0 = 0, r1 = rows): Float32Array {
+/** Row-major [rows, cols] → [cols, rows]; optionally only rows [r0, r1); into `out` when given. */
+export function transpose2d(data: Float32Array, rows: number, cols: number, r0 = 0, r1 = rows, out?: Float32Array): Float32Array {
   const n = r1 - r0;
-  const out = new Float32Array(n * cols);
+  out ??= new Float32Array(n * cols);
   // Blocked to stay cache-friendly on 768×30522 matrices.
   const B = 64;
   for (let rb = r0; rb < r1; rb += B) {

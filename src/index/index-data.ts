@@ -104,6 +104,7 @@ export function buildIndexData(
   const numLong = longList.length;
   const stride = numRanges + 1;
   if (numLong * stride > 2 ** 31) throw new SparseEncoderError('ERR_INVALID_INPUT', 'corpus too large for this index layout (range table exceeds 2^31 entries)');
+  if (numRanges >= 2 ** 22) throw new SparseEncoderError('ERR_INVALID_INPUT', `corpus too large: ${numRanges} ranges (at most 2^22; use a larger rangeSize)`);
   if (c.nnz >= 2 ** 32) throw new SparseEncoderError('ERR_INVALID_INPUT', 'corpus too large: more than 2^32 postings');
 
   const shortStart = new Uint32Array(dim + 1);

@@ -36,6 +36,7 @@ export class Searcher {
   private touched: Uint32Array;
   private readonly ub: Float64Array;
   private readonly visited: Uint8Array;
+  private readonly keys: Float64Array;
   private readonly shortW: Weights;
   private readonly longW: Weights;
   private readonly u8: boolean;
@@ -46,6 +47,7 @@ export class Searcher {
     this.touched = new Uint32Array(1024);
     this.ub = new Float64Array(d.numRanges);
     this.visited = new Uint8Array(d.numRanges);
+    this.keys = new Float64Array(d.numRanges);
     this.u8 = d.quantize === 'u8';
     this.shortW = this.widen(d.shortWeights);
     this.longW = this.widen(d.longWeights);
@@ -205,6 +207,38 @@ export class Searcher {
     return lo < end && d.longLow[lo] === low ? this.longW[lo]! * scale : 0;
   }
 
+  /** Adds every long query term's postings in range r, then offers the range's documents to the heap. */
+  private scoreRange(r: number, slots: Int32Array, muls: Float64Array, heap: TopK): void {
+    const d = this.d;
+    const acc = this.acc;
+    this.visited[r] = 1;
+    this.stats.rangesVisited++;
+    const base = r << d.rangeShift;
+    const low = d.longLow, w = this.longW, starts = d.longRangeStart;
+    const stride = d.numRanges + 1;
+    let postings = 0;
+    for (let j = 0; j < slots.length; j++) {
+      const row = slots[j]! * stride + r;
+      const m = muls[j]!;
+      const b = starts[row]!, e = starts[row + 1]!;
+      postings += e - b;
+      for (let i = b; i < e; i++) {
+        const doc = base + low[i]!;
+        acc[doc] = acc[doc]! + m * w[i]!;
+      }
+    }
+    this.stats.postings += postings;
+    const end = Math.min(base + d.rangeSize, d.numDocs);
+    const deleted = d.deleted, ordOf = d.docOrdinal;
+    for (let doc = base; doc < end; doc++) {
+      const score = acc[doc]!;
+      if (score === 0) continue;
+      acc[doc] = 0;
+      const ord = ordOf[doc]!;
+      if (deleted[ord] === 0) heap.push(score, ord, doc);
+    }
+  }
+
   /**
    * Block-max pruning over ranges. Short terms are scored in full first (they are cheap) and give
    * each range the best partial score of its documents; each long term adds q × its 8-bit range
@@ -265,31 +299,9 @@ export class Searcher {
     }
     for (let r = 0; r < nr; r++) ub[r] = ub[r]! + shortMax[r]!;
 
-    const scoreRange = (r: number): void => {
-      visited[r] = 1;
-      stats.rangesVisited++;
-      const base = r << shift;
-      const low = d.longLow, w = this.longW, starts = d.longRangeStart;
-      for (let j = 0; j < longSlots.length; j++) {
-        const row = longSlots[j]! * stride + r;
-        const m = longMul[j]!;
-        const e = starts[row + 1]!;
-        stats.postings += e - starts[row]!;
-        for (let i = starts[row]!; i < e; i++) {
-          const doc = base + low[i]!;
-          acc[doc] = acc[doc]! + m * w[i]!;
-        }
-      }
-      const end = Math.min(base + d.rangeSize, d.numDocs);
-      const deleted = d.deleted, ordOf = d.docOrdinal;
-      for (let doc = base; doc < end; doc++) {
-        const score = acc[doc]!;
-        if (score === 0) continue;
-        acc[doc] = 0;
-        const ord = ordOf[doc]!;
-        if (deleted[ord] === 0) heap.push(score, ord, doc);
-      }
-    };
+    const slots = Int32Array.from(longSlots);
+    const muls = Float64Array.from(longMul);
+    const scoreRange = (r: number): void => this.scoreRange(r, slots, muls, heap);
     // A range can matter while bound ≥ threshold; the small relative slack absorbs rounding.
     const canReach = (r: number): boolean => {
       const b = ub[r]!;
@@ -311,7 +323,21 @@ export class Searcher {
       best[i] = r;
     }
     for (let i = 0; i < m; i++) if (best[i]! >= 0) scoreRange(best[i]!);
-    for (let r = 0; r < nr; r++) if (visited[r] === 0 && canReach(r)) scoreRange(r);
+    // Then the ranges that can still reach the threshold, by decreasing bound, so the threshold
+    // rises as fast as possible. Keys pack a 31-bit quantized bound over the range number for a
+    // native numeric sort; the order is only a heuristic, every range is still tested exactly.
+    let maxUb = 0;
+    for (let r = 0; r < nr; r++) if (ub[r]! > maxUb) maxUb = ub[r]!;
+    let nk = 0;
+    const keys = this.keys;
+    for (let r = 0; r < nr; r++) {
+      if (visited[r] === 0 && canReach(r)) keys[nk++] = Math.floor((ub[r]! / maxUb) * 2147483647) * 4194304 + r;
+    }
+    const sorted = keys.subarray(0, nk).sort();
+    for (let i = nk - 1; i >= 0; i--) {
+      const r = sorted[i]! % 4194304;
+      if (canReach(r)) scoreRange(r);
+    }
     // Short-only documents of skipped ranges still hold partial sums.
     for (let i = 0; i < nt; i++) acc[touched[i]!] = 0;
     return heap;

@@ -1,5 +1,5 @@
 import type { TransformerConfig } from '../graph/config.js';
-import { buildMeanPooledGraph, GRAPH_NAMES, takesTokenTypeIds } from '../graph/transformer-graph.js';
+import { buildMeanPooledModel, GRAPH_NAMES, takesTokenTypeIds } from '../graph/transformer-graph.js';
 import { OnnxSession } from '../runtime/session.js';
 import { padSubBatch, planSubBatches, validateTokenBatch } from '../runtime/token-batches.js';
 import type { TokenBatch } from '../runtime/token-batches.js';
@@ -39,8 +39,8 @@ export class MeanPooledTransformer {
   static async create(options: MeanPooledTransformerOptions): Promise<MeanPooledTransformer> {
     const config = resolveTransformerConfig(options.config);
     const maxTokens = resolveMaxTokens(options.maxTokensPerRun);
-    const bytes = buildMeanPooledGraph(config, options.weights);
-    const session = await OnnxSession.create(bytes, {
+    const model = buildMeanPooledModel(config, options.weights);
+    const session = await OnnxSession.fromModel(model, {
       ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
       ...(options.graphOptimizationLevel !== undefined ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
     });

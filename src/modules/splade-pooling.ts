@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
-import { optionalString, readJsonObject } from './json.js';
+import { optionalNumber, optionalString, readJsonObject } from './json.js';
 
 export type SpladePoolingStrategy = 'max' | 'sum';
 export type SpladeActivation = 'relu' | 'log1p_relu';
@@ -10,6 +10,8 @@ export type SpladeActivation = 'relu' | 'log1p_relu';
 export interface SpladePoolingConfig {
   readonly pooling: SpladePoolingStrategy;
   readonly activation: SpladeActivation;
+  /** The saved dimension, if a forward pass had set it (checked against the vocabulary size). */
+  readonly dimension?: number;
 }
 
 export async function readSpladePoolingConfig(folder: string): Promise<SpladePoolingConfig> {
@@ -23,5 +25,6 @@ export async function readSpladePoolingConfig(folder: string): Promise<SpladePoo
   if (activation !== 'relu' && activation !== 'log1p_relu') {
     throw new SparseEncoderError('ERR_UNSUPPORTED_MODULE', `${path}: SpladePooling activation_function "${activation}" is not relu or log1p_relu`, { details: { path } });
   }
-  return { pooling, activation };
+  const dimension = optionalNumber(raw, 'embedding_dimension', path) ?? optionalNumber(raw, 'word_embedding_dimension', path);
+  return dimension === undefined ? { pooling, activation } : { pooling, activation, dimension };
 }

@@ -39,6 +39,11 @@ export class SpladeRoute implements SparseRoute {
         { details: { folder, architecture } },
       );
     }
+    if (pooling.dimension !== undefined && pooling.dimension !== input.config.vocabSize) {
+      throw new SparseEncoderError('ERR_SHAPE_MISMATCH', `${folder}: SpladePooling says dimension ${pooling.dimension} but the MLM's vocabulary has ${input.config.vocabSize} entries`, {
+        details: { folder },
+      });
+    }
     const weights = await loadStateDict(folder);
     const transformer = await SpladeTransformer.create({
       config: input.module.modelConfig,

@@ -1,7 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import { parseTransformerConfig } from '../graph/config.js';
 import type { TransformerConfig } from '../graph/config.js';
-import { buildSpladeGraph, GRAPH_NAMES, takesTokenTypeIds } from '../graph/transformer-graph.js';
+import { buildSpladeModel, GRAPH_NAMES, takesTokenTypeIds } from '../graph/transformer-graph.js';
 import type { SpladeActivation, SpladePoolingMode } from '../graph/transformer-graph.js';
 import { OnnxSession } from '../runtime/session.js';
 import type { GraphOptimizationLevel } from '../runtime/session.js';
@@ -81,8 +81,8 @@ export class SpladeTransformer {
   static async create(options: SpladeTransformerOptions): Promise<SpladeTransformer> {
     const config = resolveTransformerConfig(options.config);
     const maxTokens = resolveMaxTokens(options.maxTokensPerRun);
-    const bytes = buildSpladeGraph(config, options.weights, { pooling: options.pooling ?? 'max', activation: options.activation ?? 'relu' });
-    const session = await OnnxSession.create(bytes, {
+    const model = buildSpladeModel(config, options.weights, { pooling: options.pooling ?? 'max', activation: options.activation ?? 'relu' });
+    const session = await OnnxSession.fromModel(model, {
       ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
       ...(options.graphOptimizationLevel !== undefined ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
     });

@@ -7,7 +7,9 @@
  * setImmediate), so the event loop is blocked while a batch computes. Servers that must stay
  * responsive should run encoders in worker threads.
  */
-import { availableParallelism } from 'node:os';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { SparseEncoderError } from '../errors.js';
 
@@ -34,6 +36,28 @@ export type TensorData =
   | { readonly type: 'float32'; readonly data: Float32Array; readonly dims: readonly number[] }
   | { readonly type: 'int64'; readonly data: BigInt64Array; readonly dims: readonly number[] }
   | { readonly type: 'int32'; readonly data: Int32Array; readonly dims: readonly number[] };
+
+/**
+ * A built, not yet serialized model (what src/graph's builders return): inline bytes, or a
+ * small ModelProto plus an external data file.
+ */
+export interface SerializableModel {
+  readonly initializerBytes: number;
+  toBytes(): Uint8Array;
+  toExternal(location: string, minBytes?: number): { readonly model: Uint8Array; dataChunks(): Iterable<Uint8Array> };
+}
+
+export interface ModelSessionOptions extends SessionOptions {
+  /**
+   * Models whose weights exceed this many bytes are written to a temporary folder (model +
+   * external data file, removed right after loading) instead of being passed as one buffer:
+   * onnxruntime then maps the weights from the file rather than copying a serialized model,
+   * which keeps peak memory near one copy of the weights. Default 64 MiB.
+   */
+  externalDataAboveBytes?: number;
+  /** Where the temporary folder goes. Default: `os.tmpdir()`. */
+  tempDir?: string;
+}
 
 /** A declared graph input or output: element type and dimensions (a string is a symbolic dimension). */
 export interface ValueSpec {
@@ -67,8 +91,11 @@ export class OnnxSession {
     this.outputs = metadataToSpecs(session.outputMetadata);
   }
 
-  /** Creates a CPU session from serialized ONNX model bytes. Parsing and optimisation block the thread. */
-  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
+  /**
+   * Creates a CPU session from serialized ONNX model bytes (or a model file path). Parsing and
+   * optimisation block the thread.
+   */
+  static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<OnnxSession> {
     const intra = positiveInt('intraOpNumThreads', options.intraOpNumThreads, availableParallelism());
     const inter = positiveInt('interOpNumThreads', options.interOpNumThreads, 1);
     const level = options.graphOptimizationLevel ?? 'all';
@@ -85,9 +112,38 @@ export class OnnxSession {
       extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
     };
     try {
-      return new OnnxSession(await InferenceSession.create(model, sessionOptions));
+      return new OnnxSession(typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions));
     } catch (cause) {
       throw new SparseEncoderError('ERR_RUNTIME', `onnxruntime could not load the model: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    }
+  }
+
+  /** Creates a session from a built model, choosing inline bytes or external data by size. */
+  static async fromModel(model: SerializableModel, options: ModelSessionOptions = {}): Promise<OnnxSession> {
+    const threshold = options.externalDataAboveBytes ?? 64 * 1024 * 1024;
+    if (model.initializerBytes <= threshold) return OnnxSession.create(model.toBytes(), options);
+    let dir: string;
+    try {
+      dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'sparse-encoder-'));
+    } catch (cause) {
+      throw new SparseEncoderError('ERR_RUNTIME', `cannot create a temporary folder for the model in ${options.tempDir ?? tmpdir()}`, { cause });
+    }
+    try {
+      const ext = model.toExternal('weights.bin');
+      await writeFile(join(dir, 'model.onnx'), ext.model);
+      const fh = await open(join(dir, 'weights.bin'), 'w');
+      try {
+        for (const chunk of ext.dataChunks()) await fh.write(chunk);
+      } finally {
+        await fh.close();
+      }
+      return await OnnxSession.create(join(dir, 'model.onnx'), options);
+    } catch (cause) {
+      if (cause instanceof SparseEncoderError) throw cause;
+      throw new SparseEncoderError('ERR_RUNTIME', `cannot write the model to ${dir}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    } finally {
+      // The session keeps what it needs (mapped or copied); the files can go.
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { SparseEncoderError } from '../errors.js';
+import { tokenizerJsonFromSlowFiles } from './slow-conversion.js';
 
 /**
  * transformers writes `model_max_length = int(1e30)` when a tokenizer has no limit; anything this
@@ -60,21 +61,34 @@ export class TextTokenizer {
     readonly tokenizerClass: string | undefined,
   ) {}
 
-  /** Reads `tokenizer.json`, `tokenizer_config.json` and `special_tokens_map.json` from `folder`. */
+  /**
+   * Reads `tokenizer.json`, `tokenizer_config.json` and `special_tokens_map.json` from `folder`.
+   * Without tokenizer.json, a BERT/DistilBERT `vocab.txt` or RoBERTa `vocab.json` + `merges.txt` is
+   * converted as transformers converts slow tokenizers.
+   */
   static async fromFolder(folder: string, options: TextTokenizerOptions = {}): Promise<TextTokenizer> {
     const file = join(folder, 'tokenizer.json');
-    if (!existsSync(file)) {
-      throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `no tokenizer.json in ${folder} (only fast tokenizers are supported)`, {
-        details: { path: file },
-      });
-    }
     const config = await readTokenizerConfig(folder);
     const specialTokens = await readSpecialTokensMap(folder);
     let tokenizer: Tokenizer;
-    try {
-      tokenizer = Tokenizer.fromFile(file);
-    } catch (err) {
-      throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${file}: ${firstLine(err)}`, { cause: err, details: { path: file } });
+    if (existsSync(file)) {
+      try {
+        tokenizer = Tokenizer.fromFile(file);
+      } catch (err) {
+        throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${file}: ${firstLine(err)}`, { cause: err, details: { path: file } });
+      }
+    } else {
+      const json = await tokenizerJsonFromSlowFiles(folder, config, specialTokens);
+      if (json === undefined) {
+        throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `no tokenizer in ${folder}: looked for tokenizer.json, vocab.txt, vocab.json + merges.txt`, {
+          details: { path: file },
+        });
+      }
+      try {
+        tokenizer = Tokenizer.fromString(json);
+      } catch (err) {
+        throw new SparseEncoderError('ERR_TOKENIZER', `cannot build a tokenizer from the vocabulary files in ${folder}: ${firstLine(err)}`, { cause: err, details: { path: folder } });
+      }
     }
     const modelMaxLength = modelMaxLengthOf(config);
     const maxLength = options.maxLength ?? modelMaxLength;

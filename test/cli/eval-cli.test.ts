@@ -65,6 +65,17 @@ test('two --model values are fused (RRF of BM25 with itself keeps the BM25 ranki
   assert.equal(await main(['eval', '--model', 'bm25', '--model', 'bm25', '--data', MINI, '--fusion', 'weighted', '--weights', '0.3,0.7'], weighted.io), 0, weighted.err.join(''));
 });
 
+test('eval --model <path> runs a SparseEncoder; bm25 + model is a hybrid', async () => {
+  const model = fixture('splade-bert');
+  const c = io();
+  assert.equal(await main(['eval', '--model', model, '--data', MINI], c.io), 0, c.err.join(''));
+  assert.match(c.out.join(''), /splade-bert on mini \(test\): 4 queries, 12 documents/);
+  assert.match(c.out.join(''), /query_active_dims/);
+  const h = io();
+  assert.equal(await main(['eval', '--model', 'bm25', '--model', model, '--data', MINI, '--fusion', 'rrf', '--rrf-k', '10'], h.io), 0, h.err.join(''));
+  assert.match(h.out.join(''), /bm25 \+ .*splade-bert on mini/);
+});
+
 test('usage and dataset errors exit non-zero with a coded one-line message', async () => {
   const cases: Array<[string[], RegExp, number]> = [
     [['eval', '--data', MINI], /give either --model or --run \[ERR_USAGE\]/, 2],

@@ -2,6 +2,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SparseEncoder, type EncodeProgressEvent } from '../../src/encoder/sparse-encoder.js';
 import { isSparseEncoderError } from '../../src/errors.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fixture } from '../helpers/paths.js';
 import { assertVector, loadExpected, loadTexts } from './fixture-data.js';
 
@@ -87,8 +90,16 @@ test('accessors and model info', () => {
   assert.equal(info.defaultRoute, 'document');
 });
 
-test('a nonexistent path is refused with ERR_MODEL_NOT_FOUND', async () => {
+test('a nonexistent path, an empty folder and an unsupported architecture are refused with typed errors', async () => {
   await assert.rejects(SparseEncoder.fromPretrained(fixture('does-not-exist')), (e) => isSparseEncoderError(e, 'ERR_MODEL_NOT_FOUND'));
+  const dir = mkdtempSync(join(tmpdir(), 'encoder-'));
+  try {
+    await assert.rejects(SparseEncoder.fromPretrained(dir), (e) => isSparseEncoderError(e, 'ERR_FILE_NOT_FOUND'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['GPT2LMHeadModel'], model_type: 'gpt2' }));
+    await assert.rejects(SparseEncoder.fromPretrained(dir), (e) => isSparseEncoderError(e, 'ERR_UNSUPPORTED_ARCHITECTURE') && e.message.includes('GPT2LMHeadModel'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('maxActiveDims as a load option applies to every call; dispose makes further calls fail', async () => {

@@ -116,3 +116,15 @@ test('the default index search returns exactly the exhaustive ranking (cranfield
   }
   assert.deepEqual(viaIndex.metrics, exhaustive.metrics);
 });
+
+test('hybrid: RRF of BM25 and the static model, fused as documented', async () => {
+  const { reciprocalRankFusion } = await import('../../src/eval/fusion.js');
+  const dataset = { folder: MINI };
+  const single = async (model: 'bm25' | ReturnType<typeof staticEncoder>) => (await evaluateRetrieval({ dataset, model, k: 12 })).run;
+  const expectedRun = reciprocalRankFusion([await single('bm25'), await single(staticEncoder())]);
+  const r = await evaluateRetrieval({ dataset, hybrid: { models: ['bm25', staticEncoder()], depth: 12 }, k: 5 });
+  assert.equal(r.sparsity, undefined);
+  assert.ok(r.bm25);
+  for (const [qid, hits] of r.run) assert.deepEqual(hits, expectedRun.get(qid)!.slice(0, 5), qid);
+  await assert.rejects(evaluateRetrieval({ dataset, hybrid: { models: ['bm25'] } }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseTransformerConfig } from '../../src/graph/config.js';
-import { buildSpladeGraph } from '../../src/graph/transformer-graph.js';
+import { buildSpladeGraph, buildSpladeModel } from '../../src/graph/transformer-graph.js';
 import { OnnxSession } from '../../src/runtime/session.js';
 import type { TensorData } from '../../src/runtime/session.js';
 import { loadSpladeFixture, maxAbsDiff } from './fixture-models.js';
@@ -11,20 +11,23 @@ describe('splade-bert debug_logits (raw logits, last hidden state, embedding out
   let session: OnnxSession;
   let outputs: Record<string, TensorData>;
   let dbg: any;
+  let feeds: Record<string, TensorData>;
+  let fx: Awaited<ReturnType<typeof loadSpladeFixture>>;
 
   before(async () => {
-    const fx = await loadSpladeFixture('splade-bert');
+    fx = await loadSpladeFixture('splade-bert');
     dbg = fx.expected['debug_logits'];
     const config = parseTransformerConfig(fx.config);
     const bytes = buildSpladeGraph(config, fx.weights, { pooling: fx.pooling, activation: fx.activation, debugOutputs: true });
     session = await OnnxSession.create(bytes, { intraOpNumThreads: 1 });
     const ids: number[] = dbg.input_ids;
     const dims = [1, ids.length];
-    outputs = await session.run({
+    feeds = {
       input_ids: { type: 'int64', data: BigInt64Array.from(ids, BigInt), dims },
       attention_mask: { type: 'int64', data: new BigInt64Array(ids.length).fill(1n), dims },
       token_type_ids: { type: 'int64', data: new BigInt64Array(ids.length), dims },
-    });
+    };
+    outputs = await session.run(feeds);
   });
   after(async () => session?.dispose());
 
@@ -74,5 +77,19 @@ describe('splade-bert debug_logits (raw logits, last hidden state, embedding out
       worst = Math.max(worst, Math.abs(m - pooled[v]!));
     }
     assert.ok(worst < 1e-5, `max difference ${worst}`);
+  });
+
+  it('gives the same outputs when the weights go through an external data file', async () => {
+    const model = buildSpladeModel(parseTransformerConfig(fx.config), fx.weights, { pooling: fx.pooling, activation: fx.activation, debugOutputs: true });
+    const ext = await OnnxSession.fromModel(model, { intraOpNumThreads: 1, externalDataAboveBytes: 0 });
+    try {
+      const got = await ext.run(feeds);
+      for (const name of ['sparse_embedding', 'logits', 'last_hidden_state']) {
+        assert.deepEqual(got[name]!.dims, outputs[name]!.dims);
+        assert.ok(maxAbsDiff(got[name]!.data as Float32Array, outputs[name]!.data as Float32Array) < 1e-6, name);
+      }
+    } finally {
+      await ext.dispose();
+    }
   });
 });

@@ -29,6 +29,8 @@ const UNSUPPORTED: Record<string, string> = {
   'opensearch-project/opensearch-neural-sparse-encoding-doc-v3-gte': 'ERR_UNSUPPORTED_ARCHITECTURE',
   // ModernBERT is not among the transformer families we build.
   'tomaarsen/splade-modernbert-base-miriad': 'ERR_UNSUPPORTED_ARCHITECTURE',
+  // mxbai-embed-large-v1 pools the CLS token; our CSR route runs mean pooling only.
+  'tomaarsen/csr-mxbai-embed-large-v1-nq': 'ERR_UNSUPPORTED_MODULE',
 };
 
 function skipReason(model: string): string | false {

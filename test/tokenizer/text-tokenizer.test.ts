@@ -82,3 +82,20 @@ test('a folder without tokenizer.json is refused with ERR_FILE_NOT_FOUND', async
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('RoBERTa merges in the newer ["a", "b"] pair form give the same ids', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tok-'));
+  try {
+    const json = JSON.parse(readFileSync(join(fixture('splade-roberta'), 'tokenizer.json'), 'utf8'));
+    assert.equal(typeof json.model.merges[0], 'string');
+    json.model.merges = (json.model.merges as string[]).map((m) => m.split(' '));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
+    for (const f of ['tokenizer_config.json', 'special_tokens_map.json']) copyFileSync(join(fixture('splade-roberta'), f), join(dir, f));
+    const tok = await TextTokenizer.fromFolder(dir, { maxLength: 64 });
+    const expected = loadExpected('splade-roberta').results['query']!;
+    const batch = await tok.encode(expected.map((r) => r.tokenizer_input));
+    expected.forEach((r, i) => assert.deepEqual(batch.ids[i], r.input_ids, `text ${r.text_id}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

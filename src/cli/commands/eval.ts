@@ -2,13 +2,11 @@ import { writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { SparseEncoderError } from '../../errors.js';
 import { loadBeirDataset } from '../../eval/beir.js';
-import { Bm25Model } from '../../eval/bm25.js';
-import { evaluateRetrieval, type EvaluationProgress, type EvaluationResult } from '../../eval/evaluate.js';
-import { FusionRetriever, type FusionMethod } from '../../eval/fusion.js';
+import { evaluateRetrieval, type EvaluatedModel, type EvaluationProgress, type EvaluationResult } from '../../eval/evaluate.js';
+import type { FusionMethod } from '../../eval/fusion.js';
 import type { MetricConventions } from '../../eval/metrics.js';
-import { SparseRetriever, type SparseTextEncoder } from '../../eval/retriever.js';
+import type { SparseTextEncoder } from '../../eval/retriever.js';
 import { readTrecRun, writeTrecRun } from '../../eval/trec.js';
-import { documentText } from '../../eval/types.js';
 import { intOption, parseCommandArgs, requireOption, type Options } from '../args.js';
 import type { CliIo } from '../main.js';
 import { ProgressBar } from '../progress.js';
@@ -84,51 +82,35 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const onProgress = (e: EvaluationProgress): void => bars.update(e);
   const dataset = await loadBeirDataset({ folder: data, ...(str('split') === undefined ? {} : { split: str('split')! }) });
 
+  const saveBm25 = str('save-bm25');
+  if (saveBm25 !== undefined && !models.includes('bm25')) throw new SparseEncoderError('ERR_USAGE', '--save-bm25 needs --model bm25');
+
   const started = Date.now();
   let result: EvaluationResult;
   const encoders: DisposableEncoder[] = [];
-  const retrievers: SparseRetriever[] = [];
-  let bm25: Bm25Model | undefined;
   try {
+    const common = { dataset, conventions, batchSize, bm25: bm25Options, onProgress, ...(k === undefined ? {} : { k }) };
     if (runPath !== undefined) {
       if (k !== undefined) throw new SparseEncoderError('ERR_USAGE', '--k applies to --model, not to --run');
       result = await evaluateRetrieval({ dataset, run: await readTrecRun(runPath), conventions });
-    } else if (models.length === 1 && models[0] === 'bm25') {
-      result = await evaluateRetrieval({ dataset, model: 'bm25', bm25: bm25Options, conventions, batchSize, onProgress, ...(k === undefined ? {} : { k }) });
-      bm25 = result.bm25;
-    } else if (models.length === 1) {
-      const encoder = await loadEncoder(models[0]!);
-      encoders.push(encoder);
-      result = await evaluateRetrieval({ dataset, model: encoder, conventions, batchSize, onProgress, ...(k === undefined ? {} : { k }) });
     } else {
+      const loaded: EvaluatedModel[] = [];
       for (const spec of models) {
-        let encoder: SparseTextEncoder;
         if (spec === 'bm25') {
-          const total = dataset.corpus.length;
-          bm25 = await Bm25Model.fit(dataset.corpus.map(documentText), { ...bm25Options, onProgress: (e) => onProgress({ phase: 'fit', done: e.done, total }) });
-          encoder = bm25;
+          loaded.push('bm25');
         } else {
-          const loaded = await loadEncoder(spec);
-          encoders.push(loaded);
-          encoder = loaded;
+          const encoder = await loadEncoder(spec);
+          encoders.push(encoder);
+          loaded.push(encoder);
         }
-        retrievers.push(
-          await SparseRetriever.create({
-            encoder,
-            name: spec,
-            documents: dataset.corpus.map((d) => ({ id: d.id, text: documentText(d) })),
-            documentCount: dataset.corpus.length,
-            batchSize,
-            onProgress,
-          }),
-        );
       }
-      const retriever = new FusionRetriever({ retrievers, fusion: fusion! });
-      result = await evaluateRetrieval({ dataset, retriever, conventions, onProgress, ...(k === undefined ? {} : { k }) });
+      result =
+        loaded.length === 1
+          ? await evaluateRetrieval({ ...common, model: loaded[0]! })
+          : await evaluateRetrieval({ ...common, hybrid: { models: loaded, fusion: fusion! } });
     }
   } finally {
     bars.finish();
-    for (const r of retrievers) r.dispose();
     for (const e of encoders) await e.dispose();
   }
 
@@ -139,11 +121,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   if (output !== undefined) await writeOut(output, JSON.stringify(result.metrics, null, 2) + '\n');
   const saveRun = str('save-run');
   if (saveRun !== undefined) await writeTrecRun(saveRun, result.run, { tag: runTag(models) });
-  const saveBm25 = str('save-bm25');
-  if (saveBm25 !== undefined) {
-    if (bm25 === undefined) throw new SparseEncoderError('ERR_USAGE', '--save-bm25 needs --model bm25');
-    await bm25.save(saveBm25);
-  }
+  if (saveBm25 !== undefined) await result.bm25!.save(saveBm25);
 }
 
 /** Loads a neural sparse encoder; imported here, lazily, so `--model bm25` and `--run` never load onnxruntime. */
@@ -197,7 +175,7 @@ async function writeOut(path: string, text: string): Promise<void> {
 }
 
 const PHASE_LABELS: Record<EvaluationProgress['phase'], string> = {
-  fit: 'bm25 statistics',
+  fit: 'bm25 statistics ',
   'encode-corpus': 'encoding corpus ',
   index: 'indexing        ',
   'encode-queries': 'encoding queries',

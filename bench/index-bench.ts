@@ -1,0 +1,202 @@
+/**
+ * Benchmark of the embedded sparse index on a synthetic SPLADE-like corpus (see
+ * synthetic-corpus.ts) with the real SPLADE-v3 MS MARCO dev queries. Single-threaded.
+ *
+ *   npm run bench:index                       # 1,000,000 documents
+ *   node dist/bench/index-bench.js --docs 100000 --queries 2000
+ *
+ * Reports build time, file size, open time, peak RSS, latency of exhaustive / exact pruned /
+ * approximate search and recall@10 of approximate search against exact, and the recall cost of
+ * 8-bit and half-precision weights (exact search on each, against f32, on --quant-docs documents).
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SparseIndex } from '../src/index/sparse-index.js';
+import type { SearchHit, SearchOptions, WeightStorage } from '../src/index/types.js';
+import type { SparseVector } from '../src/sparse/vector.js';
+import { loadTokenVectors, loadVocab } from './lib-splade-data.js';
+import { syntheticCorpus } from './synthetic-corpus.js';
+
+const { values: args } = parseArgs({
+  options: {
+    docs: { type: 'string', default: '1000000' },
+    queries: { type: 'string', default: '6980' },
+    'quant-docs': { type: 'string', default: '200000' },
+    'range-size': { type: 'string', default: '128' },
+    settings: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const numDocs = Number(args.docs);
+const numQueries = Number(args.queries);
+const quantDocs = Math.min(numDocs, Number(args['quant-docs']));
+const rangeSize = Number(args['range-size']);
+const K = 10;
+
+const approxSettings: Array<{ name: string; options: SearchOptions }> = args.settings
+  ? (JSON.parse(args.settings) as Array<{ name: string; options: SearchOptions }>)
+  : [
+      { name: 'fast (cut 8, hf 0.7)', options: { queryTermCut: 8, heapFactor: 0.7 } },
+      { name: 'balanced (cut 12, hf 0.8)', options: { queryTermCut: 12, heapFactor: 0.8 } },
+      { name: 'accurate (cut 16, hf 0.9)', options: { queryTermCut: 16, heapFactor: 0.9 } },
+    ];
+
+const mb = (b: number): string => (b / 2 ** 20).toFixed(1) + ' MiB';
+const log = (s: string): void => void process.stderr.write(s + '\n');
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+interface RunResult {
+  mean: number;
+  p50: number;
+  p99: number;
+  results: SearchHit[][];
+  postings: number;
+}
+
+function timeQueries(index: SparseIndex, queries: SparseVector[], options: SearchOptions): RunResult {
+  // Warm-up on a few queries so the JIT has compiled the kernels.
+  for (let i = 0; i < Math.min(100, queries.length); i++) index.search(queries[i]!, { ...options, fields: false });
+  const lat = new Float64Array(queries.length);
+  const results: SearchHit[][] = [];
+  let postings = 0;
+  for (let i = 0; i < queries.length; i++) {
+    const t0 = process.hrtime.bigint();
+    const hits = index.search(queries[i]!, { k: K, ...options, fields: false });
+    lat[i] = Number(process.hrtime.bigint() - t0) / 1e6;
+    results.push(hits);
+    postings += index.lastSearchStats().postings;
+  }
+  let sum = 0;
+  for (const x of lat) sum += x;
+  lat.sort();
+  return { mean: sum / lat.length, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), results, postings: postings / queries.length };
+}
+
+function recall(got: SearchHit[][], want: SearchHit[][]): number {
+  let hit = 0, total = 0;
+  for (let i = 0; i < want.length; i++) {
+    const ids = new Set(want[i]!.map((h) => h.id));
+    hit += got[i]!.filter((h) => ids.has(h.id)).length;
+    total += want[i]!.length;
+  }
+  return total === 0 ? 1 : hit / total;
+}
+
+/** Ranks where exact results differ from exhaustive ones beyond a float near-tie. */
+function mismatches(got: SearchHit[][], want: SearchHit[][]): number {
+  let bad = 0;
+  for (let i = 0; i < want.length; i++) {
+    const a = got[i]!, b = want[i]!;
+    if (a.length !== b.length) {
+      bad++;
+      continue;
+    }
+    for (let r = 0; r < b.length; r++) {
+      const close = Math.abs(a[r]!.score - b[r]!.score) <= 1e-9 * Math.max(1, b[r]!.score);
+      if (!close || (a[r]!.id !== b[r]!.id && !b.some((h) => h.id === a[r]!.id && Math.abs(h.score - b[r]!.score) <= 1e-9 * Math.max(1, h.score)))) {
+        bad++;
+        break;
+      }
+    }
+  }
+  return bad;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sparse-index-bench-'));
+  const path = join(dir, 'corpus.idx');
+  const vocab = loadVocab();
+  const queries = loadTokenVectors('msmarco-dev/queries.splade-v3.x100.jsonl', 100, vocab)
+    .slice(0, numQueries)
+    .map((q) => q.vector);
+  log(`corpus: ${numDocs} synthetic documents; queries: ${queries.length} SPLADE-v3 MS MARCO dev`);
+
+  const t0 = performance.now();
+  let built = await SparseIndex.build(syntheticCorpus({ documents: numDocs }), {
+    quantize: 'u8',
+    rangeSize,
+    onProgress: (e) => {
+      if (e.type === 'read' && e.documents % 200_000 === 0) log(`  read ${e.documents}`);
+      if (e.type === 'stage') log(`  ${e.stage} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    },
+  });
+  const buildSecs = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  await built.save(path);
+  const saveSecs = (performance.now() - t1) / 1000;
+  const info = built.info();
+  built.dispose();
+  built = undefined as unknown as SparseIndex;
+  const fileBytes = statSync(path).size;
+  log(`built in ${buildSecs.toFixed(1)} s (generation included), saved in ${saveSecs.toFixed(1)} s, ${mb(fileBytes)}`);
+
+  const t2 = performance.now();
+  const index = await SparseIndex.open(path);
+  const openMs = performance.now() - t2;
+
+  const exhaustive = timeQueries(index, queries, { exact: true, algorithm: 'exhaustive' });
+  log(`exhaustive: mean ${exhaustive.mean.toFixed(3)} ms`);
+  const pruned = timeQueries(index, queries, { exact: true, algorithm: 'pruned' });
+  log(`exact pruned: mean ${pruned.mean.toFixed(3)} ms`);
+  const approx = approxSettings.map((s) => {
+    const r = timeQueries(index, queries, { ...s.options, exact: false });
+    log(`${s.name}: mean ${r.mean.toFixed(3)} ms`);
+    return { ...s, r, recall: recall(r.results, exhaustive.results) };
+  });
+  const peakRss = process.resourceUsage().maxRSS * 1024;
+  index.dispose();
+
+  // Recall cost of weight storage: exact search on each, against f32, on a prefix of the corpus.
+  const quant: Array<{ q: WeightStorage; recall: number; bytes: number; postings: number }> = [];
+  if (quantDocs > 0) {
+    const qq = queries.slice(0, Math.min(queries.length, 2000));
+    let reference: SearchHit[][] = [];
+    for (const q of ['f32', 'f16', 'u8'] as WeightStorage[]) {
+      const idx = await SparseIndex.build(syntheticCorpus({ documents: quantDocs }), { quantize: q, rangeSize });
+      const p = join(dir, `q-${q}.idx`);
+      await idx.save(p);
+      const res = qq.map((v) => idx.search(v, { k: K, fields: false }));
+      if (q === 'f32') reference = res;
+      quant.push({ q, recall: recall(res, reference), bytes: statSync(p).size, postings: idx.info().postings });
+      idx.dispose();
+    }
+  }
+
+  const postings = info.postings;
+  const lines: string[] = [];
+  lines.push(`Corpus: ${numDocs.toLocaleString('en-US')} synthetic SPLADE-like documents (bench/synthetic-corpus.ts), ${postings.toLocaleString('en-US')} postings (${(postings / numDocs).toFixed(1)} per document); queries: ${queries.length} SPLADE-v3 MS MARCO dev vectors; k = ${K}; one thread; weights u8, range size ${rangeSize}.`);
+  lines.push('');
+  lines.push(`| measure | value |`);
+  lines.push(`| --- | --- |`);
+  lines.push(`| build (generation included) | ${buildSecs.toFixed(1)} s |`);
+  lines.push(`| save | ${saveSecs.toFixed(1)} s |`);
+  lines.push(`| file size | ${mb(fileBytes)} (${(fileBytes / postings).toFixed(2)} bytes per posting) |`);
+  lines.push(`| open (read + checksum + views) | ${openMs.toFixed(0)} ms |`);
+  lines.push(`| peak RSS | ${mb(peakRss)} |`);
+  lines.push('');
+  lines.push(`| search | mean ms | p50 ms | p99 ms | postings scored / query | speed-up vs exhaustive | recall@10 vs exact | queries differing from exhaustive |`);
+  lines.push(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
+  const row = (name: string, r: RunResult, rec: string, diff: string): void =>
+    void lines.push(`| ${name} | ${r.mean.toFixed(3)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${Math.round(r.postings).toLocaleString('en-US')} | ${(exhaustive.mean / r.mean).toFixed(1)}× | ${rec} | ${diff} |`);
+  row('exact, exhaustive (every posting of the query terms)', exhaustive, '1', '—');
+  row('exact, block-max pruned', pruned, recall(pruned.results, exhaustive.results).toFixed(4), String(mismatches(pruned.results, exhaustive.results)));
+  for (const a of approx) row(`approximate ${a.name}`, a.r, a.recall.toFixed(4), '—');
+  if (quant.length > 0) {
+    lines.push('');
+    lines.push(`Weight storage (exact search, first ${quantDocs.toLocaleString('en-US')} documents, ${Math.min(queries.length, 2000)} queries; recall@10 against f32):`);
+    lines.push('');
+    lines.push(`| weights | file size | bytes per posting | recall@10 vs f32 |`);
+    lines.push(`| --- | --- | --- | --- |`);
+    for (const q of quant) lines.push(`| ${q.q} | ${mb(q.bytes)} | ${(q.bytes / q.postings).toFixed(2)} | ${q.recall.toFixed(4)} |`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  if (!args.keep) rmSync(dir, { recursive: true });
+  else log(`kept ${dir}`);
+}
+
+await main();
