@@ -43,6 +43,14 @@ export const ERROR_CODES = [
   'ERR_DATASET_MISSING',
   // cli/ server/
   'ERR_USAGE',
+  'ERR_INVALID_JSON',
+  'ERR_ROUTE_NOT_FOUND',
+  'ERR_METHOD_NOT_ALLOWED',
+  'ERR_UNSUPPORTED_MEDIA_TYPE',
+  'ERR_OVERLOADED',
+  'ERR_UNAVAILABLE',
+  'ERR_WORKER_CRASHED',
+  'ERR_INTERNAL',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -38,3 +38,19 @@ export { FusionRetriever, reciprocalRankFusion, weightedScoreFusion } from './ev
 export type { FusionMethod, FusionRetrieverOptions, RrfOptions, WeightedFusionOptions } from './eval/fusion.js';
 export { evaluateRetrieval } from './eval/evaluate.js';
 export type { EvaluatedModel, EvaluateRetrievalOptions, EvaluationProgress, EvaluationResult, HybridOptions } from './eval/evaluate.js';
+export { SparseIndex } from './index/sparse-index.js';
+export type { IndexBuildOptions, IndexDocument, IndexInfo, IndexProgressEvent, SearchHit, SearchOptions, WeightStorage } from './index/types.js';
+// export/: bulk-ingest and query bodies for OpenSearch, Elasticsearch, Qdrant, Vespa, Milvus
+export { elasticsearchBulk, elasticsearchDocument, elasticsearchQuery, openSearchBulk, openSearchDocument, openSearchQuery } from './export/lucene-engines.js';
+export type { ElasticsearchDocumentOptions, ElasticsearchExportOptions, OpenSearchDocumentOptions, OpenSearchExportOptions } from './export/lucene-engines.js';
+export { qdrantPoint, qdrantPointId, qdrantQuery, qdrantUpsert } from './export/qdrant.js';
+export type { QdrantExportOptions, QdrantPoint, QdrantPointOptions, QdrantQueryOptions } from './export/qdrant.js';
+export { vespaDocumentId, vespaFeed, vespaPut } from './export/vespa.js';
+export type { VespaExportOptions, VespaPut, VespaPutOptions } from './export/vespa.js';
+export { milvusInsert, milvusRow } from './export/milvus.js';
+export type { MilvusExportOptions, MilvusRowOptions } from './export/milvus.js';
+export { uuidV5, UUID_NAMESPACE_URL } from './export/uuid.js';
+export type { BatchOptions, ExportBatch, ExportFormat, ExportQuery, ExportRecord, ExportWarning, RecordSource, TokenOf, TokenWeights } from './export/types.js';
+// server/: the HTTP server behind `sparse-encoder serve`
+export { startServer } from './server/server.js';
+export type { ServerLogEvent, ServerOptions, SparseServer } from './server/types.js';

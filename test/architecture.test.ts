@@ -17,8 +17,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   modules: ['errors', 'sparse', 'weights', 'hub', 'tokenizer', 'runtime', 'graph'],
   encoder: ['errors', 'sparse', 'weights', 'hub', 'tokenizer', 'runtime', 'graph', 'modules'],
   index: ['errors', 'sparse'],
+  export: ['errors', 'sparse'],
   eval: ['errors', 'sparse', 'index', 'encoder'],
-  cli: ['errors', 'sparse', 'encoder', 'index', 'eval', 'hub', 'modules'],
+  cli: ['errors', 'sparse', 'encoder', 'index', 'eval', 'hub', 'modules', 'export', 'server'],
   server: ['errors', 'sparse', 'encoder', 'index', 'eval'],
 };
 

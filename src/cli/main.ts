@@ -18,6 +18,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: Com
   index: { summary: 'build or inspect a sparse index (index build | index info)', load: () => import('./commands/index-cmd.js') },
   search: { summary: 'search an index with query vectors or texts', load: () => import('./commands/search.js') },
   eval: { summary: 'evaluate a model or a run file on a BEIR dataset', load: () => import('./commands/eval.js') },
+  export: { summary: 'write sparse vectors as OpenSearch/Elasticsearch/Qdrant/Vespa/Milvus bulk or query bodies', load: () => import('./commands/export.js') },
+  serve: { summary: 'serve a model and/or an index over HTTP (JSON)', load: () => import('./commands/serve.js') },
 };
 
 export function usage(): string {

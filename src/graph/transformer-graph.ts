@@ -309,10 +309,19 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
   const bias = w.biasOrZeros(head.decoderBias, V);
 
   const one = g.scalarFloat('one', 1);
+  const zero = g.scalarFloat('zero', 0);
+  // ONNX has no log1p, and Log(1 + x) rounds x < 6e-8 to exactly 0, which would drop a dimension
+  // torch keeps. For x >= 0: u = 1 + x; log1p(x) = x if u == 1 else log(u) · x / (u - 1).
+  const log1p = (x: string, hint: string): string => {
+    const u = g.node('Add', [x, one], `${hint}_u`);
+    const d = g.node('Sub', [u, one], `${hint}_d`);
+    const r = g.node('Div', [g.node('Mul', [g.node('Log', [u], `${hint}_logu`), x], `${hint}_num`), d], `${hint}_ratio`);
+    return g.node('Where', [g.node('Equal', [d, zero], `${hint}_tiny`), x, r], `${hint}_log1p`);
+  };
   const activate = (v: string, hint: string): string => {
     let y = g.node('Relu', [v], `${hint}_relu`);
     const times = activation === 'log1p_relu' ? 2 : 1;
-    for (let k = 0; k < times; k++) y = g.node('Log', [g.node('Add', [y, one], `${hint}_plus1`)], `${hint}_log1p`);
+    for (let k = 0; k < times; k++) y = log1p(y, `${hint}_${k}`);
     return y;
   };
 

@@ -21,7 +21,8 @@ const CENTROID_TERMS = 32;
  * spherical k-means, seeded by sampled documents, on each document's 16 heaviest terms
  * (one cluster per range on average), then a refinement pass with centroids recomputed from
  * their members (heaviest 32 terms). Returns position → ordinal, clusters in order, insertion
- * order inside a cluster. Costs about two passes over the heaviest terms of every document.
+ * order inside a cluster. Terms heavy in more than 2% of the centroids are ignored when assigning.
+ * Costs about two passes over the heaviest terms of every document.
  */
 export function clusterOrder(c: DocumentCollector, rangeSize: number, seed: number): Uint32Array {
   const n = c.count;
@@ -131,6 +132,7 @@ function assignAll(
       invV[at] = cValues[i]! / norm;
     }
   }
+  const maxList = Math.max(64, Math.ceil(k / 50));
   const scores = new Float64Array(k);
   const touched = new Uint32Array(k);
   const assign = new Uint32Array(n);
@@ -139,6 +141,8 @@ function assignAll(
     for (let i = topStart[d]!; i < topStart[d + 1]!; i++) {
       const t = topTerms[i]!;
       const v = topValues[i]!;
+      // Terms heavy in many centroids hardly discriminate and would make this pass quadratic.
+      if (invStart[t + 1]! - invStart[t]! > maxList) continue;
       for (let p = invStart[t]!, e = invStart[t + 1]!; p < e; p++) {
         const j = invC[p]!;
         if (scores[j] === 0) touched[nt++] = j;

@@ -1,5 +1,5 @@
 import { halfTable } from './half.js';
-import type { IndexData } from './index-data.js';
+import { SUPER_SHIFT, type IndexData } from './index-data.js';
 import { TopK } from './top-k.js';
 
 /** A query reduced to the terms the index knows: ascending term ids, weights as given. */
@@ -35,8 +35,10 @@ export class Searcher {
   private readonly acc: Float64Array;
   private touched: Uint32Array;
   private readonly ub: Float64Array;
-  private readonly visited: Uint8Array;
+  private readonly shortMax: Float64Array;
+  private readonly superUb: Float64Array;
   private readonly keys: Float64Array;
+  private readonly rangeHeap: Int32Array;
   private readonly shortW: Weights;
   private readonly longW: Weights;
   private readonly u8: boolean;
@@ -46,8 +48,10 @@ export class Searcher {
     this.acc = new Float64Array(d.numDocs);
     this.touched = new Uint32Array(1024);
     this.ub = new Float64Array(d.numRanges);
-    this.visited = new Uint8Array(d.numRanges);
-    this.keys = new Float64Array(d.numRanges);
+    this.shortMax = new Float64Array(d.numRanges);
+    this.superUb = new Float64Array(d.numSuper);
+    this.keys = new Float64Array(d.numSuper);
+    this.rangeHeap = new Int32Array(d.numRanges);
     this.u8 = d.quantize === 'u8';
     this.shortW = this.widen(d.shortWeights);
     this.longW = this.widen(d.longWeights);
@@ -211,7 +215,6 @@ export class Searcher {
   private scoreRange(r: number, slots: Int32Array, muls: Float64Array, heap: TopK): void {
     const d = this.d;
     const acc = this.acc;
-    this.visited[r] = 1;
     this.stats.rangesVisited++;
     const base = r << d.rangeShift;
     const low = d.longLow, w = this.longW, starts = d.longRangeStart;
@@ -240,26 +243,25 @@ export class Searcher {
   }
 
   /**
-   * Block-max pruning over ranges. Short terms are scored in full first (they are cheap) and give
-   * each range the best partial score of its documents; each long term adds q × its 8-bit range
-   * bound. Ranges are then scored whole (all long terms) only while their bound can reach the
-   * current k-th score: first the few most promising ranges, to set a good threshold early,
-   * then every other range in position order. With heapFactor = 1 the result is exact.
+   * Block-max pruning, two levels. Short terms are scored in full first (they are cheap); they
+   * give each range the best partial score of its documents. Each long term adds q × its 8-bit
+   * bound per super-range (SUPER_RANGE ranges), and super-ranges are visited by decreasing bound;
+   * inside one, per-range bounds are computed and a range is scored whole (every long term) only
+   * while heapFactor × its bound can reach the current k-th score. heapFactor = 1 is exact.
    */
   pruned(q: PreparedQuery, settings: PrunedSettings): TopK {
     const d = this.d;
-    const { acc, ub, visited, stats } = this;
+    const { acc, ub, stats } = this;
     const heap = new TopK(settings.candidates);
     const nr = d.numRanges;
+    const ns = d.numSuper;
     const shift = d.rangeShift;
-    const stride = nr + 1;
     const hf = settings.heapFactor;
     stats.postings = 0;
     stats.rangesVisited = 0;
-    ub.fill(0);
-    visited.fill(0);
-    const longSlots: number[] = [];
-    const longMul: number[] = [];
+    const slotList: number[] = [];
+    const mulList: number[] = [];
+    const boundList: number[] = [];
     // Short terms in full.
     let shortTotal = 0;
     for (const t of q.terms) if (d.longSlot[t]! < 0) shortTotal += d.shortStart[t + 1]! - d.shortStart[t]!;
@@ -270,13 +272,9 @@ export class Searcher {
       const t = q.terms[j]!;
       const s = d.longSlot[t]!;
       if (s >= 0) {
-        longSlots.push(s);
-        longMul.push(this.mul(t, q.weights[j]!));
-        // Bound: q × code × scale, in the term's bound unit.
-        const bm = q.weights[j]! * d.termScale[t]!;
-        const rmax = d.longRangeMax;
-        const row = s * nr;
-        for (let r = 0; r < nr; r++) ub[r] = ub[r]! + bm * rmax[row + r]!;
+        slotList.push(s);
+        mulList.push(this.mul(t, q.weights[j]!));
+        boundList.push(q.weights[j]! * d.termScale[t]!); // bound = q × code × scale
         continue;
       }
       const m = this.mul(t, q.weights[j]!);
@@ -290,53 +288,90 @@ export class Searcher {
         acc[doc] = a + m * w[i]!;
       }
     }
-    // Ranges: add the best short-term partial score of their documents.
-    const shortMax = new Float64Array(nr);
+    const slots = Int32Array.from(slotList);
+    const muls = Float64Array.from(mulList);
+    const bounds = Float64Array.from(boundList);
+    // Best short-term partial score per range and per super-range.
+    const shortMax = this.shortMax;
+    const superUb = this.superUb;
+    shortMax.fill(0);
+    superUb.fill(0);
     for (let i = 0; i < nt; i++) {
       const doc = touched[i]!;
+      const a = acc[doc]!;
       const r = doc >>> shift;
-      if (acc[doc]! > shortMax[r]!) shortMax[r] = acc[doc]!;
+      if (a > shortMax[r]!) shortMax[r] = a;
+      const sr = r >>> SUPER_SHIFT;
+      if (a > superUb[sr]!) superUb[sr] = a;
     }
-    for (let r = 0; r < nr; r++) ub[r] = ub[r]! + shortMax[r]!;
-
-    const slots = Int32Array.from(longSlots);
-    const muls = Float64Array.from(longMul);
-    const scoreRange = (r: number): void => this.scoreRange(r, slots, muls, heap);
-    // A range can matter while bound ≥ threshold; the small relative slack absorbs rounding.
-    const canReach = (r: number): boolean => {
-      const b = ub[r]!;
-      if (b <= 0) return false;
-      if (!heap.full) return true;
-      return hf * b * (1 + 1e-9) >= heap.threshold;
-    };
-    // The most promising ranges first.
-    const m = Math.min(nr, 4 + Math.ceil(settings.candidates / 16));
-    const best = new Int32Array(m).fill(-1);
-    for (let r = 0; r < nr; r++) {
-      const b = ub[r]!;
-      if (b <= 0 || (best[m - 1]! >= 0 && b <= ub[best[m - 1]!]!)) continue;
-      let i = m - 1;
-      while (i > 0 && (best[i - 1]! < 0 || ub[best[i - 1]!]! < b)) {
-        best[i] = best[i - 1]!;
-        i--;
-      }
-      best[i] = r;
+    const smax = d.longSuperMax;
+    for (let j = 0; j < slots.length; j++) {
+      const row = slots[j]! * ns;
+      const bm = bounds[j]!;
+      for (let sr = 0; sr < ns; sr++) superUb[sr] = superUb[sr]! + bm * smax[row + sr]!;
     }
-    for (let i = 0; i < m; i++) if (best[i]! >= 0) scoreRange(best[i]!);
-    // Then the ranges that can still reach the threshold, by decreasing bound, so the threshold
-    // rises as fast as possible. Keys pack a 31-bit quantized bound over the range number for a
-    // native numeric sort; the order is only a heuristic, every range is still tested exactly.
+    // Super-ranges by decreasing bound. Keys pack a 31-bit quantized bound over the index for a
+    // native numeric sort; the order is a heuristic only, every bound is still tested exactly.
     let maxUb = 0;
-    for (let r = 0; r < nr; r++) if (ub[r]! > maxUb) maxUb = ub[r]!;
-    let nk = 0;
+    for (let sr = 0; sr < ns; sr++) if (superUb[sr]! > maxUb) maxUb = superUb[sr]!;
     const keys = this.keys;
-    for (let r = 0; r < nr; r++) {
-      if (visited[r] === 0 && canReach(r)) keys[nk++] = Math.floor((ub[r]! / maxUb) * 2147483647) * 4194304 + r;
+    let nk = 0;
+    for (let sr = 0; sr < ns; sr++) {
+      if (superUb[sr]! > 0) keys[nk++] = Math.floor((superUb[sr]! / maxUb) * 2147483647) * 4194304 + sr;
     }
     const sorted = keys.subarray(0, nk).sort();
-    for (let i = nk - 1; i >= 0; i--) {
-      const r = sorted[i]! % 4194304;
-      if (canReach(r)) scoreRange(r);
+    const rmax = d.longRangeMax;
+    // The small relative slack absorbs rounding in the bound sums.
+    const reach = (b: number): boolean => b > 0 && (!heap.full || hf * b * (1 + 1e-9) >= heap.threshold);
+    // Best-first: a max-heap of expanded ranges by bound, fed by super-ranges in bound order, so
+    // ranges are scored in (nearly) decreasing bound order and the threshold rises fast.
+    const rh = this.rangeHeap;
+    let hs = 0;
+    let p = nk - 1;
+    for (;;) {
+      const nextSuper = p >= 0 ? superUb[sorted[p]! % 4194304]! : -1;
+      if (hs > 0 && ub[rh[0]!]! >= nextSuper) {
+        const r = rh[0]!;
+        // Pop: move the last entry to the root and sift down.
+        const last = rh[--hs]!;
+        let at = 0;
+        for (;;) {
+          let c = 2 * at + 1;
+          if (c >= hs) break;
+          if (c + 1 < hs && ub[rh[c + 1]!]! > ub[rh[c]!]!) c++;
+          if (ub[rh[c]!]! <= ub[last]!) break;
+          rh[at] = rh[c]!;
+          at = c;
+        }
+        rh[at] = last;
+        if (reach(ub[r]!)) this.scoreRange(r, slots, muls, heap);
+        else hs = 0; // the largest bound left fails, so do all others in the heap
+        continue;
+      }
+      if (p < 0) break;
+      const sr = sorted[p--]! % 4194304;
+      if (!reach(superUb[sr]!)) continue;
+      const r0 = sr << SUPER_SHIFT;
+      const r1 = Math.min(r0 + (1 << SUPER_SHIFT), nr);
+      for (let r = r0; r < r1; r++) ub[r] = shortMax[r]!;
+      for (let j = 0; j < slots.length; j++) {
+        const row = slots[j]! * nr;
+        const bm = bounds[j]!;
+        for (let r = r0; r < r1; r++) ub[r] = ub[r]! + bm * rmax[row + r]!;
+      }
+      for (let r = r0; r < r1; r++) {
+        if (!reach(ub[r]!)) continue;
+        // Push and sift up.
+        let at = hs++;
+        const b = ub[r]!;
+        while (at > 0) {
+          const parent = (at - 1) >> 1;
+          if (ub[rh[parent]!]! >= b) break;
+          rh[at] = rh[parent]!;
+          at = parent;
+        }
+        rh[at] = r;
+      }
     }
     // Short-only documents of skipped ranges still hold partial sums.
     for (let i = 0; i < nt; i++) acc[touched[i]!] = 0;

@@ -112,23 +112,25 @@ export class OnnxSession {
       extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
     };
     try {
+      // Two calls because InferenceSession.create's overloads do not accept the union.
       return new OnnxSession(typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions));
     } catch (cause) {
       throw new SparseEncoderError('ERR_RUNTIME', `onnxruntime could not load the model: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     }
   }
 
-  /** Creates a session from a built model, choosing inline bytes or external data by size. */
+  /**
+   * Creates a session from a built model, choosing inline bytes or external data by size. When
+   * the temporary folder cannot be written, falls back to inline bytes (more memory while loading).
+   */
   static async fromModel(model: SerializableModel, options: ModelSessionOptions = {}): Promise<OnnxSession> {
     const threshold = options.externalDataAboveBytes ?? 64 * 1024 * 1024;
     if (model.initializerBytes <= threshold) return OnnxSession.create(model.toBytes(), options);
-    let dir: string;
+    const base = options.tempDir ?? tmpdir();
+    let dir: string | undefined;
+    let written = false;
     try {
-      dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'sparse-encoder-'));
-    } catch (cause) {
-      throw new SparseEncoderError('ERR_RUNTIME', `cannot create a temporary folder for the model in ${options.tempDir ?? tmpdir()}`, { cause });
-    }
-    try {
+      dir = await mkdtemp(join(base, 'sparse-encoder-'));
       const ext = model.toExternal('weights.bin');
       await writeFile(join(dir, 'model.onnx'), ext.model);
       const fh = await open(join(dir, 'weights.bin'), 'w');
@@ -137,13 +139,18 @@ export class OnnxSession {
       } finally {
         await fh.close();
       }
-      return await OnnxSession.create(join(dir, 'model.onnx'), options);
+      written = true;
     } catch (cause) {
-      if (cause instanceof SparseEncoderError) throw cause;
-      throw new SparseEncoderError('ERR_RUNTIME', `cannot write the model to ${dir}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+      // A protobuf cannot exceed 2 GiB, so very large models have no in-memory fallback.
+      if (model.initializerBytes >= 2 ** 31 - 2 ** 24) {
+        throw new SparseEncoderError('ERR_RUNTIME', `cannot write the model's weights to a temporary folder in ${base}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+      }
+    }
+    try {
+      return written ? await OnnxSession.create(join(dir!, 'model.onnx'), options) : await OnnxSession.create(model.toBytes(), options);
     } finally {
       // The session keeps what it needs (mapped or copied); the files can go.
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   }
 

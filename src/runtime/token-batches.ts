@@ -12,7 +12,7 @@ export interface TokenBatch {
 
 export interface TokenLimits {
   vocabSize: number;
-  /** 0 when the model takes no token types. */
+  /** 0 when the model takes no token types: `typeIds` are then ignored, as transformers does for RoBERTa/DistilBERT. */
   typeVocabSize: number;
   maxSequenceLength: number;
 }
@@ -22,7 +22,8 @@ export function validateTokenBatch(batch: TokenBatch, limits: TokenLimits): void
   if (batch === null || typeof batch !== 'object' || !Array.isArray(batch.ids)) {
     throw new SparseEncoderError('ERR_INVALID_INPUT', 'a token batch needs an `ids` array of token id rows');
   }
-  const { ids, typeIds } = batch;
+  const ids = batch.ids;
+  const typeIds = limits.typeVocabSize > 0 ? batch.typeIds : undefined;
   if (typeIds !== undefined && (!Array.isArray(typeIds) || typeIds.length !== ids.length)) {
     throw new SparseEncoderError('ERR_INVALID_INPUT', `typeIds must have one row per ids row (${ids.length})`);
   }
@@ -49,8 +50,7 @@ export function validateTokenBatch(batch: TokenBatch, limits: TokenLimits): void
       }
       for (let p = 0; p < trow.length; p++) {
         const t = trow[p];
-        // A model without token types only accepts the all-zero rows tokenizers emit by default.
-        const max = Math.max(limits.typeVocabSize, 1);
+        const max = limits.typeVocabSize;
         if (!Number.isInteger(t) || (t as number) < 0 || (t as number) >= max) {
           throw new SparseEncoderError('ERR_INVALID_INPUT', `token type id ${String(t)} at row ${r}, position ${p} is outside [0, ${max})`, {
             details: { row: r, position: p },

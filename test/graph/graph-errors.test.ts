@@ -124,10 +124,53 @@ describe('buildSpladeGraph weight handling (splade-bert)', () => {
     assert.deepEqual(await reference.encode({ ids: [] }), []);
   });
 
+  it('rejects bad runtime options with ERR_INVALID_ARGUMENT', async () => {
+    for (const bad of [{ threads: 0 }, { maxTokensPerRun: 0 }, { maxTokensPerRun: 1.5 }, { pooling: 'mean' as never }]) {
+      await assert.rejects(SpladeTransformer.create({ config: fx.config, weights: fx.weights, ...bad }), (err: unknown) => isSparseEncoderError(err, 'ERR_INVALID_ARGUMENT'));
+    }
+  });
+
   it('throws ERR_DISPOSED after dispose()', async () => {
     const m = await SpladeTransformer.create({ config: fx.config, weights: fx.weights, threads: 1 });
     await m.dispose();
     await m.dispose();
     await assert.rejects(m.encode(batch()), (err: unknown) => isSparseEncoderError(err, 'ERR_DISPOSED'));
+  });
+});
+
+describe('SPLADE activation precision', () => {
+  it('keeps tiny positive logits as log1p does (Log(1 + x) would round them to 0)', async () => {
+    // A 1-layer BERT whose logits are exactly the output bias: all weights zero except LayerNorm.
+    const H = 4, V = 6, I = 8;
+    const config = parseTransformerConfig({ model_type: 'bert', hidden_size: H, num_hidden_layers: 1, num_attention_heads: 1, intermediate_size: I, vocab_size: V, max_position_embeddings: 8, type_vocab_size: 1 });
+    const w: StateDict = new Map();
+    const z = (name: string, shape: number[]) => w.set(name, { shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    z('bert.embeddings.word_embeddings.weight', [V, H]);
+    z('bert.embeddings.position_embeddings.weight', [8, H]);
+    z('bert.embeddings.token_type_embeddings.weight', [1, H]);
+    for (const ln of ['bert.embeddings.LayerNorm', 'bert.encoder.layer.0.attention.output.LayerNorm', 'bert.encoder.layer.0.output.LayerNorm', 'cls.predictions.transform.LayerNorm']) {
+      w.set(`${ln}.weight`, { shape: [H], data: new Float32Array(H).fill(1) });
+      z(`${ln}.bias`, [H]);
+    }
+    for (const l of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) z(`bert.encoder.layer.0.${l}.weight`, [H, H]);
+    z('bert.encoder.layer.0.intermediate.dense.weight', [I, H]);
+    z('bert.encoder.layer.0.output.dense.weight', [H, I]);
+    z('cls.predictions.transform.dense.weight', [H, H]);
+    const bias = Float32Array.of(1e-9, 3e-8, -1, 0, 0.5, 2);
+    w.set('cls.predictions.bias', { shape: [V], data: bias });
+    for (const activation of ['relu', 'log1p_relu'] as const) {
+      const m = await SpladeTransformer.create({ config, weights: w, activation, threads: 1 });
+      try {
+        const [v] = await m.encode({ ids: [[1, 2, 3]] });
+        assert.deepEqual(Array.from(v!.indices), [0, 1, 4, 5]);
+        const f = (x: number) => (activation === 'relu' ? Math.log1p(x) : Math.log1p(Math.log1p(x)));
+        Array.from(v!.indices).forEach((idx, k) => {
+          const want = f(bias[idx]!);
+          assert.ok(Math.abs(v!.values[k]! - want) <= 1e-6 * want, `${activation} dim ${idx}: ${v!.values[k]} vs ${want}`);
+        });
+      } finally {
+        await m.dispose();
+      }
+    }
   });
 });

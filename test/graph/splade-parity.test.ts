@@ -57,6 +57,18 @@ for (const c of CASES) {
       });
     };
 
+    it('ignores typeIds exactly when the family takes no token types (RoBERTa, DistilBERT)', async () => {
+      const recs = results[c.modes[0]!]!.slice(0, 5);
+      const ones = { ids: recs.map((r) => r.input_ids), typeIds: recs.map((r) => r.input_ids.map(() => 1)) };
+      if (model.usesTokenTypeIds) {
+        // BERT's type row 1 differs from row 0, so the vectors must change.
+        const got = await model.encode(ones);
+        assert.ok(got.some((v, i) => vectorMismatch(v, recs[i]!) !== undefined));
+      } else {
+        check(recs, await model.encode(ones), 'typeIds of ones');
+      }
+    });
+
     for (const mode of c.modes) {
       it(`${mode}: all 40 texts in one padded batch`, async () => {
         const recs = results[mode]!.filter((r) => r.error === undefined);

@@ -134,3 +134,16 @@ test('killing the process during a save never leaves a broken index behind', asy
   assert.ok(existsSync(path));
   rmSync(dir, { recursive: true });
 });
+
+test('regression: an index with empty sections (no long terms) keeps a valid checksum', async () => {
+  // Node's zlib.crc32 drops the running value for an empty view of an empty buffer.
+  const dir = tempDir();
+  const path = join(dir, 'one.idx');
+  const { docs } = toySet();
+  const index = await SparseIndex.build([{ id: 'only', vector: docs[0]!.vector }]);
+  await index.save(path);
+  const opened = await SparseIndex.open(path);
+  assert.equal(opened.info().longTerms, 0);
+  assert.deepEqual(opened.search(docs[0]!.vector).map((h) => h.id), ['only']);
+  rmSync(dir, { recursive: true });
+});

@@ -97,3 +97,42 @@ describe('OnnxSession', () => {
     await assert.rejects(t.run({ x: x([1, 3]), k: k(1) }), (err: unknown) => isSparseEncoderError(err, 'ERR_DISPOSED'));
   });
 });
+
+describe('OnnxSession.fromModel', () => {
+  const N = 3000; // 12 kB: above toExternal's 4 kB minimum, so it really goes to the data file
+  /** y = x + c with c[i] = i, plus a small inline initializer. */
+  function addModel(): GraphBuilder {
+    const g = new GraphBuilder('add');
+    const x = g.input('x', ONNX_DTYPE.FLOAT, [N]);
+    const c = g.floatDeferred('c', [N], (dst) => dst.forEach((_, i) => (dst[i] = i)));
+    const y = g.node('Add', [g.node('Add', [x, c], 'sum'), g.scalarFloat('half', 0.5)], 'sum2');
+    g.exposeAs(y, 'y', ONNX_DTYPE.FLOAT, [N]);
+    return g;
+  }
+  const feeds: Record<string, TensorData> = { x: { type: 'float32', data: new Float32Array(N).fill(1), dims: [N] } };
+
+  it('moves only large initializers to the page-aligned data file', () => {
+    const ext = addModel().toExternal('w.bin');
+    const chunks = Array.from(ext.dataChunks());
+    assert.equal(ext.dataByteLength, N * 4);
+    assert.equal(chunks.reduce((a, c) => a + c.byteLength, 0), N * 4);
+    assert.equal(new Float32Array(chunks[0]!.slice().buffer)[7], 7);
+    assert.ok(ext.model.byteLength < 1000, `model proto of ${ext.model.byteLength} bytes should hold no weights`);
+  });
+
+  for (const [label, opts] of [
+    ['inline bytes', {}],
+    ['an external data file', { externalDataAboveBytes: 0 }],
+    ['inline bytes when the temporary folder cannot be written', { externalDataAboveBytes: 0, tempDir: '/nonexistent/folder' }],
+  ] as const) {
+    it(`loads through ${label}`, async () => {
+      const s = await OnnxSession.fromModel(addModel(), { intraOpNumThreads: 1, ...opts });
+      try {
+        const y = (await s.run(feeds))['y']!.data as Float32Array;
+        assert.deepEqual([y[0], y[1], y[N - 1]], [1.5, 2.5, N + 0.5]);
+      } finally {
+        await s.dispose();
+      }
+    });
+  }
+});

@@ -1,0 +1,85 @@
+import { SparseEncoderError } from '../../errors.js';
+import { startServer } from '../../server/server.js';
+import type { ServerLogEvent } from '../../server/types.js';
+import { intOption, parseCommandArgs } from '../args.js';
+import type { CliIo } from '../main.js';
+
+const HELP = `usage: sparse-encoder serve --model <id|path> [--index <file>] [options]
+
+Serves a model and/or an index over HTTP (JSON): GET /health, GET /info, POST /encode,
+POST /search, POST /similarity. Prints the URL and log lines to stderr; stops on SIGINT/SIGTERM
+after finishing the requests in flight.
+
+options:
+  --model <id|path>       model folder or Hugging Face Hub id (enables /encode, /similarity, text search)
+  --index <file>          index file written by 'sparse-encoder index build' (enables /search)
+  --host <addr>           interface to listen on (default 127.0.0.1: this machine only)
+  --port <n>              TCP port, 0 for any free one (default 8080)
+  --workers <n>           encode worker threads, each with its own model copy (default 1)
+  --threads <n>           onnxruntime threads per worker (default: CPUs / workers)
+  --revision <rev>        Hub branch, tag or commit (default main)
+  --max-body-bytes <n>    largest request body (default 1048576)
+  --max-texts <n>         most texts per request (default 256)
+  --quiet                 do not log each request
+`;
+
+/** `sparse-encoder serve`: runs until SIGINT or SIGTERM. */
+export async function run(argv: string[], io: CliIo): Promise<void> {
+  const { values } = parseCommandArgs(argv, {
+    model: { type: 'string' },
+    index: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    workers: { type: 'string' },
+    threads: { type: 'string' },
+    revision: { type: 'string' },
+    'max-body-bytes': { type: 'string' },
+    'max-texts': { type: 'string' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values['help'] === true) {
+    io.stdout.write(HELP);
+    return;
+  }
+  const str = (name: string): string | undefined => {
+    const v = values[name] as string | undefined;
+    return v === '' ? undefined : v;
+  };
+  const model = str('model');
+  const index = str('index');
+  if (model === undefined && index === undefined) throw new SparseEncoderError('ERR_USAGE', '--model or --index is required');
+  const threads = str('threads');
+  const quiet = values['quiet'] === true;
+  const onLog = (e: ServerLogEvent): void => {
+    if (quiet && e.type === 'request') return;
+    io.stderr.write(`${new Date().toISOString()} ${e.level} ${e.message}\n`);
+  };
+
+  // Listen for signals before the (slow) model load, so Ctrl-C during loading is not lost.
+  let stop!: (signal: string) => void;
+  const stopped = new Promise<string>((resolve) => (stop = resolve));
+  const onSignal = (signal: NodeJS.Signals): void => stop(signal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const server = await startServer({
+      ...(model !== undefined ? { model } : {}),
+      ...(index !== undefined ? { index } : {}),
+      host: str('host') ?? '127.0.0.1',
+      port: intOption(str('port'), 'port', 8080, 0),
+      workers: intOption(str('workers'), 'workers', 1),
+      ...(threads !== undefined ? { threadsPerWorker: intOption(threads, 'threads', 1) } : {}),
+      ...(str('revision') !== undefined ? { revision: str('revision')! } : {}),
+      maxBodyBytes: intOption(str('max-body-bytes'), 'max-body-bytes', 1024 * 1024),
+      maxTextsPerRequest: intOption(str('max-texts'), 'max-texts', 256),
+      onLog,
+    });
+    const signal = await stopped;
+    io.stderr.write(`${new Date().toISOString()} info ${signal}: finishing requests in flight, then stopping\n`);
+    await server.close();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

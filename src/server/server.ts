@@ -1,0 +1,337 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { availableParallelism } from 'node:os';
+import { SparseEncoderError, type ErrorCode } from '../errors.js';
+import { SparseIndex } from '../index/sparse-index.js';
+import type { SearchHit } from '../index/types.js';
+import type { SparseVector } from '../sparse/vector.js';
+import { readJsonBody, sendError, sendJson } from './http-io.js';
+import type { JobResult, WireVector } from './protocol.js';
+import { parseEncodeRequest, parseSearchRequest, parseSimilarityRequest, type RequestLimits } from './requests.js';
+import type { ServerLogEvent, ServerOptions, SparseServer } from './types.js';
+import { EncodePool } from './worker-pool.js';
+
+const MiB = 1024 * 1024;
+/** Longest stretch of searching on the main thread before other requests get a turn. */
+const SEARCH_SLICE_MS = 5;
+
+interface Resolved {
+  host: string;
+  port: number;
+  workers: number;
+  threadsPerWorker: number;
+  maxBodyBytes: number;
+  maxQueuedJobs: number;
+  limits: RequestLimits;
+  log: (event: ServerLogEvent) => void;
+}
+
+type Handler = (body: unknown, signal: AbortSignal) => Promise<unknown>;
+
+interface Route {
+  method: 'GET' | 'POST';
+  handle: Handler;
+}
+
+/** The pool behind each server, for tests that need to crash a worker (not part of the public API). */
+const POOLS = new WeakMap<SparseServer, EncodePool>();
+
+/** Internal: the encode worker pool of `server`, if it has a model. */
+export function encodePoolOf(server: SparseServer): EncodePool | undefined {
+  return POOLS.get(server);
+}
+
+/**
+ * Starts the HTTP server: opens the index, starts the encode workers (each loads the model), and
+ * listens once everything is ready. Rejects with the loading error (ERR_MODEL_NOT_FOUND,
+ * ERR_INDEX_CORRUPT, ...), ERR_DIMENSION_MISMATCH when model and index disagree, or
+ * ERR_INVALID_ARGUMENT for bad options or an address that cannot be listened on.
+ *
+ * Endpoints (JSON in and out): `GET /health`, `GET /info`, `POST /encode`, `POST /search`,
+ * `POST /similarity`; every failure is `{error: {code, message}}` with a fitting status.
+ */
+export async function startServer(options: ServerOptions = {}): Promise<SparseServer> {
+  const o = resolveOptions(options);
+  const index = options.index !== undefined ? await SparseIndex.open(options.index) : undefined;
+  let pool: EncodePool | undefined;
+  try {
+    if (options.model !== undefined) {
+      pool = await EncodePool.start({
+        config: {
+          model: options.model,
+          threads: o.threadsPerWorker,
+          ...(options.revision !== undefined ? { revision: options.revision } : {}),
+          ...(options.localFilesOnly !== undefined ? { localFilesOnly: options.localFilesOnly } : {}),
+        },
+        workers: o.workers,
+        maxQueued: o.maxQueuedJobs,
+        onLog: o.log,
+      });
+      if (index !== undefined && pool.info.dim !== index.dim) {
+        throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `the model's dimension is ${pool.info.dim} but the index's is ${index.dim}`, {
+          details: { model: options.model, index: options.index },
+        });
+      }
+    }
+    const app = new App(o, pool, index);
+    await app.listen();
+    const server: SparseServer = { url: app.url, close: () => app.close() };
+    if (pool) POOLS.set(server, pool);
+    o.log({ type: 'listening', level: 'info', message: `listening on ${app.url}`, url: app.url });
+    return server;
+  } catch (err) {
+    await pool?.close();
+    index?.dispose();
+    throw err;
+  }
+}
+
+class App {
+  private readonly http: Server;
+  private readonly routes: Record<string, Route>;
+  private active = 0;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private onIdle: (() => void) | undefined;
+  /** Requests still receiving their body: close() drops them (no job has started for them). */
+  private readonly reading = new Set<IncomingMessage>();
+  url = '';
+
+  constructor(
+    private readonly o: Resolved,
+    private readonly pool: EncodePool | undefined,
+    private readonly index: SparseIndex | undefined,
+  ) {
+    this.routes = {
+      '/health': { method: 'GET', handle: async () => ({ status: 'ok' }) },
+      '/info': { method: 'GET', handle: async () => this.info() },
+      '/encode': { method: 'POST', handle: (b, s) => this.encode(b, s) },
+      '/search': { method: 'POST', handle: (b, s) => this.search(b, s) },
+      '/similarity': { method: 'POST', handle: (b, s) => this.similarity(b, s) },
+    };
+    this.http = createHttpServer((req, res) => void this.handle(req, res));
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        reject(new SparseEncoderError('ERR_INVALID_ARGUMENT', `cannot listen on ${this.o.host}:${this.o.port}: ${err.code ?? err.message}`, { cause: err }));
+      };
+      this.http.once('error', onError);
+      this.http.listen(this.o.port, this.o.host, () => {
+        this.http.off('error', onError);
+        const { port } = this.http.address() as AddressInfo;
+        const host = this.o.host.includes(':') ? `[${this.o.host}]` : this.o.host;
+        this.url = `http://${host}:${port}`;
+        resolve();
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing = true;
+      const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
+      this.http.closeIdleConnections();
+      for (const req of this.reading) req.socket.destroy();
+      if (this.active > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
+      // Keep-alive connections that went idle after their last response.
+      this.http.closeAllConnections();
+      await stopped;
+      await this.pool?.close();
+      this.index?.dispose();
+      this.o.log({ type: 'closed', level: 'info', message: 'server closed' });
+    })();
+    return this.closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    this.active++;
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const path = pathOf(req.url);
+    let status = 200;
+    try {
+      if (this.closing) throw new SparseEncoderError('ERR_UNAVAILABLE', 'the server is shutting down');
+      const route = Object.hasOwn(this.routes, path) ? this.routes[path] : undefined;
+      if (route === undefined) throw new SparseEncoderError('ERR_ROUTE_NOT_FOUND', `no route ${path} (routes: ${Object.keys(this.routes).join(', ')})`);
+      if (req.method !== route.method) {
+        res.setHeader('allow', route.method);
+        throw new SparseEncoderError('ERR_METHOD_NOT_ALLOWED', `${path} takes ${route.method}, not ${req.method}`);
+      }
+      let body: unknown;
+      if (route.method === 'POST') {
+        this.reading.add(req);
+        try {
+          body = await readJsonBody(req, this.o.maxBodyBytes);
+        } finally {
+          this.reading.delete(req);
+        }
+      }
+      const result = await route.handle(body, abort.signal);
+      if (res.destroyed) status = 499; // the client went away first
+      else sendJson(res, 200, result);
+    } catch (err) {
+      status = this.fail(req, res, err);
+    } finally {
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      this.o.log({ type: 'request', level: 'info', message: `${req.method} ${path} ${status} ${ms} ms`, method: req.method ?? '', path, status, ms });
+      if (--this.active === 0 && this.onIdle) this.onIdle();
+    }
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, err: unknown): number {
+    let e: SparseEncoderError;
+    if (err instanceof SparseEncoderError) e = err;
+    else {
+      this.o.log({ type: 'internal-error', level: 'error', message: `internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`, error: err });
+      e = new SparseEncoderError('ERR_INTERNAL', 'internal server error');
+    }
+    if (res.destroyed) return 499; // the client went away; nothing to answer
+    if (res.headersSent) {
+      res.destroy();
+      return 500;
+    }
+    // An unread body (413, or a refusal before reading) would be left in the connection: close it.
+    const headers: Record<string, string> = !req.complete || this.closing ? { connection: 'close' } : {};
+    return sendError(res, e, headers);
+  }
+
+  private info(): unknown {
+    const stats = this.pool?.stats();
+    return {
+      model: this.pool ? this.pool.info : null,
+      index: this.index ? { size: this.index.size, ...this.index.info() } : null,
+      server: {
+        workers: this.o.workers,
+        readyWorkers: stats?.ready ?? 0,
+        threadsPerWorker: this.o.threadsPerWorker,
+        queuedJobs: stats?.queued ?? 0,
+        workerRestarts: stats?.restarts ?? 0,
+        maxBodyBytes: this.o.maxBodyBytes,
+        maxTextsPerRequest: this.o.limits.maxTexts,
+        maxTextLength: this.o.limits.maxTextLength,
+        maxK: this.o.limits.maxK,
+      },
+    };
+  }
+
+  private needPool(what: string): EncodePool {
+    if (!this.pool) throw new SparseEncoderError('ERR_ROUTE_NOT_FOUND', `${what} needs a model; this server was started without one`);
+    return this.pool;
+  }
+
+  private async encode(body: unknown, signal: AbortSignal): Promise<unknown> {
+    const pool = this.needPool('/encode');
+    const r = parseEncodeRequest(body, this.o.limits);
+    if (r.texts.length === 0) return { vectors: [], dim: pool.info.dim };
+    const result = expectOp(await pool.run({ op: 'encode', ...r }, signal), 'encode');
+    return { vectors: result.vectors.map(toJsonVector), dim: result.dim };
+  }
+
+  private async search(body: unknown, signal: AbortSignal): Promise<unknown> {
+    if (!this.index) throw new SparseEncoderError('ERR_ROUTE_NOT_FOUND', '/search needs an index; this server was started without one');
+    const index = this.index;
+    const r = parseSearchRequest(body, this.o.limits, index.dim);
+    let vectors: SparseVector[];
+    if (r.texts !== undefined) {
+      if (!this.pool) throw new SparseEncoderError('ERR_INVALID_INPUT', 'this server has no model to encode text queries; send "vector" or "vectors"');
+      if (r.texts.length === 0) return { results: [] };
+      const encoded = expectOp(await this.pool.run({ op: 'encode', texts: r.texts, task: 'query', tokens: false }, signal), 'encode');
+      vectors = encoded.vectors.map((v) => ({ indices: v.indices, values: v.values, dim: encoded.dim }));
+    } else {
+      vectors = r.vectors!;
+    }
+    // Search runs here on the main thread: about 1 ms per query at 100k documents (README), far
+    // below an encode, and the index is not copied into every worker. A long batch yields to the
+    // event loop every few milliseconds so that other requests (and /health) are not held up.
+    const results: Array<{ hits: SearchHit[] }> = [];
+    let slice = performance.now();
+    for (const v of vectors) {
+      results.push({ hits: index.search(v, { k: r.k, exact: r.exact, fields: r.fields }) });
+      if (performance.now() - slice > SEARCH_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (signal.aborted) break;
+        slice = performance.now();
+      }
+    }
+    return { results };
+  }
+
+  private async similarity(body: unknown, signal: AbortSignal): Promise<unknown> {
+    const pool = this.needPool('/similarity');
+    const r = parseSimilarityRequest(body, this.o.limits);
+    const similarityFn = pool.info.similarityFn;
+    if (r.queries.length === 0 || r.documents.length === 0) return { similarity: r.queries.map(() => []), similarityFn };
+    const result = expectOp(await pool.run({ op: 'similarity', ...r }, signal), 'similarity');
+    return { similarity: result.matrix, similarityFn };
+  }
+}
+
+function expectOp<K extends JobResult['op']>(r: JobResult, op: K): Extract<JobResult, { op: K }> {
+  if (r.op !== op) throw new Error(`worker answered a ${r.op} job for a ${op} request`);
+  return r as Extract<JobResult, { op: K }>;
+}
+
+function toJsonVector(v: WireVector): { indices: number[]; values: number[]; tokens?: Array<[string, number]> } {
+  const out: { indices: number[]; values: number[]; tokens?: Array<[string, number]> } = { indices: Array.from(v.indices), values: Array.from(v.values) };
+  if (v.tokens !== undefined) out.tokens = v.tokens;
+  return out;
+}
+
+/**
+ * A request Node's parser rejects never reaches the handler; answer it in JSON too (Node's default
+ * is a bare 400) and close the connection.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+  const code: ErrorCode = status === 431 ? 'ERR_OVERSIZE_REQUEST' : status === 408 ? 'ERR_UNAVAILABLE' : 'ERR_INVALID_INPUT';
+  const body = JSON.stringify({ error: { code, message: `malformed HTTP request (${err.code ?? err.message})` } });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+function pathOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  return q < 0 ? raw : raw.slice(0, q);
+}
+
+function resolveOptions(options: ServerOptions): Resolved {
+  if (options.model === undefined && options.index === undefined) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'give a model, an index, or both');
+  }
+  const int = (name: keyof ServerOptions, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const v = options[name] ?? fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
+    }
+    return v;
+  };
+  const workers = int('workers', 1, 1, 256);
+  return {
+    host: options.host ?? '127.0.0.1',
+    port: int('port', 8080, 0, 65535),
+    workers,
+    threadsPerWorker: int('threadsPerWorker', Math.max(1, Math.floor(availableParallelism() / workers)), 1, 1024),
+    maxBodyBytes: int('maxBodyBytes', MiB, 1),
+    maxQueuedJobs: int('maxQueuedJobs', 1024, 0),
+    limits: {
+      maxTexts: int('maxTextsPerRequest', 256, 1),
+      maxTextLength: int('maxTextLength', 100_000, 1),
+      maxK: int('maxK', 1000, 1),
+    },
+    log: options.onLog ?? (() => undefined),
+  };
+}

@@ -1,0 +1,299 @@
+import { Worker } from 'node:worker_threads';
+import { SparseEncoderError } from '../errors.js';
+import type { FromWorker, JobRequest, JobResult, ServedModelInfo, ToWorker, WireError, WorkerConfig } from './protocol.js';
+import type { ServerLogEvent } from './types.js';
+
+/** Options of {@link EncodePool.start}. */
+export interface EncodePoolOptions {
+  config: WorkerConfig;
+  workers: number;
+  /** Jobs allowed to wait for a worker; the next one is refused with ERR_OVERLOADED. */
+  maxQueued: number;
+  onLog: (event: ServerLogEvent) => void;
+}
+
+interface Job {
+  id: number;
+  request: JobRequest;
+  resolve: (r: JobResult) => void;
+  reject: (e: SparseEncoderError) => void;
+  signal: AbortSignal | undefined;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  state: 'loading' | 'idle' | 'busy' | 'stopping';
+  job: Job | undefined;
+  startedAt: number;
+  /** Settles when the worker has loaded its model (or failed to). */
+  ready: Promise<ServedModelInfo>;
+  lastError: Error | undefined;
+  exited: boolean;
+}
+
+/** A worker that fails to load again is retried after 1 s, 2 s, 4 s, ... at most this long. */
+const MAX_RETRY_MS = 30_000;
+/** How long a worker gets to dispose its model after 'close' before it is terminated. */
+const STOP_GRACE_MS = 5_000;
+
+/**
+ * Encode worker threads with one FIFO queue. Each worker runs one job at a time; a worker that
+ * exits unexpectedly fails its job with ERR_WORKER_CRASHED and is replaced.
+ */
+export class EncodePool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly loadFailures: number[];
+  private nextId = 1;
+  private closing = false;
+  private restarts = 0;
+  private modelInfo!: ServedModelInfo;
+  /** Workers after the first load from the resolved folder, so a Hub model is downloaded once. */
+  private restartConfig: WorkerConfig;
+
+  private constructor(private readonly options: EncodePoolOptions) {
+    this.restartConfig = options.config;
+    this.loadFailures = new Array<number>(options.workers).fill(0);
+  }
+
+  /** Starts the workers and waits until every one has loaded the model; rejects with the load error. */
+  static async start(options: EncodePoolOptions): Promise<EncodePool> {
+    const pool = new EncodePool(options);
+    try {
+      const first = pool.spawn(0, options.config);
+      pool.modelInfo = await first.ready;
+      pool.restartConfig = { ...options.config, model: pool.modelInfo.folder };
+      const rest: Array<Promise<ServedModelInfo>> = [];
+      for (let i = 1; i < options.workers; i++) rest.push(pool.spawn(i, pool.restartConfig).ready);
+      await Promise.all(rest);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  get info(): ServedModelInfo {
+    return this.modelInfo;
+  }
+
+  /** Workers, how many threads are alive and ready, jobs waiting and running, and replacements so far. */
+  stats(): { workers: number; alive: number; ready: number; busy: number; queued: number; restarts: number } {
+    let ready = 0;
+    let busy = 0;
+    let alive = 0;
+    for (const s of this.slots) {
+      if (!s.exited) alive++;
+      if (s.state === 'idle' || s.state === 'busy') ready++;
+      if (s.state === 'busy') busy++;
+    }
+    return { workers: this.slots.length, alive, ready, busy, queued: this.queue.length, restarts: this.restarts };
+  }
+
+  /** Queues a job. An aborted `signal` drops the job if it has not started (its result is then never delivered). */
+  run(request: JobRequest, signal?: AbortSignal): Promise<JobResult> {
+    if (this.closing) return Promise.reject(new SparseEncoderError('ERR_UNAVAILABLE', 'the server is shutting down'));
+    if (this.slots.every((s) => s.state === 'stopping')) {
+      return Promise.reject(new SparseEncoderError('ERR_UNAVAILABLE', 'no encode worker is running (the model failed to load; retrying); retry later'));
+    }
+    const idle = this.slots.some((s) => s.state === 'idle');
+    if (!idle && this.queue.length >= this.options.maxQueued) {
+      return Promise.reject(
+        new SparseEncoderError('ERR_OVERLOADED', `too many requests waiting for an encode worker (${this.queue.length}); retry later`, {
+          details: { queued: this.queue.length },
+        }),
+      );
+    }
+    return new Promise<JobResult>((resolve, reject) => {
+      const job: Job = { id: this.nextId++, request, resolve, reject, signal };
+      this.queue.push(job);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const at = this.queue.indexOf(job);
+          if (at >= 0) {
+            this.queue.splice(at, 1);
+            reject(new SparseEncoderError('ERR_UNAVAILABLE', 'request aborted by the client'));
+          }
+        },
+        { once: true },
+      );
+      this.pump();
+    });
+  }
+
+  /** Fails queued jobs, asks every worker to release its model and exit (terminating it after a grace period). */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    for (const job of this.queue.splice(0)) job.reject(new SparseEncoderError('ERR_UNAVAILABLE', 'the server is shutting down'));
+    await Promise.all(this.slots.map((s) => this.stop(s)));
+  }
+
+  /** For tests: terminates a worker as if it had crashed (the pool does not expect this exit). */
+  async killWorkerForTest(index: number): Promise<void> {
+    await this.slots[index]?.worker.terminate();
+  }
+
+  private spawn(index: number, config: WorkerConfig): Slot {
+    const worker = createWorker(config);
+    let settle!: { resolve: (i: ServedModelInfo) => void; reject: (e: unknown) => void };
+    const ready = new Promise<ServedModelInfo>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    ready.catch(() => undefined); // observed by start() or onLoadFailed; never unhandled
+    const slot: Slot = { index, worker, state: 'loading', job: undefined, startedAt: Date.now(), ready, lastError: undefined, exited: false };
+    this.slots[index] = slot;
+    worker.on('message', (m: FromWorker) => this.onMessage(slot, m, settle));
+    worker.on('error', (err: Error) => {
+      slot.lastError = err;
+    });
+    worker.on('exit', (code: number) => {
+      slot.exited = true;
+      this.onExit(slot, code, settle);
+    });
+    return slot;
+  }
+
+  private onMessage(slot: Slot, m: FromWorker, settle: { resolve: (i: ServedModelInfo) => void; reject: (e: unknown) => void }): void {
+    if (this.slots[slot.index] !== slot) return;
+    switch (m.type) {
+      case 'ready': {
+        slot.state = slot.state === 'stopping' ? 'stopping' : 'idle';
+        this.loadFailures[slot.index] = 0;
+        const ms = Date.now() - slot.startedAt;
+        this.options.onLog({ type: 'worker-ready', level: 'info', message: `worker ${slot.index} ready (${ms} ms)`, worker: slot.index, ms });
+        settle.resolve(m.info);
+        this.pump();
+        return;
+      }
+      case 'load-failed': {
+        const err = fromWire(m.error);
+        settle.reject(err);
+        slot.state = 'stopping';
+        void slot.worker.terminate();
+        this.onLoadFailed(slot, err);
+        return;
+      }
+      case 'result':
+      case 'failed': {
+        const job = slot.job;
+        if (!job || job.id !== m.id) return;
+        slot.job = undefined;
+        if (slot.state === 'busy') slot.state = 'idle';
+        if (m.type === 'result') job.resolve(m.result);
+        else job.reject(fromWire(m.error));
+        this.pump();
+        return;
+      }
+    }
+  }
+
+  private onExit(slot: Slot, code: number, settle: { resolve: (i: ServedModelInfo) => void; reject: (e: unknown) => void }): void {
+    if (this.slots[slot.index] !== slot) return;
+    const expected = slot.state === 'stopping';
+    const wasLoading = slot.state === 'loading';
+    slot.state = 'stopping';
+    const reason = slot.lastError?.message ?? `exit code ${code}`;
+    const job = slot.job;
+    slot.job = undefined;
+    if (job) {
+      job.reject(new SparseEncoderError('ERR_WORKER_CRASHED', `the encode worker stopped while running this request (${reason})`, { details: { worker: slot.index } }));
+    }
+    if (expected || this.closing) return;
+    if (wasLoading) {
+      const err = new SparseEncoderError('ERR_WORKER_CRASHED', `encode worker ${slot.index} stopped while loading the model (${reason})`, { cause: slot.lastError });
+      settle.reject(err);
+      this.onLoadFailed(slot, err);
+      return;
+    }
+    this.options.onLog({
+      type: 'worker-exit',
+      level: 'error',
+      message: `worker ${slot.index} stopped unexpectedly (${reason}); ${job ? 1 : 0} request failed; starting a replacement`,
+      worker: slot.index,
+      failedJobs: job ? 1 : 0,
+    });
+    this.restarts++;
+    this.spawn(slot.index, this.restartConfig);
+  }
+
+  /** A replacement that cannot load is retried with backoff; meanwhile, with no worker left, waiting jobs fail with 503. */
+  private onLoadFailed(slot: Slot, err: SparseEncoderError): void {
+    if (this.closing || this.modelInfo === undefined) return; // during start(), the caller gets the error
+    const failures = ++this.loadFailures[slot.index]!;
+    const retryInMs = Math.min(MAX_RETRY_MS, 1000 * 2 ** (failures - 1));
+    this.options.onLog({
+      type: 'worker-load-failed',
+      level: 'error',
+      message: `worker ${slot.index} could not load the model: ${err.message} [${err.code}]; retrying in ${retryInMs} ms`,
+      worker: slot.index,
+      code: err.code,
+      retryInMs,
+    });
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (!this.closing) this.spawn(slot.index, this.restartConfig);
+    }, retryInMs);
+    timer.unref();
+    this.retryTimers.add(timer);
+    if (!this.slots.some((s) => s.state === 'idle' || s.state === 'busy' || s.state === 'loading')) {
+      for (const job of this.queue.splice(0)) job.reject(new SparseEncoderError('ERR_UNAVAILABLE', 'no encode worker is running; retry later'));
+    }
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.state !== 'idle') continue;
+      let job = this.queue.shift();
+      while (job?.signal?.aborted) job = this.queue.shift();
+      if (!job) return;
+      slot.state = 'busy';
+      slot.job = job;
+      const message: ToWorker = { type: 'job', id: job.id, job: job.request };
+      slot.worker.postMessage(message);
+    }
+  }
+
+  private async stop(slot: Slot): Promise<void> {
+    const exited = new Promise<void>((resolve) => {
+      if (slot.exited) resolve();
+      else slot.worker.once('exit', () => resolve());
+    });
+    slot.state = 'stopping';
+    try {
+      slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
+    } catch {
+      // already gone
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_GRACE_MS);
+    });
+    if ((await Promise.race([exited, grace])) === 'timeout') await slot.worker.terminate();
+    clearTimeout(timer);
+  }
+}
+
+function fromWire(e: WireError): SparseEncoderError {
+  return new SparseEncoderError(e.code, e.message, e.details !== undefined ? { details: e.details } : {});
+}
+
+/**
+ * The worker's entry file sits next to this module: `encode-worker.js` in the build. Under tsx
+ * (tests) this module is a `.ts` file, and Node 20 does not apply tsx's `--import` hooks to a
+ * worker's entry, so a small bootstrap registers tsx in the worker before importing the `.ts` file.
+ */
+function createWorker(config: WorkerConfig): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    const entry = JSON.stringify(new URL('./encode-worker.ts', self).href);
+    const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+    const bootstrap = `import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); });`;
+    return new Worker(bootstrap, { eval: true, workerData: config });
+  }
+  return new Worker(new URL('./encode-worker.js', self), { workerData: config });
+}

@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli/main.js';
+import { toySet } from '../index/toy-data.js';
+import { assertSameRanking, bruteForce } from '../index/brute-force.js';
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (b: Buffer) => (out += b.toString()));
+  stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const code = await main(args, { stdin: new PassThrough(), stdout, stderr });
+  return { code, stdout: out, stderr: err };
+}
+
+function vectorLines(items: Array<{ id: string; vector: { indices: Uint32Array; values: Float32Array } }>, extra?: (i: number) => object): string {
+  return items.map((d, i) => JSON.stringify({ id: d.id, indices: [...d.vector.indices], values: [...d.vector.values], ...(extra?.(i) ?? {}) })).join('\n') + '\n';
+}
+
+test('index build, index info and search --exact agree with brute force on the toy set', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'index-cli-'));
+  const { docs, queries } = toySet();
+  writeFileSync(join(dir, 'docs.jsonl'), vectorLines(docs, (i) => ({ text: docs[i]!.content })));
+  writeFileSync(join(dir, 'queries.jsonl'), vectorLines(queries));
+  const idx = join(dir, 'corpus.idx');
+  const b = await cli(['index', 'build', '--vectors', join(dir, 'docs.jsonl'), '--out', idx, '--quantize', 'f32', '--store-fields']);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stdout, /20 documents/);
+  const info = await cli(['index', 'info', idx]);
+  assert.equal(info.code, 0, info.stderr);
+  const parsed = JSON.parse(info.stdout) as { documents: number; dim: number; quantize: string; hasFields: boolean };
+  assert.deepEqual([parsed.documents, parsed.dim, parsed.quantize, parsed.hasFields], [20, 30522, 'f32', true]);
+
+  const out = join(dir, 'results.jsonl');
+  const s = await cli(['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '-k', '5', '--exact', '--output', out]);
+  assert.equal(s.code, 0, s.stderr);
+  const results = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { query_id: string; hits: Array<{ id: string; score: number }> });
+  assert.deepEqual(results.map((r) => r.query_id), queries.map((q) => q.id), 'query order is kept');
+  results.forEach((r, i) => assertSameRanking(r.hits, bruteForce(docs, queries[i]!.vector, 5), 1e-6, `query ${r.query_id}`));
+
+  // Approximate by default, to stdout.
+  const a = await cli(['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl')]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(a.stdout.trim().split('\n').length, queries.length);
+  rmSync(dir, { recursive: true });
+});
+
+test('CLI errors: one line, non-zero exit, the right code', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'index-cli-'));
+  const check = async (args: string[], exit: number, pattern: RegExp): Promise<void> => {
+    const r = await cli(args);
+    assert.equal(r.code, exit, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, pattern);
+  };
+  await check(['index', 'build', '--out', join(dir, 'x.idx')], 2, /--vectors is required \[ERR_USAGE\]/);
+  await check(['index', 'frobnicate'], 2, /ERR_USAGE/);
+  await check(['index', 'build', '--vectors', join(dir, 'nope.jsonl'), '--out', join(dir, 'x.idx')], 1, /ERR_FILE_NOT_FOUND/);
+  writeFileSync(join(dir, 'bad.jsonl'), '{"id": "a", "indices": [1], "values": [0.5]}\n{"id": "b", "indices": [1, 2], "values": [0.5]\n');
+  await check(['index', 'build', '--vectors', join(dir, 'bad.jsonl'), '--out', join(dir, 'x.idx')], 1, /bad\.jsonl:2: not valid JSON \[ERR_INVALID_INPUT\]/);
+  writeFileSync(join(dir, 'dup.jsonl'), '{"id": "a", "indices": [1], "values": [0.5]}\n{"id": "a", "indices": [2], "values": [0.5]}\n');
+  await check(['index', 'build', '--vectors', join(dir, 'dup.jsonl'), '--out', join(dir, 'x.idx')], 1, /duplicate document id 'a' \[ERR_DUPLICATE_ID\]/);
+  writeFileSync(join(dir, 'ok.jsonl'), '{"id": "a", "indices": [1], "values": [0.5]}\n');
+  await check(['index', 'build', '--vectors', join(dir, 'ok.jsonl'), '--out', join(dir, 'ok.idx'), '--quantize', 'u4'], 2, /--quantize/);
+  assert.equal((await cli(['index', 'build', '--vectors', join(dir, 'ok.jsonl'), '--out', join(dir, 'ok.idx'), '--dim', '10'])).code, 0);
+  writeFileSync(join(dir, 'q.jsonl'), '{"id": "q", "indices": [12], "values": [1]}\n');
+  await check(['search', '--index', join(dir, 'ok.idx'), '--vectors', join(dir, 'q.jsonl')], 1, /q\.jsonl:1: .*\[ERR_DIMENSION_MISMATCH\]/);
+  const bytes = readFileSync(join(dir, 'ok.idx'));
+  writeFileSync(join(dir, 'cut.idx'), bytes.subarray(0, bytes.length - 30));
+  await check(['index', 'info', join(dir, 'cut.idx')], 1, /ERR_INDEX_TRUNCATED/);
+  await check(['search', '--index', join(dir, 'cut.idx'), '--vectors', join(dir, 'q.jsonl')], 1, /ERR_INDEX_TRUNCATED/);
+  rmSync(dir, { recursive: true });
+});
+
+test('the search command never imports onnxruntime (static import graph)', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const start = resolve(here, '../../src/cli/commands/search' + ext);
+  const seen = new Set<string>();
+  const stack = [start];
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const src = readFileSync(file, 'utf8');
+    for (const m of src.matchAll(/(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      const spec = m[1] ?? m[2]!; // type-only imports are erased at compile time, so they are skipped
+      assert.ok(!spec.includes('onnxruntime') && !spec.includes('/runtime/'), `${file} imports ${spec}`);
+      if (spec.startsWith('.')) stack.push(resolve(dirname(file), spec.replace(/\.js$/, ext)));
+    }
+  }
+  assert.ok(seen.size > 3);
+});
