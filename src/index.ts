@@ -39,7 +39,7 @@ export type { FusionMethod, FusionRetrieverOptions, RrfOptions, WeightedFusionOp
 export { evaluateRetrieval } from './eval/evaluate.js';
 export type { EvaluatedModel, EvaluateRetrievalOptions, EvaluationProgress, EvaluationResult, HybridOptions } from './eval/evaluate.js';
 export { SparseIndex } from './index/sparse-index.js';
-export type { IndexBuildOptions, IndexDocument, IndexInfo, IndexProgressEvent, SearchHit, SearchOptions, WeightStorage } from './index/types.js';
+export type { IndexBuildOptions, IndexDocument, IndexInfo, IndexOpenOptions, IndexProgressEvent, SearchHit, SearchOptions, WeightStorage } from './index/types.js';
 // export/: bulk-ingest and query bodies for OpenSearch, Elasticsearch, Qdrant, Vespa, Milvus
 export { elasticsearchBulk, elasticsearchDocument, elasticsearchQuery, openSearchBulk, openSearchDocument, openSearchQuery } from './export/lucene-engines.js';
 export type { ElasticsearchDocumentOptions, ElasticsearchExportOptions, OpenSearchDocumentOptions, OpenSearchExportOptions } from './export/lucene-engines.js';

@@ -277,8 +277,13 @@ export class SparseEncoder {
     if (topK !== undefined && (!Number.isInteger(topK) || topK < 0)) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `topK must be a non-negative integer, got ${topK}`);
     }
-    const tokenizer = this.route(undefined).tokenizer;
-    return topEntries(vector, topK).map(([i, w]) => [tokenizer.idToToken(i) ?? `[${i}]`, w]);
+    return topEntries(vector, topK).map(([i, w]) => [this.tokenOf(i), w]);
+  }
+
+  /** The vocabulary string of output dimension `index` (`##ing`, `[CLS]`), or `[<index>]` outside the vocabulary. */
+  tokenOf(index: number): string {
+    this.checkAlive();
+    return this.route(undefined).tokenizer.idToToken(index) ?? `[${index}]`;
   }
 
   /** Mean/min/max non-zeros and the sparsity ratio of `vectors` (all zero for an empty list). */

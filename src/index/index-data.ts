@@ -252,7 +252,7 @@ export function headerMeta(d: IndexData): { settings: Record<string, unknown>; c
   let live = 0;
   for (let i = 0; i < d.numDocs; i++) if (d.deleted[i] === 0) live++;
   return {
-    settings: { quantize: d.quantize, range_size: d.rangeSize, reordered: d.reordered },
+    settings: { quantize: d.quantize, range_size: d.rangeSize, ranges_per_super_range: 1 << SUPER_SHIFT, reordered: d.reordered },
     counts: {
       dim: d.dim,
       documents: d.numDocs,
@@ -301,6 +301,7 @@ export function fromFile(f: OpenedFile, path: string): IndexData {
   const rangeSize = settings?.range_size as number;
   if (!['u8', 'f16', 'f32'].includes(quantize)) corrupt(`unknown weight storage '${String(quantize)}'`);
   if (!RANGE_SIZES.includes(rangeSize)) corrupt(`invalid range size ${rangeSize}`);
+  if (settings.ranges_per_super_range !== 1 << SUPER_SHIFT) corrupt(`unsupported super-range size ${String(settings.ranges_per_super_range)}`);
   const dim = counts?.dim;
   const n = counts?.documents;
   const numLong = counts?.long_terms;

@@ -18,7 +18,7 @@ export interface IndexBuildOptions {
    * Exact search is exact with respect to the stored (dequantized) weights.
    */
   quantize?: WeightStorage;
-  /** Documents per range, the unit of block-max pruning: 32, 64, 128 or 256 (default 128). */
+  /** Documents per range, the unit of block-max pruning: 32, 64, 128 or 256 (default 64). */
   rangeSize?: number;
   /**
    * Reorder documents so that similar ones share ranges (default `true` above 4 × rangeSize
@@ -38,6 +38,11 @@ export type IndexProgressEvent =
   | { type: 'read'; documents: number }
   | { type: 'stage'; stage: 'cluster' | 'postings' | 'done' };
 
+export interface IndexOpenOptions {
+  /** Verify the CRC-32 of the whole file (default true); off saves one pass over the bytes. */
+  verifyChecksum?: boolean;
+}
+
 /** Query-time settings. */
 export interface SearchOptions {
   /** Number of hits (default 10). */
@@ -51,14 +56,15 @@ export interface SearchOptions {
   /**
    * Exact algorithm (default `'auto'`): `'exhaustive'` scores every posting of the query terms
    * (term-at-a-time), `'pruned'` skips document ranges whose upper bound cannot reach the top k;
-   * `'auto'` picks exhaustive below 20,000 documents, where it was measured to be as fast.
+   * `'auto'` picks exhaustive below 5,000 documents, where it was measured to be as fast.
    */
   algorithm?: 'auto' | 'exhaustive' | 'pruned';
   /** Approximate: keep only the `queryTermCut` query terms of largest weight for candidate generation (default: all). */
   queryTermCut?: number;
   /**
-   * Approximate: a range is visited only if heapFactor × its upper bound reaches the current k-th
-   * score (default 1). Lower values visit fewer ranges: faster, lower recall.
+   * Approximate: a range of documents is scored only if heapFactor × its upper bound reaches the
+   * current k-th score (default 0.8). 1 = exact; lower values visit fewer ranges: faster, lower
+   * recall (BENCHMARKS.md has the trade-off).
    */
   heapFactor?: number;
   /** Approximate: candidates re-scored with the full query before the final top k (default `k`). */

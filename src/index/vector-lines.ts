@@ -68,3 +68,46 @@ export function lineVector(l: VectorLine, dim: number, path: string) {
     throw err;
   }
 }
+
+/** One line of a texts file: `{"id": "...", "text": "..."}`, other keys kept as `extra`. */
+export interface TextLine {
+  id: string;
+  text: string;
+  extra?: Record<string, unknown>;
+  line: number;
+}
+
+/** Streams the lines of a texts file (for `--model`), with errors that name the file and line. */
+export async function* readTextLines(path: string): AsyncGenerator<TextLine> {
+  const stream = createReadStream(path, { encoding: 'utf8' });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', reject);
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new SparseEncoderError(e.code === 'ENOENT' ? 'ERR_FILE_NOT_FOUND' : 'ERR_INVALID_ARGUMENT', `cannot read ${path}: ${e.message}`, { cause: err });
+  }
+  let n = 0;
+  for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
+    n++;
+    if (text.trim() === '') continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch {
+      obj = undefined;
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      throw new SparseEncoderError('ERR_INVALID_INPUT', `${path}:${n}: expected a JSON object with "id" and "text"`, { details: { path, line: n } });
+    }
+    const { id, text: body, ...extra } = obj as Record<string, unknown>;
+    if ((typeof id !== 'string' && typeof id !== 'number') || typeof body !== 'string') {
+      throw new SparseEncoderError('ERR_INVALID_INPUT', `${path}:${n}: expected a string "id" and a string "text"`, { details: { path, line: n } });
+    }
+    const out: TextLine = { id: String(id), text: body, line: n };
+    if (Object.keys(extra).length > 0) out.extra = extra;
+    yield out;
+  }
+}

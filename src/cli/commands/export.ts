@@ -263,7 +263,7 @@ function parseLine(text: string, where: string, rules: LineRules): ExportRecord 
   return record;
 }
 
-/** vocab.txt (one token per line, line i+1 = index i), or a model whose decode gives the tokens. */
+/** vocab.txt (one token per line, line i+1 = index i), or a model's own vocabulary. */
 async function loadVocabulary(arg: string): Promise<Vocabulary> {
   const info = await stat(arg).catch(() => undefined);
   if (info?.isFile()) {
@@ -273,17 +273,8 @@ async function loadVocabulary(arg: string): Promise<Vocabulary> {
     if (tokens.length === 0) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `--vocab ${arg} is empty`);
     return { tokenOf: (i) => tokens[i]!, dim: tokens.length, dispose: async () => undefined };
   }
-  // SparseEncoder has no index → token accessor; decoding a one-entry vector gives the token.
   const model = await SparseEncoder.fromPretrained(arg);
   const dim = model.dim;
-  const cache = new Map<number, string>();
-  const tokenOf = (i: number): string => {
-    let t = cache.get(i);
-    if (t === undefined) {
-      t = model.decode({ indices: Uint32Array.of(i), values: Float32Array.of(1), dim })[0]![0];
-      cache.set(i, t);
-    }
-    return t;
-  };
+  const tokenOf = (i: number): string => model.tokenOf(i);
   return { tokenOf, dim, dispose: () => model.dispose() };
 }

@@ -4,6 +4,7 @@ import { SparseIndex } from '../../index/sparse-index.js';
 import type { SearchOptions } from '../../index/types.js';
 import { lineVector, readVectorLines } from '../../index/vector-lines.js';
 import { intOption, parseCommandArgs, requireOption } from '../args.js';
+import { encodedLines, inputSource } from './index-cmd.js';
 import type { CliIo } from '../main.js';
 import { ProgressBar } from '../progress.js';
 
@@ -11,6 +12,8 @@ import { ProgressBar } from '../progress.js';
 const DEFAULT_HEAP_FACTOR = 0.8;
 
 const USAGE = `usage: sparse-encoder search --index corpus.idx --vectors queries.jsonl [options]
+       sparse-encoder search --index corpus.idx --model <id|path> --texts queries.jsonl [options]
+  --texts queries.jsonl     JSONL of {"id": ..., "text": ...}, encoded as queries by --model
   -k N                      hits per query (default 10)
   --exact                   exact top-k (default: approximate, --heap-factor ${DEFAULT_HEAP_FACTOR})
   --heap-factor F           approximate: visit a range when F x its bound reaches the k-th score (0 < F <= 1)
@@ -21,6 +24,9 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const { values } = parseCommandArgs(argv, {
     index: { type: 'string' },
     vectors: { type: 'string' },
+    texts: { type: 'string' },
+    model: { type: 'string' },
+    'batch-size': { type: 'string' },
     k: { type: 'string', short: 'k' },
     exact: { type: 'boolean' },
     'heap-factor': { type: 'string' },
@@ -33,7 +39,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     return;
   }
   const indexPath = requireOption(values.index as string | undefined, 'index');
-  const vectors = requireOption(values.vectors as string | undefined, 'vectors');
+  const source = inputSource(values);
   const k = intOption(values.k as string | undefined, 'k', 10);
   const options: SearchOptions = { k, exact: values.exact === true, fields: false };
   if (!options.exact) {
@@ -57,11 +63,12 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const bar = new ProgressBar(io.stderr, 'searching', undefined);
   let n = 0;
   try {
-    for await (const l of readVectorLines(vectors)) {
+    const input = source.kind === 'texts' ? encodedLines(source.path, source.model, 'query', source.batchSize) : readVectorLines(source.path);
+    for await (const l of input) {
       if (l.dim !== undefined && l.dim !== index.dim) {
-        throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `${vectors}:${l.line}: query "dim" ${l.dim} differs from the index's ${index.dim}`);
+        throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `${source.path}:${l.line}: query "dim" ${l.dim} differs from the index's ${index.dim}`);
       }
-      const hits = index.search(lineVector(l, index.dim, vectors), options);
+      const hits = index.search(lineVector(l, index.dim, source.path), options);
       const line = JSON.stringify({ query_id: l.id, hits: hits.map((h) => ({ id: h.id, score: h.score })) }) + '\n';
       if (!out.write(line)) await Promise.race([new Promise((r) => out.once('drain', r)), failed]);
       bar.update(++n);
