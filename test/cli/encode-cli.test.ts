@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { main, type CliIo } from '../../src/cli/main.js';
+import { runCli as cli } from '../helpers/cli.js';
 import { float32ToString } from '../../src/cli/commands/encode.js';
 import { fixture } from '../helpers/paths.js';
 import { assertVector, loadExpected, loadTexts } from '../encoder/fixture-data.js';
@@ -13,23 +12,6 @@ const TEXTS = loadTexts();
 const TMP = mkdtempSync(join(tmpdir(), 'encode-cli-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(argv: string[], stdin = ''): Promise<Run> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errChunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errChunks.push(c));
-  const io: CliIo = { stdin: Readable.from([stdin]), stdout: out, stderr: err };
-  const code = await main(argv, io);
-  return { code, stdout: Buffer.concat(chunks).toString('utf8'), stderr: Buffer.concat(errChunks).toString('utf8') };
-}
 
 function parseLines(s: string): Array<Record<string, unknown>> {
   return s.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -3,24 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { main } from '../../src/cli/main.js';
+import { runCli as cli } from '../helpers/cli.js';
 import { toySet } from '../index/toy-data.js';
 import { assertSameRanking, bruteForce } from '../index/brute-force.js';
 import { fixture } from '../helpers/paths.js';
 import { SparseEncoder } from '../../src/encoder/sparse-encoder.js';
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b: Buffer) => (out += b.toString()));
-  stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const code = await main(args, { stdin: new PassThrough(), stdout, stderr });
-  return { code, stdout: out, stderr: err };
-}
 
 function vectorLines(items: Array<{ id: string; vector: { indices: Uint32Array; values: Float32Array } }>, extra?: (i: number) => object): string {
   return items.map((d, i) => JSON.stringify({ id: d.id, indices: [...d.vector.indices], values: [...d.vector.values], ...(extra?.(i) ?? {}) })).join('\n') + '\n';

@@ -3,30 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { main, type CliIo } from '../../src/cli/main.js';
+import { runCli as cli } from '../helpers/cli.js';
 import { fixture } from '../helpers/paths.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'export-cli-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(argv: string[], stdin = ''): Promise<Run> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks: Buffer[] = [];
-  const errChunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  err.on('data', (c: Buffer) => errChunks.push(c));
-  const io: CliIo = { stdin: Readable.from([stdin]), stdout: out, stderr: err };
-  const code = await main(argv, io);
-  return { code, stdout: Buffer.concat(chunks).toString('utf8'), stderr: Buffer.concat(errChunks).toString('utf8') };
-}
 
 // BERT uncased vocab.txt of the fixtures: index 1012 is ".", 2075 "##ing", 4442 "cells" (line = index + 1).
 const VOCAB_TXT = join(fixture('splade-bert'), 'vocab.txt');
