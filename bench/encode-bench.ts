@@ -174,7 +174,7 @@ async function main(): Promise<void> {
   md.push(
     `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} logical CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; ` +
       `Node ${process.version}, onnxruntime-node ${ortVersion}, ${threads} intra-op threads. ` +
-      `Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (the machine is shared; numbers are noisy).`,
+      `Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (the bench itself adds about 2; the machine is shared, so numbers are noisy).`,
     '',
   );
   md.push(
@@ -194,7 +194,8 @@ async function main(): Promise<void> {
     'Model FLOPs count only the real (unpadded) tokens n of each document, with H = 768, I = 3072, V = 30522, 12 layers: ' +
       'per layer 2n·H·3H (QKV) + 2n·H·H (attention output) + 2·2n·H·I (FFN) + 2·2n²·H (scores and context); ' +
       'plus the MLM head 2n·H·H (transform) + 2n·H·V (vocabulary projection). Softmax, LayerNorm, GELU and pooling are not counted. ' +
-      'ratio = model GFLOP/s ÷ the GFLOP/s of one plain fp32 MatMul [8192×768]×[768×3072] (2·8192·768·3072 FLOPs, best of 3) ' +
+      'ratio = model GFLOP/s ÷ the GFLOP/s of one plain fp32 MatMul [8192×768]×[768×3072] (2·8192·768·3072 FLOPs, best of 3; ' +
+      'the right-hand side is a constant initializer, as weights are in a model, so onnxruntime pre-packs it) ' +
       'measured by onnxruntime-node in the same child process just before loading the model. ' +
       'Peak RSS is the child process maximum (model loading, MatMul reference and encoding included).',
   );
