@@ -26,13 +26,13 @@ export { beirPaths, loadBeirDataset, readBeirCorpus, readBeirQrels, readBeirQuer
 export type { BeirDataset, LoadBeirOptions, QrelsRow } from './eval/beir.js';
 export { readTrecQrels, readTrecRun, readTrecTopics, writeTrecRun } from './eval/trec.js';
 export type { WriteTrecRunOptions } from './eval/trec.js';
-export { DEFAULT_CUTOFFS, resolveCutoffs, scoreRun, SparsityAccumulator, sparsityMetrics, toSentenceTransformersKeys, trecOrder } from './eval/metrics.js';
+export { DEFAULT_CUTOFFS, scoreRun, SparsityAccumulator, sparsityMetrics, toSentenceTransformersKeys } from './eval/metrics.js';
 export type { MetricConventions, MetricCutoffs, RunScores, ScoreRunOptions, SparsityFigures } from './eval/metrics.js';
 export { EnglishAnalyzer, ENGLISH_STOP_WORDS, standardTokenize } from './eval/analyzer.js';
 export type { Analyzer, EnglishAnalyzerOptions } from './eval/analyzer.js';
-export { Bm25Model, luceneNormLength } from './eval/bm25.js';
+export { Bm25Model } from './eval/bm25.js';
 export type { Bm25FitOptions, Bm25FitProgress, Bm25Options, Bm25State, LengthEncoding } from './eval/bm25.js';
-export { BruteForceSearcher, buildIndexSearcher, SparseRetriever } from './eval/retriever.js';
+export { SparseRetriever } from './eval/retriever.js';
 export type { RetrievalProgress, Retriever, RetrieverSearchOptions, SparseRetrieverOptions, SparseTextEncoder, VectorSearcher } from './eval/retriever.js';
 export { FusionRetriever, reciprocalRankFusion, weightedScoreFusion } from './eval/fusion.js';
 export type { FusionMethod, FusionRetrieverOptions, RrfOptions, WeightedFusionOptions } from './eval/fusion.js';

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SparseEncoder, type EncodeProgressEvent } from '../../src/encoder/sparse-encoder.js';
 import { isSparseEncoderError } from '../../src/errors.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture } from '../helpers/paths.js';
@@ -108,4 +108,10 @@ test('maxActiveDims as a load option applies to every call; dispose makes furthe
   assertVector(await m.encodeDocument(TEXTS[1]!.text), rec[1]!, 'k=8 from load options');
   await m.dispose();
   await assert.rejects(m.encode('x'), (e) => isSparseEncoderError(e, 'ERR_DISPOSED'));
+});
+
+test('tokenOf maps output dimensions to the vocabulary file entries', async () => {
+  const vocab = readFileSync(join(fixture('inference-free'), 'document_0_MLMTransformer', 'vocab.txt'), 'utf8').split('\n');
+  for (const i of [0, 100, 101, 102, 1012, 2075, 30521]) assert.equal(model.tokenOf(i), vocab[i], `index ${i}`);
+  assert.equal(model.tokenOf(40000), '[40000]');
 });

@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as api from '../src/index.js';
+
+// The package's runtime surface, pinned: adding or removing a public name is a deliberate act
+// that changes this list (and the README), never a side effect of an internal refactor.
+const PUBLIC_NAMES = [
+  // errors, vectors
+  'ERROR_CODES', 'SparseEncoderError', 'isSparseEncoderError',
+  'cosine', 'dot', 'emptyVector', 'fromDense', 'fromPairs', 'intersection', 'norm', 'toDense', 'topEntries', 'topKByMagnitude',
+  // models
+  'SparseEncoder', 'resolveModel',
+  // index
+  'SparseIndex',
+  // evaluation, BM25, fusion
+  'Bm25Model', 'DEFAULT_CUTOFFS', 'ENGLISH_STOP_WORDS', 'EnglishAnalyzer', 'FusionRetriever', 'SparseRetriever', 'SparsityAccumulator',
+  'beirPaths', 'documentText', 'evaluateRetrieval', 'loadBeirDataset', 'readBeirCorpus', 'readBeirQrels', 'readBeirQueries',
+  'readTrecQrels', 'readTrecRun', 'readTrecTopics', 'reciprocalRankFusion', 'scoreRun', 'sparsityMetrics', 'standardTokenize',
+  'toSentenceTransformersKeys', 'weightedScoreFusion', 'writeTrecRun',
+  // server
+  'startServer',
+  // exports to search engines
+  'UUID_NAMESPACE_URL', 'elasticsearchBulk', 'elasticsearchDocument', 'elasticsearchQuery', 'milvusInsert', 'milvusRow',
+  'openSearchBulk', 'openSearchDocument', 'openSearchQuery', 'qdrantPoint', 'qdrantPointId', 'qdrantQuery', 'qdrantUpsert',
+  'uuidV5', 'vespaDocumentId', 'vespaFeed', 'vespaPut',
+].sort();
+
+test('the public surface is exactly the pinned list of names', () => {
+  assert.deepEqual(Object.keys(api).sort(), PUBLIC_NAMES);
+});
+
+test('public classes and functions are what their names say', () => {
+  assert.equal(typeof api.SparseEncoder.fromPretrained, 'function');
+  assert.equal(typeof api.SparseIndex.build, 'function');
+  assert.equal(typeof api.SparseIndex.open, 'function');
+  assert.ok(new api.SparseEncoderError('ERR_USAGE', 'x') instanceof Error);
+  assert.ok(api.ERROR_CODES.includes('ERR_INDEX_CORRUPT'));
+  // RFC 4122's URL namespace, used for Qdrant point ids.
+  assert.equal(api.UUID_NAMESPACE_URL, '6ba7b811-9dad-11d1-80b4-00c04fd430c8');
+});
