@@ -53,40 +53,102 @@ export function resolveMaxTokens(v: number | undefined): number {
   return m;
 }
 
+/** A built graph not yet serialized (what `buildSpladeModel` / `buildMeanPooledModel` return). */
+type TransformerModel = Parameters<typeof OnnxSession.fromModel>[0];
+
 /**
- * An MLM transformer followed by SpladePooling, computed in one onnxruntime session: token id
- * rows in, one sparse vector over the vocabulary per row out. The [batch, sequence, vocab]
- * logits stay inside the graph.
+ * What the SPLADE and mean-pooled transformers share: one onnxruntime session over a graph built
+ * from a transformer config, and the loop that validates token rows, groups them longest first
+ * into runs of at most `maxTokensPerRun` padded tokens and runs them.
  */
-export class SpladeTransformer {
-  /** Output dimension (the vocabulary size). */
-  readonly dim: number;
+export class TransformerSession {
+  /** Longest token row the model accepts (its position table). */
+  readonly maxSequenceLength: number;
+  /** Whether the graph takes `typeIds` (BERT); other families ignore them. */
+  readonly usesTokenTypeIds: boolean;
+
+  private constructor(
+    private readonly session: OnnxSession,
+    readonly config: TransformerConfig,
+    private readonly maxTokens: number,
+  ) {
+    this.maxSequenceLength = config.maxSequenceLength;
+    this.usesTokenTypeIds = takesTokenTypeIds(config);
+  }
+
+  /** Builds the graph with `build(config)` and loads it; `options` as the transformers' own. */
+  static async create(
+    config: TransformerConfig | Record<string, unknown>,
+    options: TransformerRuntimeOptions,
+    build: (config: TransformerConfig) => TransformerModel,
+  ): Promise<TransformerSession> {
+    const resolved = resolveTransformerConfig(config);
+    const maxTokens = resolveMaxTokens(options.maxTokensPerRun);
+    const session = await OnnxSession.fromModel(build(resolved), {
+      ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+      ...(options.graphOptimizationLevel !== undefined ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
+    });
+    return new TransformerSession(session, resolved, maxTokens);
+  }
+
+  /**
+   * Validates `batch` (ERR_INVALID_INPUT), runs every non-empty row and hands each run's float32 `output` (one row per entry
+   * of `rows`, indices into `batch.ids`) to `take`. Blocks the event loop while onnxruntime computes.
+   */
+  async run(batch: TokenBatch, output: string, take: (rows: readonly number[], data: Float32Array) => void): Promise<void> {
+    validateTokenBatch(batch, {
+      vocabSize: this.config.vocabSize,
+      typeVocabSize: this.usesTokenTypeIds ? this.config.typeVocabSize : 0,
+      maxSequenceLength: this.maxSequenceLength,
+    });
+    for (const sub of planSubBatches(batch.ids.map((r) => r.length), this.maxTokens)) {
+      const feeds = padSubBatch(batch, sub, this.config.padTokenId, this.usesTokenTypeIds);
+      const result = await this.session.run({ ...feeds }, [output]);
+      take(sub.rows, result[output]!.data as Float32Array);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.dispose();
+  }
+}
+
+/** The fields and the release the transformer modules share; `dim` is each one's output size. */
+export abstract class TransformerModule {
   /** Longest token row the model accepts (its position table). */
   readonly maxSequenceLength: number;
   /** Whether `encode()` uses `typeIds` (BERT); other families ignore them. */
   readonly usesTokenTypeIds: boolean;
   readonly config: TransformerConfig;
 
-  private constructor(
-    private readonly session: OnnxSession,
-    config: TransformerConfig,
-    private readonly maxTokens: number,
+  protected constructor(
+    protected readonly runner: TransformerSession,
+    /** Output dimension. */
+    readonly dim: number,
   ) {
-    this.config = config;
-    this.dim = config.vocabSize;
-    this.maxSequenceLength = config.maxSequenceLength;
-    this.usesTokenTypeIds = takesTokenTypeIds(config);
+    this.config = runner.config;
+    this.maxSequenceLength = runner.maxSequenceLength;
+    this.usesTokenTypeIds = runner.usesTokenTypeIds;
+  }
+
+  async dispose(): Promise<void> {
+    await this.runner.dispose();
+  }
+}
+
+/**
+ * An MLM transformer followed by SpladePooling, computed in one onnxruntime session: token id
+ * rows in, one sparse vector over the vocabulary per row out (`dim` = the vocabulary size). The
+ * [batch, sequence, vocab] logits stay inside the graph.
+ */
+export class SpladeTransformer extends TransformerModule {
+  private constructor(runner: TransformerSession) {
+    super(runner, runner.config.vocabSize);
   }
 
   static async create(options: SpladeTransformerOptions): Promise<SpladeTransformer> {
-    const config = resolveTransformerConfig(options.config);
-    const maxTokens = resolveMaxTokens(options.maxTokensPerRun);
-    const model = buildSpladeModel(config, options.weights, { pooling: options.pooling ?? 'max', activation: options.activation ?? 'relu' });
-    const session = await OnnxSession.fromModel(model, {
-      ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
-      ...(options.graphOptimizationLevel !== undefined ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
-    });
-    return new SpladeTransformer(session, config, maxTokens);
+    const pooling = { pooling: options.pooling ?? 'max', activation: options.activation ?? 'relu' } as const;
+    return new SpladeTransformer(await TransformerSession.create(options.config, options, (config) => buildSpladeModel(config, options.weights, pooling)));
   }
 
   /**
@@ -95,26 +157,14 @@ export class SpladeTransformer {
    * Blocks the event loop while onnxruntime computes.
    */
   async encode(batch: TokenBatch): Promise<SparseVector[]> {
-    validateTokenBatch(batch, {
-      vocabSize: this.config.vocabSize,
-      typeVocabSize: this.usesTokenTypeIds ? this.config.typeVocabSize : 0,
-      maxSequenceLength: this.maxSequenceLength,
-    });
     const V = this.dim;
-    const out: SparseVector[] = batch.ids.map(() => emptyVector(V));
-    for (const sub of planSubBatches(batch.ids.map((r) => r.length), this.maxTokens)) {
-      const feeds = padSubBatch(batch, sub, this.config.padTokenId, this.usesTokenTypeIds);
-      const result = await this.session.run({ ...feeds }, [GRAPH_NAMES.splade]);
-      const dense = result[GRAPH_NAMES.splade]!.data as Float32Array;
-      sub.rows.forEach((r, b) => {
+    const out: Array<SparseVector | undefined> = [];
+    await this.runner.run(batch, GRAPH_NAMES.splade, (rows, dense) => {
+      rows.forEach((r, b) => {
         out[r] = sparsifyRow(dense, b * V, V);
       });
-    }
-    return out;
-  }
-
-  async dispose(): Promise<void> {
-    await this.session.dispose();
+    });
+    return batch.ids.map((_, r) => out[r] ?? emptyVector(V));
   }
 }
 

@@ -5,6 +5,7 @@ import type { ErrorCode } from '../../src/errors.js';
 import { parseTransformerConfig } from '../../src/graph/config.js';
 import { buildSpladeGraph } from '../../src/graph/transformer-graph.js';
 import { SpladeTransformer } from '../../src/modules/splade-transformer.js';
+import { OnnxSession } from '../../src/runtime/session.js';
 import type { StateDict } from '../../src/weights/types.js';
 import { loadSpladeFixture, vectorMismatch } from './fixture-models.js';
 import type { FixtureModel, RecordedResult } from './fixture-models.js';
@@ -127,6 +128,32 @@ describe('buildSpladeGraph weight handling (splade-bert)', () => {
   it('rejects bad runtime options with ERR_INVALID_ARGUMENT', async () => {
     for (const bad of [{ threads: 0 }, { maxTokensPerRun: 0 }, { maxTokensPerRun: 1.5 }, { pooling: 'mean' as never }]) {
       await assert.rejects(SpladeTransformer.create({ config: fx.config, weights: fx.weights, ...bad }), (err: unknown) => isSparseEncoderError(err, 'ERR_INVALID_ARGUMENT'));
+    }
+  });
+
+  it('max pooling ignores padded positions, and a row of padding only pools to zeros', async () => {
+    // Padded positions get the first real token's head input: the recorded vector must survive
+    // heavy right padding, and an all-padding row must give zeros (transformers' logits × mask).
+    const session = await OnnxSession.create(build(fx.weights), { intraOpNumThreads: 1 });
+    try {
+      const row = recs[0]!.input_ids;
+      const S = row.length + 7;
+      const ids = new BigInt64Array(2 * S);
+      const mask = new BigInt64Array(2 * S);
+      row.forEach((id, p) => {
+        ids[p] = BigInt(id);
+        mask[p] = 1n;
+      });
+      const t = (data: BigInt64Array) => ({ type: 'int64' as const, data, dims: [2, S] });
+      const out = await session.run({ input_ids: t(ids), attention_mask: t(mask), token_type_ids: t(new BigInt64Array(2 * S)) });
+      const dense = out['sparse_embedding']!.data as Float32Array;
+      const V = dense.length / 2;
+      const indices = [...dense.subarray(0, V).keys()].filter((i) => dense[i] !== 0);
+      const got = { indices: Uint32Array.from(indices), values: Float32Array.from(indices, (i) => dense[i]!) };
+      assert.equal(vectorMismatch(got, recs[0]!), undefined);
+      assert.ok(dense.subarray(V).every((x) => x === 0), 'the all-padding row must pool to zeros');
+    } finally {
+      await session.dispose();
     }
   });
 
