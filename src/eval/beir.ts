@@ -81,19 +81,20 @@ function unknownId(path: string, line: number, problem: string): SparseEncoderEr
 
 /** Streams corpus.jsonl: one JSON object per line with `_id`, optional `title`, `text`. Blank lines are skipped. */
 export async function* readBeirCorpus(path: string): AsyncGenerator<CorpusDocument> {
-  const seen = new Set<string>();
-  for await (const { text, line } of readLines(path)) {
-    if (text.trim() === '') continue;
-    const obj = parseJsonObject(path, line, text);
-    const id = idField(path, line, obj);
-    if (seen.has(id)) throw parseError(path, line, `duplicate _id '${id}'`);
-    seen.add(id);
+  for await (const { id, obj, line } of readIdRecords(path)) {
     yield { id, title: stringField(path, line, obj, 'title', ''), text: stringField(path, line, obj, 'text') };
   }
 }
 
 /** Streams queries.jsonl: one JSON object per line with `_id` and `text`. */
 export async function* readBeirQueries(path: string): AsyncGenerator<EvalQuery> {
+  for await (const { id, obj, line } of readIdRecords(path)) {
+    yield { id, text: stringField(path, line, obj, 'text') };
+  }
+}
+
+/** The JSON objects of a BEIR JSONL file with their unique `_id`; blank lines skipped, errors name file and line. */
+async function* readIdRecords(path: string): AsyncGenerator<{ id: string; obj: Record<string, unknown>; line: number }> {
   const seen = new Set<string>();
   for await (const { text, line } of readLines(path)) {
     if (text.trim() === '') continue;
@@ -101,7 +102,7 @@ export async function* readBeirQueries(path: string): AsyncGenerator<EvalQuery> 
     const id = idField(path, line, obj);
     if (seen.has(id)) throw parseError(path, line, `duplicate _id '${id}'`);
     seen.add(id);
-    yield { id, text: stringField(path, line, obj, 'text') };
+    yield { id, obj, line };
   }
 }
 

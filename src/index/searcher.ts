@@ -78,6 +78,23 @@ export class Searcher {
     this.touched = t;
   }
 
+  /**
+   * Adds `m ×` every posting of short term `t` to the accumulators, appending newly touched
+   * documents to `touched` from `nt` on (its capacity is grown by the caller). Returns the new count.
+   */
+  private accumulateShort(t: number, m: number, nt: number): number {
+    const d = this.d, acc = this.acc, touched = this.touched, docs = d.shortDocs, w = this.shortW;
+    const e = d.shortStart[t + 1]!;
+    this.stats.postings += e - d.shortStart[t]!;
+    for (let i = d.shortStart[t]!; i < e; i++) {
+      const doc = docs[i]!;
+      const a = acc[doc]!;
+      if (a === 0) touched[nt++] = doc;
+      acc[doc] = a + m * w[i]!;
+    }
+    return nt;
+  }
+
   /** Term-at-a-time over every posting of the query terms. Exact. */
   exhaustive(q: PreparedQuery, k: number): TopK {
     const d = this.d;
@@ -98,15 +115,7 @@ export class Searcher {
       const m = this.mul(t, q.weights[j]!);
       const s = d.longSlot[t]!;
       if (s < 0) {
-        const docs = d.shortDocs, w = this.shortW;
-        const e = d.shortStart[t + 1]!;
-        stats.postings += e - d.shortStart[t]!;
-        for (let i = d.shortStart[t]!; i < e; i++) {
-          const doc = docs[i]!;
-          const a = acc[doc]!;
-          if (a === 0) touched[nt++] = doc;
-          acc[doc] = a + m * w[i]!;
-        }
+        nt = this.accumulateShort(t, m, nt);
       } else {
         const low = d.longLow, w = this.longW, starts = d.longRangeStart;
         const row = s * stride;
@@ -277,16 +286,7 @@ export class Searcher {
         boundList.push(q.weights[j]! * d.termScale[t]!); // bound = q × code × scale
         continue;
       }
-      const m = this.mul(t, q.weights[j]!);
-      const docs = d.shortDocs, w = this.shortW;
-      const e = d.shortStart[t + 1]!;
-      stats.postings += e - d.shortStart[t]!;
-      for (let i = d.shortStart[t]!; i < e; i++) {
-        const doc = docs[i]!;
-        const a = acc[doc]!;
-        if (a === 0) touched[nt++] = doc;
-        acc[doc] = a + m * w[i]!;
-      }
+      nt = this.accumulateShort(t, this.mul(t, q.weights[j]!), nt);
     }
     const slots = Int32Array.from(slotList);
     const muls = Float64Array.from(mulList);

@@ -2,11 +2,11 @@ import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { topKByMagnitude } from '../sparse/vector.js';
 import { loadStateDict } from '../weights/load.js';
-import type { TextTokenizer, TokenizedBatch } from '../tokenizer/text-tokenizer.js';
 import { MeanPooledTransformer } from './dense-transformer.js';
 import type { PoolingMode } from './pooling-config.js';
 import type { SparseAutoEncoder } from './sparse-auto-encoder.js';
 import { TransformerInput } from './transformer-input.js';
+import { TransformerRoute } from './transformer-route.js';
 import type { RouteEncodeOptions, SparseRoute } from './route.js';
 
 export interface CsrRouteOptions {
@@ -18,14 +18,16 @@ export interface CsrRouteOptions {
  * CSR (Contrastive Sparse Representation): Transformer + mean Pooling + SparseAutoEncoder.
  * The transformer runs in onnxruntime; the pooled embedding goes through the SAE in JavaScript.
  */
-export class CsrRoute implements SparseRoute {
+export class CsrRoute extends TransformerRoute implements SparseRoute {
   readonly kind = 'csr' as const;
 
   private constructor(
-    private readonly input: TransformerInput,
+    input: TransformerInput,
     private readonly transformer: MeanPooledTransformer,
     private readonly sae: SparseAutoEncoder,
-  ) {}
+  ) {
+    super(input);
+  }
 
   static async load(folder: string, pooling: readonly PoolingMode[], sae: SparseAutoEncoder, options: CsrRouteOptions = {}): Promise<CsrRoute> {
     if (pooling.length !== 1 || pooling[0] !== 'mean') {
@@ -52,22 +54,6 @@ export class CsrRoute implements SparseRoute {
 
   get defaultMaxActiveDims(): number {
     return this.sae.k;
-  }
-
-  get maxSeqLength(): number | undefined {
-    return this.input.maxSeqLength;
-  }
-
-  get tokenizer(): TextTokenizer {
-    return this.input.tokenizer;
-  }
-
-  prepare(text: string): string {
-    return this.input.prepare(text);
-  }
-
-  tokenize(texts: readonly string[]): Promise<TokenizedBatch> {
-    return this.input.tokenize(texts);
   }
 
   async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {

@@ -2,12 +2,11 @@ import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { emptyVector, topKByMagnitude } from '../sparse/vector.js';
 import { loadStateDict } from '../weights/load.js';
-import type { TokenizedBatch } from '../tokenizer/text-tokenizer.js';
-import type { TextTokenizer } from '../tokenizer/text-tokenizer.js';
 import { SpladeTransformer } from './splade-transformer.js';
 import type { SpladePoolingConfig } from './splade-pooling.js';
 import { architectureOf } from './transformer-config.js';
 import { TransformerInput } from './transformer-input.js';
+import { TransformerRoute } from './transformer-route.js';
 import type { RouteEncodeOptions, SparseRoute } from './route.js';
 
 export interface SpladeRouteOptions {
@@ -19,14 +18,16 @@ export interface SpladeRouteOptions {
  * MLMTransformer followed by SpladePooling, run as one fused graph: the vocabulary-sized logits
  * stay inside onnxruntime and only the pooled sparse vector reaches JavaScript.
  */
-export class SpladeRoute implements SparseRoute {
+export class SpladeRoute extends TransformerRoute implements SparseRoute {
   readonly kind = 'splade' as const;
   readonly defaultMaxActiveDims = undefined;
 
   private constructor(
-    private readonly input: TransformerInput,
+    input: TransformerInput,
     private readonly transformer: SpladeTransformer,
-  ) {}
+  ) {
+    super(input);
+  }
 
   static async load(folder: string, pooling: SpladePoolingConfig, options: SpladeRouteOptions = {}): Promise<SpladeRoute> {
     const input = await TransformerInput.load(folder);
@@ -57,22 +58,6 @@ export class SpladeRoute implements SparseRoute {
 
   get dim(): number {
     return this.input.config.vocabSize;
-  }
-
-  get maxSeqLength(): number | undefined {
-    return this.input.maxSeqLength;
-  }
-
-  get tokenizer(): TextTokenizer {
-    return this.input.tokenizer;
-  }
-
-  prepare(text: string): string {
-    return this.input.prepare(text);
-  }
-
-  tokenize(texts: readonly string[]): Promise<TokenizedBatch> {
-    return this.input.tokenize(texts);
   }
 
   async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
