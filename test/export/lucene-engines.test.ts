@@ -8,22 +8,15 @@ import {
   openSearchDocument,
   openSearchQuery,
 } from '../../src/export/lucene-engines.js';
-import type { ExportBatch, ExportRecord, ExportWarning } from '../../src/export/types.js';
+import type { ExportRecord, ExportWarning } from '../../src/export/types.js';
+import { collect, vec as vecOf } from './helpers.js';
 import { isSparseEncoderError } from '../../src/errors.js';
 
 // A tiny vocabulary; golden bodies below are written by hand from the engines' documented examples.
 const VOCAB = ['[PAD]', 'hello', 'hi', 'planets', 'planet', '.', 'e.g', 'e__g', '##ing'];
 const tokenOf = (i: number): string => VOCAB[i]!;
 
-function vec(indices: number[], values: number[]): ExportRecord['vector'] {
-  return { indices: Uint32Array.from(indices), values: Float32Array.from(values), dim: VOCAB.length };
-}
-
-async function collect(gen: AsyncGenerator<ExportBatch>): Promise<ExportBatch[]> {
-  const out: ExportBatch[] = [];
-  for await (const b of gen) out.push(b);
-  return out;
-}
+const vec = (indices: number[], values: number[]): ExportRecord['vector'] => vecOf(indices, values, VOCAB.length);
 
 test('OpenSearch: a 3-token vector becomes the documented action line + rank_features document', async () => {
   // https://docs.opensearch.org/docs/vector-search/ai-search/neural-sparse-with-raw-vectors:

@@ -2,18 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { qdrantPoint, qdrantPointId, qdrantQuery, qdrantUpsert } from '../../src/export/qdrant.js';
 import { uuidV5, UUID_NAMESPACE_URL } from '../../src/export/uuid.js';
-import type { ExportBatch, ExportRecord, ExportWarning } from '../../src/export/types.js';
+import type { ExportWarning } from '../../src/export/types.js';
+import { collect, vec } from './helpers.js';
 import { isSparseEncoderError } from '../../src/errors.js';
-
-function vec(indices: number[], values: number[]): ExportRecord['vector'] {
-  return { indices: Uint32Array.from(indices), values: Float32Array.from(values), dim: 30522 };
-}
-
-async function collect(gen: AsyncGenerator<ExportBatch>): Promise<ExportBatch[]> {
-  const out: ExportBatch[] = [];
-  for await (const b of gen) out.push(b);
-  return out;
-}
 
 const UUID_V5 = /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -2,21 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { vespaDocumentId, vespaFeed, vespaPut } from '../../src/export/vespa.js';
 import { milvusInsert, milvusRow } from '../../src/export/milvus.js';
-import type { ExportBatch, ExportRecord, ExportWarning } from '../../src/export/types.js';
+import type { ExportRecord, ExportWarning } from '../../src/export/types.js';
+import { collect, vec } from './helpers.js';
 import { isSparseEncoderError } from '../../src/errors.js';
 
 const VOCAB = ['a', 'b', 'cells', 'values'];
 const tokenOf = (i: number): string => VOCAB[i]!;
-
-function vec(indices: number[], values: number[]): ExportRecord['vector'] {
-  return { indices: Uint32Array.from(indices), values: Float32Array.from(values), dim: 30522 };
-}
-
-async function collect(gen: AsyncGenerator<ExportBatch>): Promise<ExportBatch[]> {
-  const out: ExportBatch[] = [];
-  for await (const b of gen) out.push(b);
-  return out;
-}
 
 test('Vespa: put operation with the mapped-tensor cells short form, as documented', () => {
   // Document JSON format: {"put": "id:mynamespace:music::123", "fields": {"title": "Best of Bob Dylan"}}
