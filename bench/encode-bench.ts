@@ -1,109 +1,144 @@
 /**
  * Encoding throughput of a BERT-base-shaped SPLADE model (random weights, real bert-base-uncased
- * tokenizer) through the public SparseEncoder, on the first SciFact documents.
+ * tokenizer) through the public SparseEncoder, on the first SciFact documents, fp32 and int8
+ * side by side.
  *
- *   npm run bench [-- --docs 256 --threads 2 --configs 256x8,256x32,128x8,128x32]
+ *   npm run bench [-- --docs 256 --threads 2 --configs 256x8,256x32,128x8,128x32 --precisions fp32,int8]
  *
- * Each configuration runs in its own child process so that its peak RSS is its own. In each
- * child, before loading the model, the FLOP/s of one plain fp32 MatMul [8192×768]×[768×3072]
- * is measured with the same thread count; the model's achieved FLOP/s is divided by it.
- * Prints a table on stderr and the results as markdown on stdout.
+ * Per configuration, one child process loads every precision and encodes the documents batch by
+ * batch, the precisions taking turns on each batch (the first one alternating), so that both
+ * see the same machine load; the int8/fp32 ratio comes from those timings. Before loading, the
+ * child measures the FLOP/s of one plain fp32 MatMul [8192×768]×[768×3072] with the same thread
+ * count; each precision's achieved model FLOP/s is divided by it. Peak RSS is measured apart, in
+ * one child per precision that loads only that model and encodes two batches, so that each
+ * number is that precision's own. Prints a table on stderr and markdown on stdout.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SparseEncoder } from '../src/encoder/sparse-encoder.js';
 import { measureMatMul } from './lib-matmul.js';
-import { writeSpladeFolder } from './lib-model-folder.js';
-import { BERT_BASE, bertConfigJson, randomBertWeights, spladeFlops } from './lib-random-bert.js';
+import { readScifactDocs, writeRandomBertBaseSplade } from './lib-bench-data.js';
+import { BERT_BASE, spladeFlops } from './lib-random-bert.js';
 
 interface BenchConfig {
   maxSeqLength: number;
   batchSize: number;
 }
 
-interface ChildResult extends BenchConfig {
-  docs: number;
-  tokens: number;
+type Precision = 'fp32' | 'int8';
+
+interface PrecisionTiming {
+  precision: Precision;
   seconds: number;
-  modelFlops: number;
-  matmulFlopPerSecond: number;
   loadSeconds: number;
-  peakRssBytes: number;
   meanNnz: number;
 }
 
-function repoRoot(): string {
-  let dir = fileURLToPath(new URL('.', import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      readFileSync(join(dir, 'package.json'));
-      return dir;
-    } catch {
-      dir = join(dir, '..');
-    }
-  }
-  throw new Error('package.json not found');
+interface PairResult extends BenchConfig {
+  docs: number;
+  tokens: number;
+  modelFlops: number;
+  matmulFlopPerSecond: number;
+  timings: PrecisionTiming[];
 }
 
-const ROOT = repoRoot();
-const SHARED = join(ROOT, '..', 'shared');
+interface RssResult {
+  precision: Precision;
+  peakRssBytes: number;
+}
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-function readDocs(n: number): string[] {
-  const lines = readFileSync(join(SHARED, 'data', 'scifact', 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
-  return lines.slice(0, n).map((l) => {
-    const d = JSON.parse(l) as { title: string; text: string };
-    return `${d.title} ${d.text}`;
-  });
+function load(folder: string, precision: Precision, threads: number): Promise<SparseEncoder> {
+  return SparseEncoder.fromPretrained(folder, { threads, ...(precision === 'int8' ? { quantize: 'int8' as const } : {}) });
 }
 
-async function child(folder: string, cfg: BenchConfig, docsN: number, threads: number): Promise<ChildResult> {
+/** Every precision on the same batches, taking turns. */
+async function pairChild(folder: string, cfg: BenchConfig, docsN: number, threads: number, precisions: Precision[]): Promise<PairResult> {
   const mm = await measureMatMul(8192, 768, 3072, threads, 3);
-  const docs = readDocs(docsN);
-  const t0 = performance.now();
-  const encoder = await SparseEncoder.fromPretrained(folder, { threads });
-  const loadSeconds = (performance.now() - t0) / 1000;
+  const docs = readScifactDocs(docsN);
+  const encoders: SparseEncoder[] = [];
+  const timings: PrecisionTiming[] = [];
   try {
+    for (const precision of precisions) {
+      const t0 = performance.now();
+      encoders.push(await load(folder, precision, threads));
+      timings.push({ precision, seconds: 0, loadSeconds: (performance.now() - t0) / 1000, meanNnz: 0 });
+    }
     // Real token counts (after truncation, special tokens included) for the FLOP count.
     const counts: number[] = [];
-    for (const d of docs) counts.push((await encoder.tokenize(d, { task: 'document' })).inputIds.length);
-    // Warm-up on a few documents (first runs allocate onnxruntime's arena).
-    await encoder.encodeDocument(docs.slice(0, cfg.batchSize), { batchSize: cfg.batchSize });
-    const t1 = performance.now();
-    const vectors = await encoder.encodeDocument(docs, { batchSize: cfg.batchSize });
-    const seconds = (performance.now() - t1) / 1000;
+    for (const d of docs) counts.push((await encoders[0]!.tokenize(d, { task: 'document' })).inputIds.length);
+    // Warm-up on one batch each (first runs allocate onnxruntime's arena).
+    for (const e of encoders) await e.encodeDocument(docs.slice(0, cfg.batchSize), { batchSize: cfg.batchSize });
+    const nnz = precisions.map(() => 0);
+    for (let b = 0, at = 0; at < docs.length; b++, at += cfg.batchSize) {
+      const batch = docs.slice(at, at + cfg.batchSize);
+      for (let j = 0; j < encoders.length; j++) {
+        const p = (j + b) % encoders.length;
+        const t1 = performance.now();
+        const vectors = await encoders[p]!.encodeDocument(batch, { batchSize: cfg.batchSize });
+        timings[p]!.seconds += (performance.now() - t1) / 1000;
+        nnz[p] += vectors.reduce((a, v) => a + v.indices.length, 0);
+      }
+    }
+    timings.forEach((t, p) => (t.meanNnz = nnz[p]! / docs.length));
     return {
       ...cfg,
       docs: docs.length,
       tokens: counts.reduce((a, b) => a + b, 0),
-      seconds,
       modelFlops: spladeFlops(BERT_BASE, counts),
       matmulFlopPerSecond: mm.flopPerSecond,
-      loadSeconds,
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
-      meanNnz: vectors.reduce((a, v) => a + v.indices.length, 0) / vectors.length,
+      timings,
     };
   } finally {
-    await encoder.dispose();
+    for (const e of encoders) await e.dispose();
   }
 }
 
+/** One precision alone: its own peak RSS over loading and two batches. */
+async function rssChild(folder: string, cfg: BenchConfig, threads: number, precision: Precision): Promise<RssResult> {
+  const encoder = await load(folder, precision, threads);
+  try {
+    await encoder.encodeDocument(readScifactDocs(2 * cfg.batchSize), { batchSize: cfg.batchSize });
+  } finally {
+    await encoder.dispose();
+  }
+  return { precision, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+function runChild<T>(mode: string, payload: unknown): T {
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, [...process.execArgv, self, mode, JSON.stringify(payload)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`benchmark child ${mode} failed with status ${r.status}`);
+  return JSON.parse(r.stdout) as T;
+}
+
 async function main(): Promise<void> {
-  if (process.argv[2] === '--child') {
-    const { folder, cfg, docs, threads } = JSON.parse(process.argv[3]!) as { folder: string; cfg: BenchConfig; docs: number; threads: number };
-    process.stdout.write(JSON.stringify(await child(folder, cfg, docs, threads)));
+  if (process.argv[2] === '--pair') {
+    const { folder, cfg, docs, threads, precisions } = JSON.parse(process.argv[3]!) as { folder: string; cfg: BenchConfig; docs: number; threads: number; precisions: Precision[] };
+    process.stdout.write(JSON.stringify(await pairChild(folder, cfg, docs, threads, precisions)));
+    return;
+  }
+  if (process.argv[2] === '--rss') {
+    const { folder, cfg, threads, precision } = JSON.parse(process.argv[3]!) as { folder: string; cfg: BenchConfig; threads: number; precision: Precision };
+    process.stdout.write(JSON.stringify(await rssChild(folder, cfg, threads, precision)));
     return;
   }
   const docs = Number(arg('docs', '256'));
   const threads = Number(arg('threads', '2'));
+  const precisions = arg('precisions', 'fp32,int8').split(',') as Precision[];
+  if (precisions.length === 0 || precisions.some((p) => p !== 'fp32' && p !== 'int8')) throw new Error('--precisions takes fp32 and/or int8');
   const configs: BenchConfig[] = arg('configs', '256x8,256x32,128x8,128x32')
     .split(',')
     .map((c) => {
@@ -112,33 +147,16 @@ async function main(): Promise<void> {
     });
 
   const work = mkdtempSync(join(tmpdir(), 'sparse-encoder-bench-'));
-  const results: ChildResult[] = [];
+  const results: Array<{ pair: PairResult; rss: RssResult[] }> = [];
   try {
     process.stderr.write(`writing a random BERT-base SPLADE model to ${work} ...\n`);
-    const tokenizerFrom = join(SHARED, 'fixtures', 'splade-bert');
-    const folders = new Map<number, string>();
-    let weightsFile: string | undefined;
-    for (const s of [...new Set(configs.map((c) => c.maxSeqLength))]) {
-      const folder = join(work, `splade-base-${s}`);
-      const config = bertConfigJson(BERT_BASE);
-      weightsFile = writeSpladeFolder(folder, {
-        config,
-        weights: weightsFile === undefined ? { write: randomBertWeights(BERT_BASE) } : { linkFrom: weightsFile },
-        tokenizerFrom,
-        maxSeqLength: s,
-      });
-      folders.set(s, folder);
-    }
-    const self = fileURLToPath(import.meta.url);
+    const folders = writeRandomBertBaseSplade(work, configs.map((c) => c.maxSeqLength));
     for (const cfg of configs) {
+      const folder = folders.get(cfg.maxSeqLength);
       process.stderr.write(`max_seq_length ${cfg.maxSeqLength}, batch ${cfg.batchSize}: load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} ...\n`);
-      const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', JSON.stringify({ folder: folders.get(cfg.maxSeqLength), cfg, docs, threads })], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 1 << 20,
-      });
-      if (r.status !== 0) throw new Error(`benchmark child failed with status ${r.status}`);
-      results.push(JSON.parse(r.stdout) as ChildResult);
+      const pair = runChild<PairResult>('--pair', { folder, cfg, docs, threads, precisions });
+      const rss = precisions.map((precision) => runChild<RssResult>('--rss', { folder, cfg, threads, precision }));
+      results.push({ pair, rss });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -146,31 +164,36 @@ async function main(): Promise<void> {
 
   const require = createRequire(import.meta.url);
   const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
-  const rows = results.map((r) => {
-    const achieved = r.modelFlops / r.seconds;
-    return {
-      seq: r.maxSeqLength,
-      batch: r.batchSize,
-      docsPerSecond: r.docs / r.seconds,
-      tokensPerSecond: r.tokens / r.seconds,
-      meanTokens: r.tokens / r.docs,
-      gflops: achieved / 1e9,
-      matmulGflops: r.matmulFlopPerSecond / 1e9,
-      ratio: achieved / r.matmulFlopPerSecond,
-      peakRssMb: r.peakRssBytes / 2 ** 20,
-      loadSeconds: r.loadSeconds,
-      meanNnz: r.meanNnz,
-    };
+  const rows = results.flatMap(({ pair: r, rss }) => {
+    const fp32 = r.timings.find((t) => t.precision === 'fp32');
+    return r.timings.map((t) => {
+      const achieved = r.modelFlops / t.seconds;
+      return {
+        seq: r.maxSeqLength,
+        batch: r.batchSize,
+        precision: t.precision,
+        docsPerSecond: r.docs / t.seconds,
+        tokensPerSecond: r.tokens / t.seconds,
+        meanTokens: r.tokens / r.docs,
+        gflops: achieved / 1e9,
+        matmulGflops: r.matmulFlopPerSecond / 1e9,
+        ratio: achieved / r.matmulFlopPerSecond,
+        speedup: fp32 === undefined ? undefined : fp32.seconds / t.seconds,
+        peakRssMb: rss.find((x) => x.precision === t.precision)!.peakRssBytes / 2 ** 20,
+        loadSeconds: t.loadSeconds,
+        meanNnz: t.meanNnz,
+      };
+    });
   });
   for (const r of rows) {
     process.stderr.write(
-      `seq ${r.seq} batch ${r.batch}: ${r.docsPerSecond.toFixed(2)} docs/s, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.gflops.toFixed(1)} GFLOP/s ` +
-        `(MatMul ${r.matmulGflops.toFixed(1)}, ratio ${r.ratio.toFixed(2)}), peak RSS ${r.peakRssMb.toFixed(0)} MiB\n`,
+      `seq ${r.seq} batch ${r.batch} ${r.precision}: ${r.docsPerSecond.toFixed(2)} docs/s, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.gflops.toFixed(1)} GFLOP/s ` +
+        `(MatMul ${r.matmulGflops.toFixed(1)}, ratio ${r.ratio.toFixed(2)})${r.speedup === undefined ? '' : `, ×${r.speedup.toFixed(2)} fp32`}, peak RSS ${r.peakRssMb.toFixed(0)} MiB\n`,
     );
   }
   const md: string[] = [];
-  md.push('## Encoding throughput: BERT-base-shaped SPLADE (random weights), onnxruntime-node CPU', '');
-  md.push(`Command: \`npm run bench -- --docs ${docs} --threads ${threads} --configs ${configs.map((c) => `${c.maxSeqLength}x${c.batchSize}`).join(',')}\``, '');
+  md.push('## Encoding throughput: BERT-base-shaped SPLADE (random weights), onnxruntime-node CPU, fp32 and int8', '');
+  md.push(`Command: \`npm run bench -- --docs ${docs} --threads ${threads} --configs ${configs.map((c) => `${c.maxSeqLength}x${c.batchSize}`).join(',')} --precisions ${precisions.join(',')}\``, '');
   md.push(
     `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} logical CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; ` +
       `Node ${process.version}, onnxruntime-node ${ortVersion}, ${threads} intra-op threads. ` +
@@ -179,25 +202,25 @@ async function main(): Promise<void> {
   );
   md.push(
     `Data: the first ${docs} SciFact documents (title + ' ' + text), tokenized with bert-base-uncased's tokenizer.json through ` +
-      'the public `SparseEncoder.fromPretrained(folder).encodeDocument(docs, { batchSize })` (tokenization included, model loading excluded).',
+      'the public `SparseEncoder.fromPretrained(folder, { quantize }).encodeDocument(batch, { batchSize })` (tokenization included, model loading excluded).',
     '',
   );
-  md.push('| max_seq_length | batch | mean tokens/doc | docs/s | tokens/s | model GFLOP/s | MatMul GFLOP/s | ratio | peak RSS (MiB) | load (s) | mean nnz |');
-  md.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  md.push('| max_seq_length | batch | precision | mean tokens/doc | docs/s | × fp32 | tokens/s | model GFLOP/s | MatMul GFLOP/s | ratio | peak RSS (MiB) | load (s) | mean nnz |');
+  md.push('| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     md.push(
-      `| ${r.seq} | ${r.batch} | ${r.meanTokens.toFixed(1)} | ${r.docsPerSecond.toFixed(2)} | ${r.tokensPerSecond.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.matmulGflops.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${r.loadSeconds.toFixed(1)} | ${r.meanNnz.toFixed(0)} |`,
+      `| ${r.seq} | ${r.batch} | ${r.precision} | ${r.meanTokens.toFixed(1)} | ${r.docsPerSecond.toFixed(2)} | ${r.speedup === undefined ? '–' : r.speedup.toFixed(2)} | ${r.tokensPerSecond.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.matmulGflops.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${r.loadSeconds.toFixed(1)} | ${r.meanNnz.toFixed(0)} |`,
     );
   }
   md.push(
     '',
-    'Model FLOPs count only the real (unpadded) tokens n of each document, with H = 768, I = 3072, V = 30522, 12 layers: ' +
+    '× fp32 = fp32 seconds ÷ this precision\'s seconds over the same batches in the same process (the precisions take turns batch by batch). ' +
+      'Model FLOPs count only the real (unpadded) tokens n of each document, with H = 768, I = 3072, V = 30522, 12 layers: ' +
       'per layer 2n·H·3H (QKV) + 2n·H·H (attention output) + 2·2n·H·I (FFN) + 2·2n²·H (scores and context); ' +
-      'plus the MLM head 2n·H·H (transform) + 2n·H·V (vocabulary projection). Softmax, LayerNorm, GELU and pooling are not counted. ' +
-      'ratio = model GFLOP/s ÷ the GFLOP/s of one plain fp32 MatMul [8192×768]×[768×3072] (2·8192·768·3072 FLOPs, best of 3; ' +
-      'the right-hand side is a constant initializer, as weights are in a model, so onnxruntime pre-packs it) ' +
-      'measured by onnxruntime-node in the same child process just before loading the model. ' +
-      'Peak RSS is the child process maximum (model loading, MatMul reference and encoding included).',
+      'plus the MLM head 2n·H·H (transform) + 2n·H·V (vocabulary projection). Softmax, LayerNorm, GELU and pooling are not counted; ' +
+      'int8 counts the same FLOPs. ratio = model GFLOP/s ÷ the GFLOP/s of one plain fp32 MatMul [8192×768]×[768×3072] (best of 3, ' +
+      'constant right-hand side, as weights are in a model) measured in the same child process before loading. ' +
+      'Peak RSS: a separate child process per precision that loads only that model and encodes two batches (loading included).',
   );
   process.stdout.write(md.join('\n') + '\n');
 }

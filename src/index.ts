@@ -14,6 +14,7 @@ export type {
   EncodeStreamOptions,
   EncodeTask,
   ModelInfo,
+  Precision,
   SimilarityFnName,
   SparseEncoderLoadOptions,
   SparsityStats,

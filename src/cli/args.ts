@@ -30,3 +30,28 @@ export function requireOption(value: string | undefined, name: string): string {
   if (value === undefined || value === '') throw new SparseEncoderError('ERR_USAGE', `--${name} is required`);
   return value;
 }
+
+/** What `SparseEncoder.fromPretrained` takes from the model-precision flags. */
+export interface ModelPrecisionOptions {
+  quantize?: 'int8';
+  int8VocabProjection?: boolean;
+}
+
+/** Help lines of the model-precision flags (`--quantize` on most commands; `index build` uses --quantize for its weight storage). */
+export function modelPrecisionHelp(flag = 'quantize'): string {
+  return (
+    `  --${flag} none|int8`.padEnd(26) +
+    'int8: quantize the model\'s linear layers at load, faster on CPU (default none)\n' +
+    '  --fp32-vocab'.padEnd(26) +
+    `with --${flag} int8: keep the vocabulary projection float32\n`
+  );
+}
+
+export function modelPrecisionOptions(values: ParsedArgs['values'], flag = 'quantize'): ModelPrecisionOptions {
+  const q = values[flag] as string | undefined;
+  const fp32Vocab = values['fp32-vocab'] === true;
+  if (q !== undefined && q !== 'none' && q !== 'int8') throw new SparseEncoderError('ERR_USAGE', `--${flag} must be none or int8, got '${q}'`);
+  if (fp32Vocab && q !== 'int8') throw new SparseEncoderError('ERR_USAGE', `--fp32-vocab goes with --${flag} int8`);
+  if (q !== 'int8') return {};
+  return fp32Vocab ? { quantize: 'int8', int8VocabProjection: false } : { quantize: 'int8' };
+}

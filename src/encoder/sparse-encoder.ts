@@ -1,4 +1,5 @@
 import { SparseEncoderError } from '../errors.js';
+import type { QuantizeOptions } from '../graph/quantize.js';
 import { resolveModel } from '../hub/resolve.js';
 import type { ResolveProgressEvent } from '../hub/types.js';
 import { loadSparseModel, type SparseModel } from '../modules/load-model.js';
@@ -34,6 +35,19 @@ export interface SparseEncoderLoadOptions {
    * sentence-transformers). Default: the SparseAutoEncoder's `k` for CSR models, else no limit.
    */
   maxActiveDims?: number;
+  /**
+   * `'int8'`: quantize every linear layer's weights to int8 at load (per output channel,
+   * symmetric) and run integer matmuls, with activations quantized per run; embeddings,
+   * LayerNorm, softmax, GELU and pooling stay float32. Faster on CPU and about a quarter of the
+   * weight memory, at a small, measured fidelity cost (README, BENCHMARKS.md). The static query
+   * route of inference-free models has no matmul and is unaffected. Default `'none'` (fp32).
+   */
+  quantize?: 'none' | 'int8';
+  /**
+   * With `quantize: 'int8'`: whether the MLM head's vocabulary projection is int8 too. `false`
+   * keeps that one matrix float32 (slower, slightly closer to fp32). Default true.
+   */
+  int8VocabProjection?: boolean;
 }
 
 /** Progress of an encode call, as data: `done` of `total` texts are encoded. */
@@ -97,7 +111,15 @@ export interface ModelInfo {
   /** Route names (`default` for a model without a Router). */
   routes: string[];
   defaultRoute: string;
+  /**
+   * Weights of the transformer graphs: `fp32`, `int8`, or `int8+fp32-vocab` (int8 with a float32
+   * vocabulary projection). Models without a transformer (static embeddings alone) report `fp32`.
+   */
+  precision: Precision;
 }
+
+/** What `modelInfo.precision` reports. */
+export type Precision = 'fp32' | 'int8' | 'int8+fp32-vocab';
 
 type InputText = string | readonly string[];
 
@@ -144,7 +166,11 @@ export class SparseEncoder {
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     });
     const config = await readEncoderConfig(resolved.folder);
-    const model = await loadSparseModel(resolved.folder, options.threads === undefined ? {} : { threads: options.threads });
+    const quantize = quantizeOptionsOf(options);
+    const model = await loadSparseModel(resolved.folder, {
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(quantize === undefined ? {} : { quantize }),
+    });
     const info: ModelInfo = {
       folder: resolved.folder,
       source: resolved.source,
@@ -153,6 +179,7 @@ export class SparseEncoder {
       modules: model.description,
       routes: [...model.routes.keys()],
       defaultRoute: model.defaultRoute,
+      precision: quantize === undefined ? 'fp32' : quantize.vocabProjection === false ? 'int8+fp32-vocab' : 'int8',
     };
     return new SparseEncoder(model, config, info, options.maxActiveDims);
   }
@@ -418,3 +445,16 @@ function codePointLength(s: string): number {
   return n;
 }
 
+/** The graph's quantization from the load options; undefined for fp32. */
+function quantizeOptionsOf(options: SparseEncoderLoadOptions): QuantizeOptions | undefined {
+  const q = options.quantize ?? 'none';
+  if (q !== 'none' && q !== 'int8') {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `quantize must be "none" or "int8", got ${JSON.stringify(q)}`);
+  }
+  const vocab = options.int8VocabProjection;
+  if (vocab !== undefined && typeof vocab !== 'boolean') {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `int8VocabProjection must be a boolean, got ${JSON.stringify(vocab)}`);
+  }
+  if (q === 'none') return undefined;
+  return { precision: 'int8', ...(vocab === false ? { vocabProjection: false } : {}) };
+}

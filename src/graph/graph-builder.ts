@@ -103,6 +103,21 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * Adds an int8 initializer of `dims` whose values `fill` writes at serialization time (quantized
+   * weights are produced straight into the model buffer, never held twice).
+   */
+  int8Deferred(hint: string, dims: readonly number[], fill: (dst: Int8Array) => void): string {
+    const name = this.fresh(hint);
+    const count = dims.reduce((a, b) => a * b, 1);
+    const raw: DeferredBytes = {
+      byteLength: count,
+      write: (dst) => fill(new Int8Array(dst.buffer, dst.byteOffset, count)),
+    };
+    this.initializers.push({ name, dtype: ONNX_DTYPE.INT8, dims: [...dims], raw });
+    return name;
+  }
+
   int64(hint: string, values: readonly number[], dims: readonly number[] = [values.length]): string {
     const name = this.fresh(hint);
     const data = BigInt64Array.from(values, (v) => BigInt(v));

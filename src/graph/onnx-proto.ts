@@ -10,6 +10,8 @@
 /** ONNX TensorProto.DataType values we use. */
 export const ONNX_DTYPE = {
   FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
   INT32: 6,
   INT64: 7,
   BOOL: 9,

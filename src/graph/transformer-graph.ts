@@ -4,6 +4,7 @@ import type { TransformerConfig, TransformerFamily } from './config.js';
 import { GraphBuilder, MS_DOMAIN } from './graph-builder.js';
 import type { ExternalDataModel } from './graph-builder.js';
 import { ONNX_DTYPE } from './onnx-proto.js';
+import { quantizeLinear, type LinearRows, type QuantizeOptions } from './quantize.js';
 import { transpose2d, WeightResolver } from './weight-resolver.js';
 
 export type SpladePoolingMode = 'max' | 'sum';
@@ -25,6 +26,8 @@ export interface SpladeGraphOptions {
    * [batch, sequence, vocab] (for parity tests against transformers' intermediate values).
    */
   debugOutputs?: boolean;
+  /** Weight precision. Default `{ precision: 'fp32' }`. */
+  quantize?: QuantizeOptions;
 }
 
 /** Graph input/output names; the runner feeds int64 [batch, sequence] tensors. */
@@ -118,6 +121,16 @@ interface EncoderValues {
   maskF: string;
 }
 
+/** Which parts of the graph are int8: the encoder and head linears, and the vocabulary projection. */
+function quantizeMode(q: QuantizeOptions | undefined): { layers: boolean; vocab: boolean } {
+  const precision = q?.precision ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'int8') {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `precision must be "fp32" or "int8", got ${JSON.stringify(precision)}`);
+  }
+  const layers = precision === 'int8';
+  return { layers, vocab: layers && q?.vocabProjection !== false };
+}
+
 function validateDims(config: TransformerConfig): void {
   if (config.hiddenSize % config.numHeads !== 0) {
     throw new SparseEncoderError('ERR_INVALID_CONFIG', `hidden size ${config.hiddenSize} is not divisible by the ${config.numHeads} attention heads`);
@@ -127,23 +140,34 @@ function validateDims(config: TransformerConfig): void {
   }
 }
 
-interface Linear {
-  /** [out, in] as stored by torch. */
-  weight: Float32Array;
+interface Linear extends LinearRows {
   bias: Float32Array;
-  inDim: number;
-  outDim: number;
 }
 
 /** A Linear layer's weight [out, in] and bias (zeros when absent). */
 function linear(w: WeightResolver, base: string, inDim: number, outDim: number, prefixed = true): Linear {
   const weight = w.required([`${base}.weight`], [outDim, inDim], prefixed);
-  return { weight, bias: w.biasOrZeros([`${base}.bias`], outDim, prefixed), inDim, outDim };
+  return { weight, name: `${base}.weight`, bias: w.biasOrZeros([`${base}.bias`], outDim, prefixed), inDim, outDim };
 }
 
-/** The weight as a MatMul right-hand side [in, out], transposed only when the model is serialized. */
-function matmulWeight(g: GraphBuilder, hint: string, l: Linear): string {
-  return g.floatDeferred(hint, [l.inDim, l.outDim], (dst) => transpose2d(l.weight, l.outDim, l.inDim, 0, l.outDim, dst));
+/**
+ * `input · weightᵀ` for torch Linear weights (rows [r0, r1) of each part, side by side as output
+ * columns), without bias. fp32: a MatMul whose right-hand side is transposed only when the model
+ * is serialized. int8: com.microsoft DynamicQuantizeMatMul (the activation is quantized to uint8
+ * per run, the weight per output column; onnxruntime runs it as one integer GEMM).
+ */
+function project(g: GraphBuilder, input: string, parts: readonly LinearRows[], hint: string, int8: boolean, out = `${hint}_out`): string {
+  if (int8) {
+    const q = quantizeLinear(parts);
+    const b = g.int8Deferred(`${hint}_q`, [q.inDim, q.outDim], (dst) => q.fill(dst));
+    return g.node('DynamicQuantizeMatMul', [input, b, g.float(`${hint}_scale`, q.scales, [q.outDim])], out, {}, MS_DOMAIN);
+  }
+  if (parts.length !== 1) throw new Error('project: fp32 takes one weight');
+  const l = parts[0]!;
+  const r0 = l.r0 ?? 0;
+  const r1 = l.r1 ?? l.outDim;
+  const b = g.floatDeferred(hint, [l.inDim, r1 - r0], (dst) => transpose2d(l.weight, l.outDim, l.inDim, r0, r1, dst));
+  return g.node('MatMul', [input, b], out);
 }
 
 /**
@@ -174,8 +198,35 @@ function firstRealTokenForPadding(g: GraphBuilder, hidden: string, maskF: string
   return g.node('Where', [isReal, hidden, firstRow], 'head_input');
 }
 
+/**
+ * Multi-head self-attention with the packed q | k | v projection, as one com.microsoft op.
+ * The raw 0/1 mask [B, S]: ORT adds mask_filter_value (-10000) to masked scores; transformers
+ * adds float32 min. Both give exp(...) = 0 in float32, so the softmax is the same.
+ * int8: QAttention, fed the activation quantized once by DynamicQuantizeLinear (uint8, per run)
+ * and the [H, 3H] weight quantized per output column.
+ */
+function attention(g: GraphBuilder, config: TransformerConfig, x: string, qkv: readonly Linear[], bias: string, maskI32: string, hint: string, int8: boolean): string {
+  const H = config.hiddenSize;
+  const attrs = { num_heads: config.numHeads };
+  if (int8) {
+    const q = quantizeLinear(qkv);
+    const [xq, xScale, xZero] = g.nodeN('DynamicQuantizeLinear', [x], [`${hint}_x_q`, `${hint}_x_scale`, `${hint}_x_zero`]);
+    const wq = g.int8Deferred(`${hint}_qkv_q`, [H, 3 * H], (dst) => q.fill(dst));
+    return g.node('QAttention', [xq!, wq, bias, xScale!, g.float(`${hint}_qkv_scale`, q.scales, [3 * H]), maskI32, xZero!], `${hint}_context`, attrs, MS_DOMAIN);
+  }
+  // Attention wants one [H, 3H] weight: q | k | v (each transposed) side by side.
+  const qkvW = g.floatDeferred(`${hint}_qkv_w`, [H, 3 * H], (dst) => {
+    qkv.forEach((l, part) => {
+      for (let o = 0; o < H; o++) {
+        for (let inp = 0; inp < H; inp++) dst[inp * 3 * H + part * H + o] = l.weight[o * H + inp]!;
+      }
+    });
+  });
+  return g.node('Attention', [x, qkvW, bias, maskI32], `${hint}_context`, attrs, MS_DOMAIN);
+}
+
 /** Embeddings and the transformer layers, as transformers computes them (eval mode). */
-function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResolver): EncoderValues {
+function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResolver, int8: boolean): EncoderValues {
   const H = config.hiddenSize;
   const fam = config.family;
   const ids = g.input(GRAPH_NAMES.inputIds, ONNX_DTYPE.INT64, ['batch', 'sequence']);
@@ -229,37 +280,21 @@ function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResol
     const q = linear(w, n.q, H, H);
     const k = linear(w, n.k, H, H);
     const v = linear(w, n.v, H, H);
-    // Attention wants one [H, 3H] weight: q | k | v (each transposed) side by side.
-    const qkvW = g.floatDeferred(`l${i}_qkv_w`, [H, 3 * H], (dst) => {
-      [q, k, v].forEach((l, part) => {
-        for (let o = 0; o < H; o++) {
-          for (let inp = 0; inp < H; inp++) dst[inp * 3 * H + part * H + o] = l.weight[o * H + inp]!;
-        }
-      });
-    });
     const qkvB = new Float32Array(3 * H);
     qkvB.set(q.bias, 0);
     qkvB.set(k.bias, H);
     qkvB.set(v.bias, 2 * H);
-    // The raw 0/1 mask [B, S]: ORT adds mask_filter_value (-10000) to masked scores; transformers
-    // adds float32 min. Both give exp(...) = 0 in float32, so the softmax is the same.
-    const ctx = g.node(
-      'Attention',
-      [x, qkvW, g.float(`l${i}_qkv_b`, qkvB, [3 * H]), maskI32],
-      `l${i}_context`,
-      { num_heads: config.numHeads },
-      MS_DOMAIN,
-    );
+    const ctx = attention(g, config, x, [q, k, v], g.float(`l${i}_qkv_b`, qkvB, [3 * H]), maskI32, `l${i}`, int8);
     const o = linear(w, n.attnOut, H, H);
-    const attnProj = g.node('MatMul', [ctx, matmulWeight(g, `l${i}_attn_out_w`, o)], `l${i}_attn_proj`);
+    const attnProj = project(g, ctx, [o], `l${i}_attn_out_w`, int8, `l${i}_attn_proj`);
     const x1 = residualNorm(g, config, w.layerNorm(n.attnNorm, H), attnProj, o.bias, x, `l${i}_attn_output`);
     const I = config.intermediateSize;
     const fc1 = linear(w, n.inter, H, I);
-    const h = g.node('MatMul', [x1, matmulWeight(g, `l${i}_fc1_w`, fc1)], `l${i}_fc1`);
+    const h = project(g, x1, [fc1], `l${i}_fc1_w`, int8, `l${i}_fc1`);
     // BiasGelu is the exact erf GELU (FastGelu would be the tanh approximation).
     const act = g.node('BiasGelu', [h, g.float(`l${i}_fc1_b`, fc1.bias, [I])], `l${i}_gelu`, {}, MS_DOMAIN);
     const fc2 = linear(w, n.out, I, H);
-    const y = g.node('MatMul', [act, matmulWeight(g, `l${i}_fc2_w`, fc2)], `l${i}_fc2`);
+    const y = project(g, act, [fc2], `l${i}_fc2_w`, int8, `l${i}_fc2`);
     x = residualNorm(g, config, w.layerNorm(n.outNorm, H), y, fc2.bias, x1, `l${i}_output`);
   }
   return { embeddingOutput, lastHidden: x, maskF };
@@ -304,14 +339,15 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
 
   const H = config.hiddenSize;
   const V = config.vocabSize;
+  const int8 = quantizeMode(options.quantize);
   const w = new WeightResolver(weights, PREFIX[config.family]);
   const g = new GraphBuilder('splade');
-  const enc = buildEncoder(g, config, w);
+  const enc = buildEncoder(g, config, w, int8.layers);
 
   // --- MLM head transform: dense → GELU → LayerNorm
   const head = HEAD[config.family];
   const dense = linear(w, head.dense, H, H, false);
-  let t = g.node('MatMul', [enc.lastHidden, matmulWeight(g, 'head_dense_w', dense)], 'head_dense');
+  let t = project(g, enc.lastHidden, [dense], 'head_dense_w', int8.layers, 'head_dense');
   t = g.node('BiasGelu', [t, g.float('head_dense_b', dense.bias, [H])], 'head_gelu', {}, MS_DOMAIN);
   const headLn = w.layerNorm(head.norm, H, false);
   const headEps = config.family === 'distilbert' ? 1e-12 : config.layerNormEps;
@@ -320,7 +356,9 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
     epsilon: { float: headEps },
   });
 
-  const decoder = w.optional(head.decoderWeight, [V, H]) ?? w.base('embeddings.word_embeddings.weight', [V, H]);
+  const tiedDecoder = w.optional(head.decoderWeight, [V, H]);
+  const decoder = tiedDecoder ?? w.base('embeddings.word_embeddings.weight', [V, H]);
+  const decoderName = tiedDecoder === undefined ? 'embeddings.word_embeddings.weight' : head.decoderWeight[0]!;
   const bias = w.biasOrZeros(head.decoderBias, V);
 
   const one = g.scalarFloat('one', 1);
@@ -356,10 +394,13 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
   for (let c = 0; c < nChunks; c++) {
     const c0 = c * chunk;
     const c1 = Math.min(V, c0 + chunk);
-    const wc = g.floatDeferred(`decoder_w_${c}`, [H, c1 - c0], (dst) => transpose2d(decoder, V, H, c0, c1, dst));
-    const logits = g.node('MatMul', [headInput, wc], `logits_nobias_${c}`);
-    // The debug logits are transformers' own, padded positions included.
-    if (options.debugOutputs) rawChunks.push(headInput === t ? logits : g.node('MatMul', [t, wc], `debug_logits_nobias_${c}`));
+    const rows: LinearRows = { weight: decoder, name: decoderName, outDim: V, inDim: H, r0: c0, r1: c1 };
+    const logits = project(g, headInput, [rows], `decoder_w_${c}`, int8.vocab, `logits_nobias_${c}`);
+    // The debug logits are transformers' own, padded positions included (fp32 graphs only).
+    if (options.debugOutputs) {
+      if (int8.vocab) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'debugOutputs needs an fp32 vocabulary projection');
+      rawChunks.push(headInput === t ? logits : project(g, t, [rows], `debug_decoder_w_${c}`, false, `debug_logits_nobias_${c}`));
+    }
     if (pooling === 'max') {
       pooledChunks.push(g.node('ReduceMax', [logits], `max_${c}`, { axes: [1], keepdims: 0 }));
     } else {
@@ -393,17 +434,17 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
  * Builds a bare encoder (BertModel and relatives, no head) followed by sentence-transformers'
  * mean pooling over attention-masked tokens: output float32 `sentence_embedding` [batch, hidden].
  */
-export function buildMeanPooledGraph(config: TransformerConfig, weights: StateDict): Uint8Array {
-  return buildMeanPooledModel(config, weights).toBytes();
+export function buildMeanPooledGraph(config: TransformerConfig, weights: StateDict, quantize?: QuantizeOptions): Uint8Array {
+  return buildMeanPooledModel(config, weights, quantize).toBytes();
 }
 
 /** As `buildMeanPooledGraph`, without serializing. */
-export function buildMeanPooledModel(config: TransformerConfig, weights: StateDict): OnnxModel {
+export function buildMeanPooledModel(config: TransformerConfig, weights: StateDict, quantize?: QuantizeOptions): OnnxModel {
   validateDims(config);
   const H = config.hiddenSize;
   const w = new WeightResolver(weights, PREFIX[config.family]);
   const g = new GraphBuilder('mean_pooled');
-  const enc = buildEncoder(g, config, w);
+  const enc = buildEncoder(g, config, w, quantizeMode(quantize).layers);
   const sum = g.node('ReduceSum', [g.node('Mul', [enc.lastHidden, enc.maskF], 'masked_hidden'), g.int64('axes1', [1])], 'hidden_sum', {
     keepdims: 0,
   });

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { SparseEncoderError } from '../errors.js';
 
 /**
  * huggingface_hub's cache layout, so that Python and this library share downloads:
@@ -32,14 +33,46 @@ export async function cachedCommit(cacheDir: string, repoId: string, revision: s
   }
 }
 
-/** Writes `refs/<revision>` atomically (revision names such as `refs/pr/1` nest). */
+/**
+ * Writes `refs/<revision>` atomically (revision names such as `refs/pr/1` nest), and only when it
+ * is missing or names another commit, as huggingface_hub does, so that a complete read-only cache
+ * (a Docker image, a shared NFS cache) is never written to.
+ */
 export async function writeRef(cacheDir: string, repoId: string, revision: string, commit: string): Promise<void> {
   if (revision === commit) return;
   const path = join(repoFolder(cacheDir, repoId), 'refs', revision);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${tempSuffix()}`;
-  await writeFile(tmp, commit);
-  await rename(tmp, path);
+  try {
+    if ((await readFile(path, 'utf8')) === commit) return;
+  } catch {
+    // missing: write it
+  }
+  await cacheWrite(path, async () => {
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.${tempSuffix()}`;
+    await writeFile(tmp, commit);
+    await rename(tmp, path);
+  });
+}
+
+const NOT_WRITABLE = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT']);
+
+/**
+ * Runs a write into the cache; a permission, read-only or disk-full failure becomes
+ * ERR_CACHE_NOT_WRITABLE naming the path and the variable that moves the cache.
+ */
+export async function cacheWrite<T>(path: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined || !NOT_WRITABLE.has(code)) throw err;
+    const why = code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : 'the cache is not writable';
+    throw new SparseEncoderError(
+      'ERR_CACHE_NOT_WRITABLE',
+      `cannot write ${path} (${code}): ${why}. Point HF_HUB_CACHE (or the cacheDir option) at a writable folder, or pre-fill this cache and run offline (HF_HUB_OFFLINE=1)`,
+      { cause: err, details: { path, errno: code } },
+    );
+  }
 }
 
 /** Points `snapshots/<commit>/<file>` at the blob with a relative symlink (a copy where symlinks fail). */

@@ -1,67 +1,88 @@
 import { createHash } from 'node:crypto';
-import { open, rename, rm, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
-import { blobPath, fileSize, linkSnapshotFile, snapshotFolder, tempSuffix } from './cache.js';
+import { blobPath, cacheWrite, fileSize, linkSnapshotFile, snapshotFolder, tempSuffix } from './cache.js';
+import type { TokenSource } from './config.js';
+import { followRelativeRedirects, HubUnreachable, isTransientStatus, sameOrigin, type HubHttp } from './http.js';
 import type { ResolveProgressEvent } from './types.js';
 
 /**
- * Our own downloader on `fetch` rather than `@huggingface/hub`'s `downloadFileToCacheDir`
- * (v2.17, read in node_modules): that one has no progress callback, does not check the length
- * or sha256 of what it received before renaming `.incomplete` to the blob (a connection that
- * ends early but cleanly becomes a "complete" blob), asks a separate `paths-info` API per file,
- * and logs through `console`. Here a transfer goes to a unique temp file in `blobs/`, is
- * verified (length; sha256 when the etag is one, i.e. LFS files), renamed, and only then linked
- * from the snapshot: an interrupted transfer leaves neither a blob nor a snapshot entry.
+ * Our own downloader rather than `@huggingface/hub`'s `downloadFileToCacheDir` (v2.17, read in
+ * node_modules): that one has no progress callback, does not check the length or sha256 of what
+ * it received before renaming `.incomplete` to the blob, asks a separate `paths-info` API per
+ * file, and logs through `console`. The steps follow huggingface_hub's `hf_hub_download`
+ * (file_download.py): HEAD the resolve URL following relative redirects, take the etag, size and
+ * CDN location from the last answer, GET the location (without `Authorization` when it is
+ * another origin), into a partial file that a later attempt resumes with a Range request; verify
+ * length and, for LFS files (sha256 etags), the hash; rename into `blobs/`, link from the snapshot.
  */
 
 export interface HubRequestContext {
   endpoint: string;
   token: string | undefined;
+  tokenSource: TokenSource | undefined;
   cacheDir: string;
-  fetch: typeof globalThis.fetch;
+  http: HubHttp;
+  etagTimeoutMs: number;
+  downloadTimeoutMs: number;
   signal: AbortSignal | undefined;
   onProgress: ((event: ResolveProgressEvent) => void) | undefined;
 }
+
+/** Transfer attempts per file within one call (huggingface_hub's http_get resumes a few times too). */
+export const DOWNLOAD_ATTEMPTS = 3;
 
 export function authHeaders(token: string | undefined): Record<string, string> {
   return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
 /** Maps an HTTP failure status to our error codes. */
-export function httpError(status: number, headers: Headers, what: { repoId: string; revision: string; file?: string; url: string; hadToken: boolean }): SparseEncoderError {
+export function httpError(
+  status: number,
+  headers: Headers,
+  what: { repoId: string; revision: string; file?: string; url: string; tokenSource: TokenSource | undefined },
+): SparseEncoderError {
   const details = { repoId: what.repoId, revision: what.revision, file: what.file, url: what.url, status };
   const errorCode = headers.get('x-error-code');
+  const hubMessage = headers.get('x-error-message');
+  const said = hubMessage === null ? '' : ` The Hub said: ${hubMessage.slice(0, 300)}`;
   // The Hub names the cause in x-error-code; a 404 on the repo API is the repo or the revision.
   // It answers 401 + RepoNotFound for private repos too, so the message mentions the token.
   if (errorCode === 'RevisionNotFound' || (status === 404 && what.file === undefined && errorCode !== 'RepoNotFound')) {
-    return new SparseEncoderError('ERR_MODEL_NOT_FOUND', `revision "${what.revision}" not found in Hub repo ${what.repoId} (or the repo does not exist)`, { details });
+    return new SparseEncoderError('ERR_MODEL_NOT_FOUND', `revision "${what.revision}" not found in Hub repo ${what.repoId} (or the repo does not exist).${said}`, { details });
   }
   if (errorCode === 'RepoNotFound') {
     return new SparseEncoderError(
       'ERR_MODEL_NOT_FOUND',
-      `Hub repo ${what.repoId} (revision "${what.revision}") not found${what.hadToken ? '' : '; if it is private, pass `token` or set HF_TOKEN'}`,
+      `Hub repo ${what.repoId} (revision "${what.revision}") not found${what.tokenSource === undefined ? '; if it is private, pass `token`, set HF_TOKEN or run `hf auth login`' : ''}.${said}`,
       { details },
     );
+  }
+  if (errorCode === 'EntryNotFound' || (status === 404 && what.file !== undefined)) {
+    return new SparseEncoderError('ERR_FILE_NOT_FOUND', `${what.file} is listed in Hub repo ${what.repoId} but the Hub answers 404 for it.${said}`, { details });
   }
   if (status === 401 || status === 403) {
     return new SparseEncoderError(
       'ERR_GATED_REPO',
       `access to Hub repo ${what.repoId}${what.file === undefined ? '' : ` (file ${what.file})`} was refused (HTTP ${status}): it may be gated or private. ` +
-        (what.hadToken
-          ? 'The token given was refused or has no access: check it, and accept the repo\'s terms on the Hub if it is gated.'
-          : 'Accept its terms on the Hub if it is gated, then pass `token` or set HF_TOKEN.'),
+        (what.tokenSource !== undefined
+          ? `The token (from ${what.tokenSource}) was refused or has no access: check it, and accept the repo's terms on the Hub if it is gated.`
+          : 'Accept its terms on the Hub if it is gated, then pass `token`, set HF_TOKEN or run `hf auth login`.') +
+        said,
       { details },
     );
   }
   return new SparseEncoderError(
     'ERR_DOWNLOAD_FAILED',
-    `${what.file === undefined ? `repo info for ${what.repoId}` : `download of ${what.file} from ${what.repoId}`} failed: HTTP ${status} from ${what.url}`,
+    `${what.file === undefined ? `repo info for ${what.repoId}` : `download of ${what.file} from ${what.repoId}`} failed: HTTP ${status} from ${what.url}.${said}`,
     { details },
   );
 }
 
-function stripEtag(raw: string | null): string | undefined {
+/** huggingface_hub's `_normalize_etag`: weak prefix and quotes removed. */
+function normalizeEtag(raw: string | null): string | undefined {
   if (raw === null) return undefined;
   const e = raw.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
   return e === '' ? undefined : e;
@@ -73,9 +94,79 @@ function headerInt(headers: Headers, name: string): number | undefined {
   return Number(v);
 }
 
+interface FileMetadata {
+  etag: string;
+  size: number | undefined;
+  /** Where to GET the bytes: the CDN's URL, or the last Hub URL. */
+  location: string;
+}
+
+/** HEAD, following relative redirects; metadata from the last answer (huggingface_hub's get_hf_file_metadata). */
+async function fileMetadata(ctx: HubRequestContext, url: string, what: Parameters<typeof httpError>[2], failed: (m: string) => SparseEncoderError): Promise<FileMetadata> {
+  const headers = { ...authHeaders(ctx.token), 'accept-encoding': 'identity' };
+  const { response: head, url: last } = await followRelativeRedirects(ctx.http, url, { method: 'HEAD', headers }, ctx.etagTimeoutMs);
+  if (head.status >= 400) throw httpError(head.status, head.headers, { ...what, url: last });
+  const etag = normalizeEtag(head.headers.get('x-linked-etag')) ?? normalizeEtag(head.headers.get('etag'));
+  // The etag names the blob file: it must be a plain file name.
+  if (etag === undefined || !/^[A-Za-z0-9._-]+$/.test(etag) || etag.startsWith('.')) throw failed(`the server sent no usable ETag for ${last}`);
+  const redirected = head.status >= 300 && head.status < 400;
+  const size = headerInt(head.headers, 'x-linked-size') ?? (redirected ? undefined : headerInt(head.headers, 'content-length'));
+  const location = redirected && head.headers.get('location') !== null ? new URL(head.headers.get('location')!, last).toString() : last;
+  return { etag, size, location };
+}
+
+/** Partial transfers of one blob: `<etag>.<pid>-<random>.incomplete`. */
+const PARTIAL = /^(.+)\.(\d+)-[0-9a-f]+\.incomplete$/;
+/** Partials this process is writing right now (another call in the same process may resume none of them). */
+const activePartials = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A partial file to write into: the largest one of this blob left by a process that is gone (or
+ * by an earlier call of ours), taken over with an atomic rename so that two resumers cannot both
+ * get it; else a fresh name. Partials of live processes are never touched.
+ */
+async function claimPartial(blob: string): Promise<string> {
+  const mine = `${blob}.${tempSuffix()}.incomplete`;
+  const dir = dirname(blob);
+  let best: { path: string; size: number } | undefined;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = PARTIAL.exec(name);
+    if (m === null || m[1] !== basename(blob)) continue;
+    const path = join(dir, name);
+    if (activePartials.has(path) || (Number(m[2]) !== process.pid && processAlive(Number(m[2])))) continue;
+    const size = (await fileSize(path)) ?? 0;
+    if (best === undefined || size > best.size) best = { path, size };
+  }
+  if (best !== undefined) {
+    try {
+      await rename(best.path, mine);
+    } catch {
+      // Someone else took it first: start afresh.
+    }
+  }
+  return mine;
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
 /**
  * Makes `snapshots/<commit>/<file>` present: from the snapshot or a blob already in the cache,
- * else downloaded. Returns whether anything was transferred.
+ * else downloaded. Returns whether anything was transferred. Throws HubUnreachable when the
+ * Hub could not be asked (the caller may fall back to the cache), SparseEncoderError otherwise.
  */
 export async function fetchFileToCache(ctx: HubRequestContext, repoId: string, commit: string, revision: string, file: string): Promise<boolean> {
   const pointer = join(snapshotFolder(ctx.cacheDir, repoId, commit), ...file.split('/'));
@@ -84,58 +175,95 @@ export async function fetchFileToCache(ctx: HubRequestContext, repoId: string, c
     return false;
   }
   const url = `${ctx.endpoint}/${repoId}/resolve/${commit}/${file.split('/').map(encodeURIComponent).join('/')}`;
-  const what = { repoId, revision, file, url, hadToken: ctx.token !== undefined };
+  const what = { repoId, revision, file, url, tokenSource: ctx.tokenSource };
   const failed = (msg: string, cause?: unknown): SparseEncoderError =>
     new SparseEncoderError('ERR_DOWNLOAD_FAILED', `download of ${file} from ${repoId} failed: ${msg}`, { cause, details: { repoId, revision, file, url } });
-  const headers = { ...authHeaders(ctx.token), 'accept-encoding': 'identity' };
 
-  // HEAD without following the CDN redirect: the Hub puts the LFS sha256 and size in x-linked-* there.
-  let head: Response;
-  try {
-    head = await ctx.fetch(url, { method: 'HEAD', headers, redirect: 'manual', signal: ctx.signal });
-    const location = head.headers.get('location');
-    if (head.status >= 300 && head.status < 400 && location !== null && location.startsWith('/')) {
-      // A relative redirect is a renamed repo: follow it on the Hub itself.
-      head = await ctx.fetch(new URL(location, url), { method: 'HEAD', headers, redirect: 'manual', signal: ctx.signal });
-    }
-  } catch (err) {
-    if (ctx.signal?.aborted) throw err;
-    throw failed(`network error (${(err as Error).message})`, err);
-  }
-  if (head.status >= 400) throw httpError(head.status, head.headers, what);
-  const etag = stripEtag(head.headers.get('x-linked-etag')) ?? stripEtag(head.headers.get('etag'));
-  if (etag === undefined || !/^[A-Za-z0-9._-]+$/.test(etag) || etag.startsWith('.')) throw failed(`the server sent no usable ETag for ${url}`);
-  const expected = headerInt(head.headers, 'x-linked-size') ?? (head.status < 300 ? headerInt(head.headers, 'content-length') : undefined);
-
-  const blob = blobPath(ctx.cacheDir, repoId, etag);
+  const meta = await fileMetadata(ctx, url, what, failed);
+  const blob = blobPath(ctx.cacheDir, repoId, meta.etag);
   const have = await fileSize(blob);
-  if (have !== undefined && (expected === undefined || have === expected)) {
-    await linkSnapshotFile(blob, pointer);
+  if (have !== undefined && (meta.size === undefined || have === meta.size)) {
+    await cacheWrite(pointer, () => linkSnapshotFile(blob, pointer));
     ctx.onProgress?.({ type: 'file-done', file, fromCache: true });
     return false;
   }
 
-  await mkdir(dirname(blob), { recursive: true });
-  const tmp = `${blob}.${tempSuffix()}.incomplete`;
+  await cacheWrite(dirname(blob), () => mkdir(dirname(blob), { recursive: true }));
+  const partial = await claimPartial(blob);
+  activePartials.add(partial);
   try {
-    let res: Response;
-    try {
-      res = await ctx.fetch(url, { headers, signal: ctx.signal });
-    } catch (err) {
-      if (ctx.signal?.aborted) throw err;
-      throw failed(`network error (${(err as Error).message})`, err);
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= DOWNLOAD_ATTEMPTS; attempt++) {
+      try {
+        const size = await transfer(ctx, meta, partial, file, attempt, what);
+        if (meta.size !== undefined && size !== meta.size) throw failed(`received ${size} bytes, expected ${meta.size}`);
+        lastError = undefined;
+        break;
+      } catch (err) {
+        if (ctx.signal?.aborted || !(err instanceof HubUnreachable)) throw err;
+        lastError = err;
+      }
     }
-    if (!res.ok || res.body === null) throw httpError(res.status, res.headers, what);
-    const total = expected ?? headerInt(res.headers, 'content-length');
+    if (lastError !== undefined) {
+      const e = lastError as HubUnreachable;
+      throw failed(`${e.message}; ${DOWNLOAD_ATTEMPTS} attempts made, the partial file is kept and the next call resumes it`, e);
+    }
+    if (/^[0-9a-f]{64}$/.test(meta.etag)) {
+      const got = await sha256OfFile(partial);
+      if (got !== meta.etag) {
+        await rm(partial, { force: true });
+        throw failed(`sha256 ${got} does not match the expected ${meta.etag}`);
+      }
+    }
+    await cacheWrite(blob, () => rename(partial, blob));
+  } finally {
+    activePartials.delete(partial);
+  }
+  await cacheWrite(pointer, () => linkSnapshotFile(blob, pointer));
+  ctx.onProgress?.({ type: 'file-done', file, fromCache: false });
+  return true;
+}
+
+/**
+ * One GET of the file into `partial`, resuming from its current size with a Range request.
+ * Returns the partial's size afterwards. A break in the transfer is a HubUnreachable.
+ */
+async function transfer(ctx: HubRequestContext, meta: FileMetadata, partial: string, file: string, attempt: number, what: Parameters<typeof httpError>[2]): Promise<number> {
+  let from = (await fileSize(partial)) ?? 0;
+  if (meta.size !== undefined && from > meta.size) from = 0;
+  if (meta.size !== undefined && from === meta.size) return from;
+  // The CDN (another origin) gets no Authorization: its URL is signed, and S3-style stores reject a second credential.
+  const headers: Record<string, string> = { 'accept-encoding': 'identity', ...(sameOrigin(meta.location, ctx.endpoint) ? authHeaders(ctx.token) : {}) };
+  if (from > 0) {
+    headers['range'] = `bytes=${from}-`;
+    ctx.onProgress?.({ type: 'file-resume', file, from, attempt });
+  }
+  const s = await ctx.http.stream(meta.location, { headers, redirect: 'follow' }, ctx.downloadTimeoutMs);
+  const res = s.response;
+  try {
+    if (isTransientStatus(res.status)) throw new HubUnreachable(`HTTP ${res.status} from ${meta.location}`, res.status);
+    if (res.status === 416 && from > 0) {
+      // The range starts at or past the end: start over.
+      await rm(partial, { force: true });
+      throw new HubUnreachable(`HTTP 416 for a resumed range of ${meta.location}`, 416);
+    }
+    if (!res.ok || res.body === null) throw httpError(res.status, res.headers, { ...what, url: meta.location });
+    let append = false;
+    if (res.status === 206) {
+      const m = /^bytes (\d+)-/.exec(res.headers.get('content-range') ?? '');
+      if (m === null || Number(m[1]) !== from) throw new HubUnreachable(`the server answered a range other than bytes=${from}-`, 206);
+      append = true;
+    }
+    // 200 to a Range request: the server sent the whole file, so write it from the start.
+    let loaded = append ? from : 0;
+    const total = meta.size ?? (append ? undefined : headerInt(res.headers, 'content-length'));
     ctx.onProgress?.({ type: 'file-start', file, bytes: total });
-    const sha256 = /^[0-9a-f]{64}$/.test(etag) ? createHash('sha256') : undefined;
-    const fh = await open(tmp, 'wx');
-    let loaded = 0;
-    let reported = 0;
+    const fh = await cacheWrite(partial, () => open(partial, append ? 'a' : 'w'));
+    let reported = loaded;
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        sha256?.update(chunk);
-        await fh.write(chunk);
+        s.touch();
+        await cacheWrite(partial, () => fh.write(chunk));
         loaded += chunk.byteLength;
         // Enough events for a smooth bar without one per network chunk.
         if (loaded - reported >= 1 << 20 || loaded === total) {
@@ -144,23 +272,16 @@ export async function fetchFileToCache(ctx: HubRequestContext, repoId: string, c
         }
       }
     } catch (err) {
-      if (ctx.signal?.aborted) throw err;
-      throw failed(`the transfer broke off after ${loaded}${total === undefined ? '' : ` of ${total}`} bytes (${(err as Error).message})`, err);
+      if (ctx.signal?.aborted || err instanceof SparseEncoderError) throw err;
+      const why = s.timedOut() ? `no data for ${ctx.downloadTimeoutMs / 1000} s` : (err as Error).message;
+      throw new HubUnreachable(`the transfer broke off after ${loaded}${total === undefined ? '' : ` of ${total}`} bytes (${why})`, undefined, err);
     } finally {
       await fh.close();
     }
-    if (total !== undefined && loaded !== total) throw failed(`received ${loaded} bytes, expected ${total}`);
-    if (sha256 !== undefined) {
-      const got = sha256.digest('hex');
-      if (got !== etag) throw failed(`sha256 ${got} does not match the expected ${etag}`);
-    }
     if (loaded !== reported) ctx.onProgress?.({ type: 'file-progress', file, loaded, total });
-    await rename(tmp, blob);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
+    if (total !== undefined && loaded < total) throw new HubUnreachable(`the transfer ended after ${loaded} of ${total} bytes`, undefined);
+    return loaded;
+  } finally {
+    s.done();
   }
-  await linkSnapshotFile(blob, pointer);
-  ctx.onProgress?.({ type: 'file-done', file, fromCache: false });
-  return true;
 }

@@ -1,10 +1,12 @@
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
 import { COMMIT_HASH, cachedCommit, snapshotFolder, writeRef } from './cache.js';
 import { expandHome, resolveHubConfig, type HubConfig } from './config.js';
 import { authHeaders, fetchFileToCache, httpError, type HubRequestContext } from './download.js';
-import { selectModelFiles } from './files.js';
+import { planModelFiles, qualifiedRepoId, type FilePlan, type RepoView } from './files.js';
+import { hubHttp, HubUnreachable, isTransientStatus } from './http.js';
 import type { ResolvedModel, ResolveModelOptions } from './types.js';
 
 // Hub repo ids: `name` or `org/name`; letters, digits, `-`, `_`, `.`; no `--` or `..` (huggingface_hub's rule).
@@ -39,7 +41,7 @@ export async function resolveModel(idOrPath: string, options: ResolveModelOption
       details: { path: idOrPath },
     });
   }
-  return resolveFromHub(idOrPath, resolveHubConfig(options), options);
+  return resolveFromHub(qualifiedRepoId(idOrPath), resolveHubConfig(options), options);
 }
 
 async function resolveFromHub(repoId: string, cfg: HubConfig, options: ResolveModelOptions): Promise<ResolvedModel> {
@@ -47,66 +49,178 @@ async function resolveFromHub(repoId: string, cfg: HubConfig, options: ResolveMo
   if (!/^[A-Za-z0-9._/-]+$/.test(revision) || revision.split('/').some((p) => p === '' || p === '.' || p === '..')) {
     throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `invalid revision "${revision}" for ${repoId}`, { details: { repoId, revision } });
   }
-  const fromCache = async (): Promise<ResolvedModel | undefined> => {
-    const commit = await cachedCommit(cacheDir, repoId, revision);
-    return commit === undefined ? undefined : { folder: snapshotFolder(cacheDir, repoId, commit), source: 'cache', repoId, revision, commit };
-  };
   if (cfg.offline) {
-    const hit = await fromCache();
-    if (hit !== undefined) return hit;
-    throw new SparseEncoderError(
-      'ERR_OFFLINE_NOT_CACHED',
-      `model ${repoId} (revision "${revision}") is not in the cache ${cacheDir} and offline mode is on (localFilesOnly or HF_HUB_OFFLINE)`,
-      { details: { repoId, revision, cacheDir } },
-    );
+    const cached = await cachedSnapshot(cacheDir, repoId, revision, cfg);
+    if (cached.commit !== undefined && cached.plan.missing.length === 0) return cacheResult(cacheDir, repoId, revision, cached.commit);
+    throw notCached(repoId, revision, cacheDir, cached, 'offline mode is on (localFilesOnly, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE)');
   }
 
+  const http = hubHttp(cfg, options.fetch, options.signal);
   const ctx: HubRequestContext = {
     endpoint: cfg.endpoint,
     token: cfg.token,
+    tokenSource: cfg.tokenSource,
     cacheDir,
-    fetch: options.fetch ?? globalThis.fetch,
+    http,
+    etagTimeoutMs: cfg.etagTimeoutMs,
+    downloadTimeoutMs: cfg.downloadTimeoutMs,
     signal: options.signal,
     onProgress: options.onProgress,
   };
-  const url = `${cfg.endpoint}/api/models/${repoId}/revision/${encodeURIComponent(revision)}`;
-  let res: Response;
+  // As hf_hub_download: when the Hub cannot be asked (or refuses a revision we already hold),
+  // a complete cached snapshot of the revision serves, and the caller is told why.
+  const fallBack = async (reason: string, original: SparseEncoderError): Promise<ResolvedModel> => {
+    const cached = await cachedSnapshot(cacheDir, repoId, revision, cfg);
+    if (cached.commit !== undefined && cached.plan.missing.length === 0) {
+      ctx.onProgress?.({ type: 'cache-fallback', repoId, revision, commit: cached.commit, reason });
+      return cacheResult(cacheDir, repoId, revision, cached.commit);
+    }
+    throw original;
+  };
+  const unavailable = (e: HubUnreachable): SparseEncoderError =>
+    new SparseEncoderError(
+      'ERR_HUB_UNAVAILABLE',
+      `cannot get ${repoId} (revision "${revision}") from the Hub (${e.message}) and the cache ${cacheDir} has no complete copy; try again later, or check the network and proxy settings (HTTPS_PROXY, NO_PROXY)`,
+      { cause: e, details: { repoId, revision, cacheDir, status: e.status } },
+    );
   try {
-    res = await ctx.fetch(url, { headers: authHeaders(cfg.token), signal: ctx.signal });
-  } catch (err) {
-    if (ctx.signal?.aborted) throw err;
-    // Like huggingface_hub: when the Hub cannot be reached, a cached snapshot still serves.
-    const hit = await fromCache();
-    if (hit !== undefined) return hit;
-    throw new SparseEncoderError('ERR_DOWNLOAD_FAILED', `cannot reach the Hub for ${repoId} (${url}): ${(err as Error).message}`, {
-      cause: err,
-      details: { repoId, revision, url },
+    const url = `${cfg.endpoint}/api/models/${repoId}/revision/${encodeURIComponent(revision)}`;
+    let info: { sha?: unknown; siblings?: unknown };
+    try {
+      // A renamed repo answers with a same-origin redirect, which fetch follows (keeping the token on the same origin).
+      const res = await http.send(url, { headers: authHeaders(cfg.token) }, cfg.etagTimeoutMs);
+      if (isTransientStatus(res.status)) throw new HubUnreachable(`HTTP ${res.status} from ${url}`, res.status);
+      if (!res.ok) {
+        const err = httpError(res.status, res.headers, { repoId, revision, url, tokenSource: cfg.tokenSource });
+        // 401/403 for a revision already held: the cache serves (a revoked token must not break a cached model).
+        if (res.status === 401 || res.status === 403) return await fallBack(`HTTP ${res.status} from ${url}`, err);
+        throw err;
+      }
+      try {
+        info = (await res.json()) as typeof info;
+      } catch (err) {
+        // A captive portal or a gateway's error page: not the Hub's answer.
+        throw new HubUnreachable(`the answer from ${url} is not JSON`, res.status, err);
+      }
+    } catch (err) {
+      if (err instanceof HubUnreachable) return await fallBack(err.message, unavailable(err));
+      throw err;
+    }
+    const commit = info.sha;
+    if (typeof commit !== 'string' || !COMMIT_HASH.test(commit) || !Array.isArray(info.siblings)) {
+      throw new SparseEncoderError('ERR_DOWNLOAD_FAILED', `repo info for ${repoId} from ${url} lacks a commit sha or a file list`, { details: { repoId, url } });
+    }
+    const listed = new Set(
+      info.siblings.map((s: unknown) => (s as { rfilename?: unknown } | null)?.rfilename).filter((f): f is string => typeof f === 'string' && isSafeRepoPath(f)),
+    );
+    const folder = snapshotFolder(cacheDir, repoId, commit);
+    let downloaded = false;
+    const fetched = new Set<string>();
+    const fetchOne = async (file: string): Promise<void> => {
+      if (fetched.has(file)) return;
+      if (await fetchFileToCache(ctx, repoId, commit, revision, file)) downloaded = true;
+      fetched.add(file);
+    };
+    const online: RepoView = {
+      has: (f) => listed.has(f),
+      readJson: async (f) => {
+        await fetchOne(f);
+        return readBoundedJson(join(folder, ...f.split('/')));
+      },
+    };
+    let plan: FilePlan;
+    try {
+      plan = await planModelFiles(online, cfg.backend);
+      ctx.onProgress?.({ type: 'repo-info', repoId, revision, commit, files: plan.files });
+      for (const file of plan.files) await fetchOne(file);
+    } catch (err) {
+      if (err instanceof HubUnreachable) return await fallBack(err.message, unavailable(err));
+      throw err;
+    }
+    // The ref is written last, so an interrupted run never makes a partial snapshot look complete
+    // offline. With nothing downloaded it is best-effort, as in huggingface_hub: a complete
+    // read-only cache must keep working.
+    try {
+      await writeRef(cacheDir, repoId, revision, commit);
+    } catch (err) {
+      if (downloaded || !(err instanceof SparseEncoderError && err.code === 'ERR_CACHE_NOT_WRITABLE')) throw err;
+    }
+    return { folder, source: downloaded ? 'hub' : 'cache', repoId, revision, commit };
+  } finally {
+    await http.close();
+  }
+}
+
+function cacheResult(cacheDir: string, repoId: string, revision: string, commit: string): ResolvedModel {
+  return { folder: snapshotFolder(cacheDir, repoId, commit), source: 'cache', repoId, revision, commit };
+}
+
+interface CachedSnapshot {
+  commit: string | undefined;
+  plan: FilePlan;
+}
+
+/** The cached snapshot of a revision and what the model would still need from it. */
+async function cachedSnapshot(cacheDir: string, repoId: string, revision: string, cfg: HubConfig): Promise<CachedSnapshot> {
+  const commit = await cachedCommit(cacheDir, repoId, revision);
+  if (commit === undefined) return { commit, plan: { files: [], missing: [] } };
+  const folder = snapshotFolder(cacheDir, repoId, commit);
+  const view: RepoView = {
+    has: (f) => isFileSync(join(folder, ...f.split('/'))),
+    readJson: async (f) => readBoundedJson(join(folder, ...f.split('/'))),
+  };
+  return { commit, plan: await planModelFiles(view, cfg.backend) };
+}
+
+function notCached(repoId: string, revision: string, cacheDir: string, cached: CachedSnapshot, why: string): SparseEncoderError {
+  if (cached.commit === undefined) {
+    return new SparseEncoderError('ERR_OFFLINE_NOT_CACHED', `model ${repoId} (revision "${revision}") is not in the cache ${cacheDir} and ${why}`, {
+      details: { repoId, revision, cacheDir },
     });
   }
-  if (!res.ok) throw httpError(res.status, res.headers, { repoId, revision, url, hadToken: cfg.token !== undefined });
-  let info: { sha?: unknown; siblings?: unknown };
-  try {
-    info = (await res.json()) as typeof info;
-  } catch (err) {
-    throw new SparseEncoderError('ERR_DOWNLOAD_FAILED', `repo info for ${repoId} from ${url} is not JSON`, { cause: err, details: { repoId, url } });
-  }
-  const commit = info.sha;
-  if (typeof commit !== 'string' || !COMMIT_HASH.test(commit) || !Array.isArray(info.siblings)) {
-    throw new SparseEncoderError('ERR_DOWNLOAD_FAILED', `repo info for ${repoId} from ${url} lacks a commit sha or a file list`, { details: { repoId, url } });
-  }
-  const listed = info.siblings
-    .map((s: unknown) => (s as { rfilename?: unknown } | null)?.rfilename)
-    .filter((f): f is string => typeof f === 'string' && isSafeRepoPath(f));
-  const files = selectModelFiles(listed, cfg.backend);
-  ctx.onProgress?.({ type: 'repo-info', repoId, revision, commit, files });
+  return new SparseEncoderError(
+    'ERR_OFFLINE_NOT_CACHED',
+    `model ${repoId} (revision "${revision}", commit ${cached.commit}) is only partly in the cache ${cacheDir} and ${why}; missing: ${cached.plan.missing.join(', ')}`,
+    { details: { repoId, revision, cacheDir, commit: cached.commit, missing: cached.plan.missing } },
+  );
+}
 
-  let downloaded = false;
-  for (const file of files) {
-    if (await fetchFileToCache(ctx, repoId, commit, revision, file)) downloaded = true;
+function isFileSync(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
-  // The ref is written last, so an interrupted run never makes a partial snapshot look complete offline.
-  await writeRef(cacheDir, repoId, revision, commit);
-  return { folder: snapshotFolder(cacheDir, repoId, commit), source: downloaded ? 'hub' : 'cache', repoId, revision, commit };
+}
+
+/** Config-sized JSON only: a regular file of at most this many bytes. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+/** A small JSON file's content; undefined when it is missing, not a regular file, too large or not JSON (the loader then says why). */
+function readBoundedJson(path: string): unknown {
+  let fd: number;
+  try {
+    // Non-blocking, so that a FIFO planted in the cache cannot hang the open.
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_JSON_BYTES) return undefined;
+    const buf = Buffer.alloc(st.size);
+    let n = 0;
+    while (n < buf.length) {
+      const r = readSync(fd, buf, n, buf.length - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return JSON.parse(buf.subarray(0, n).toString('utf8'));
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A repo file name we are willing to write under the snapshot folder. */

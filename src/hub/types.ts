@@ -9,13 +9,24 @@ export type ResolveProgressEvent =
   | { type: 'file-start'; file: string; bytes: number | undefined }
   | { type: 'file-progress'; file: string; loaded: number; total: number | undefined }
   /** A file is in the snapshot folder; `fromCache` when nothing was transferred for it. */
-  | { type: 'file-done'; file: string; fromCache: boolean };
+  | { type: 'file-done'; file: string; fromCache: boolean }
+  /** A transfer broke off and is resumed from byte `from` with a Range request. */
+  | { type: 'file-resume'; file: string; from: number; attempt: number }
+  /**
+   * The Hub could not be asked (network error, timeout, 429, 5xx) or refused a revision already
+   * cached (401/403): the complete cached snapshot `commit` is used instead. `reason` says why.
+   */
+  | { type: 'cache-fallback'; repoId: string; revision: string; commit: string; reason: string };
 
 export interface ResolveModelOptions {
   /** Branch, tag or commit hash. Default `'main'`. */
   revision?: string;
-  /** Hub access token for gated/private repos. Default: env `HF_TOKEN`, else none. */
-  token?: string;
+  /**
+   * Hub access token for gated/private repos; `false` sends none. Default, as huggingface_hub's
+   * get_token(): env `HF_TOKEN`, else `HUGGING_FACE_HUB_TOKEN`, else the file at `HF_TOKEN_PATH`
+   * (default `$HF_HOME/token`, written by `hf auth login`), else none.
+   */
+  token?: string | false;
   /**
    * Cache folder in huggingface_hub's layout (shared with Python). Default: env `HF_HUB_CACHE`,
    * else `$HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`.
@@ -23,13 +34,16 @@ export interface ResolveModelOptions {
   cacheDir?: string;
   /** Hub base URL. Default: env `HF_ENDPOINT`, else `https://huggingface.co`. */
   endpoint?: string;
-  /** Never touch the network; resolve from the cache only. Default: env `HF_HUB_OFFLINE` (1/true/yes/on), else false. */
+  /** Never touch the network; resolve from the cache only. Default: env `HF_HUB_OFFLINE` or `TRANSFORMERS_OFFLINE` (1/true/yes/on), else false. */
   localFilesOnly?: boolean;
   /** Which model files to fetch. Default `'torch'`. */
   backend?: ModelBackend;
   /** Receives progress events. Default: none. */
   onProgress?: (event: ResolveProgressEvent) => void;
-  /** The fetch implementation (tests, proxies). Default `globalThis.fetch`. */
+  /**
+   * The fetch implementation (tests). Default: undici's fetch through an EnvHttpProxyAgent built
+   * from `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (either case) of `env`.
+   */
   fetch?: typeof globalThis.fetch;
   /** Cancels requests and transfers. Default: none. */
   signal?: AbortSignal;

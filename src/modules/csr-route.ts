@@ -3,16 +3,16 @@ import type { SparseVector } from '../sparse/vector.js';
 import { topKByMagnitude } from '../sparse/vector.js';
 import { loadStateDict } from '../weights/load.js';
 import { MeanPooledTransformer } from './dense-transformer.js';
+import { loadOptionsOf } from './splade-transformer.js';
+import type { TransformerLoadOptions } from './splade-transformer.js';
 import type { PoolingMode } from './pooling-config.js';
 import type { SparseAutoEncoder } from './sparse-auto-encoder.js';
 import { TransformerInput } from './transformer-input.js';
 import { TransformerRoute } from './transformer-route.js';
 import type { RouteEncodeOptions, SparseRoute } from './route.js';
 
-export interface CsrRouteOptions {
-  /** onnxruntime intra-op threads. Default: onnxruntime's choice. */
-  threads?: number;
-}
+/** onnxruntime threads and weight precision. Default: onnxruntime's choice of threads, fp32. */
+export type CsrRouteOptions = TransformerLoadOptions;
 
 /**
  * CSR (Contrastive Sparse Representation): Transformer + mean Pooling + SparseAutoEncoder.
@@ -43,7 +43,7 @@ export class CsrRoute extends TransformerRoute implements SparseRoute {
     const transformer = await MeanPooledTransformer.create({
       config: input.config,
       weights,
-      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...loadOptionsOf(options),
     });
     return new CsrRoute(input, transformer, sae);
   }

@@ -23,7 +23,7 @@ export class MeanPooledTransformer extends TransformerModule {
   }
 
   static async create(options: MeanPooledTransformerOptions): Promise<MeanPooledTransformer> {
-    return new MeanPooledTransformer(await TransformerSession.create(options.config, options, (config) => buildMeanPooledModel(config, options.weights)));
+    return new MeanPooledTransformer(await TransformerSession.create(options.config, options, (config) => buildMeanPooledModel(config, options.weights, options.quantize)));
   }
 
   /** Mean-pooled embeddings in the caller's order; an empty row gives zeros (as the 1e-9 clamp does). */

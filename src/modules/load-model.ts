@@ -11,12 +11,11 @@ import { SparseAutoEncoder } from './sparse-auto-encoder.js';
 import { SparseStaticEmbedding } from './sparse-static-embedding.js';
 import { readSpladePoolingConfig } from './splade-pooling.js';
 import { SpladeRoute } from './splade-route.js';
+import type { TransformerLoadOptions } from './splade-transformer.js';
 import { architectureOf } from './transformer-config.js';
 
-export interface LoadModelOptions {
-  /** onnxruntime intra-op threads per session. Default: onnxruntime's choice. */
-  threads?: number;
-}
+/** onnxruntime threads per session and weight precision. Default: onnxruntime's choice of threads, fp32. */
+export type LoadModelOptions = TransformerLoadOptions;
 
 /**
  * The module pipeline of a model folder. A plain model has one route (named `default`);

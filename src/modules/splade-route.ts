@@ -2,17 +2,16 @@ import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { emptyVector, topKByMagnitude } from '../sparse/vector.js';
 import { loadStateDict } from '../weights/load.js';
-import { SpladeTransformer } from './splade-transformer.js';
+import { loadOptionsOf, SpladeTransformer } from './splade-transformer.js';
+import type { TransformerLoadOptions } from './splade-transformer.js';
 import type { SpladePoolingConfig } from './splade-pooling.js';
 import { architectureOf } from './transformer-config.js';
 import { TransformerInput } from './transformer-input.js';
 import { TransformerRoute } from './transformer-route.js';
 import type { RouteEncodeOptions, SparseRoute } from './route.js';
 
-export interface SpladeRouteOptions {
-  /** onnxruntime intra-op threads. Default: onnxruntime's choice. */
-  threads?: number;
-}
+/** onnxruntime threads and weight precision. Default: onnxruntime's choice of threads, fp32. */
+export type SpladeRouteOptions = TransformerLoadOptions;
 
 /**
  * MLMTransformer followed by SpladePooling, run as one fused graph: the vocabulary-sized logits
@@ -51,7 +50,7 @@ export class SpladeRoute extends TransformerRoute implements SparseRoute {
       weights,
       pooling: pooling.pooling,
       activation: pooling.activation,
-      ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...loadOptionsOf(options),
     });
     return new SpladeRoute(input, transformer);
   }

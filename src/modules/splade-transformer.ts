@@ -1,6 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import { parseTransformerConfig } from '../graph/config.js';
 import type { TransformerConfig } from '../graph/config.js';
+import type { QuantizeOptions } from '../graph/quantize.js';
 import { buildSpladeModel, GRAPH_NAMES, takesTokenTypeIds } from '../graph/transformer-graph.js';
 import type { SpladeActivation, SpladePoolingMode } from '../graph/transformer-graph.js';
 import { OnnxSession } from '../runtime/session.js';
@@ -24,6 +25,19 @@ export interface TransformerRuntimeOptions {
   maxTokensPerRun?: number;
   /** onnxruntime graph optimisation level. Default `'all'`. */
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Weight precision of the graph. Default `{ precision: 'fp32' }`. */
+  quantize?: QuantizeOptions;
+}
+
+/** What a model loader passes down to each transformer module. */
+export type TransformerLoadOptions = Pick<TransformerRuntimeOptions, 'threads' | 'quantize'>;
+
+/** `options` without its undefined fields (exactOptionalPropertyTypes). */
+export function loadOptionsOf(options: TransformerLoadOptions): TransformerLoadOptions {
+  return {
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
+  };
 }
 
 export interface SpladeTransformerOptions extends TransformerRuntimeOptions {
@@ -147,8 +161,12 @@ export class SpladeTransformer extends TransformerModule {
   }
 
   static async create(options: SpladeTransformerOptions): Promise<SpladeTransformer> {
-    const pooling = { pooling: options.pooling ?? 'max', activation: options.activation ?? 'relu' } as const;
-    return new SpladeTransformer(await TransformerSession.create(options.config, options, (config) => buildSpladeModel(config, options.weights, pooling)));
+    const graph = {
+      pooling: options.pooling ?? 'max',
+      activation: options.activation ?? 'relu',
+      ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
+    } as const;
+    return new SpladeTransformer(await TransformerSession.create(options.config, options, (config) => buildSpladeModel(config, options.weights, graph)));
   }
 
   /**

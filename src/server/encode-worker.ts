@@ -29,6 +29,8 @@ async function load(): Promise<SparseEncoder | undefined> {
       threads: config.threads,
       ...(config.revision !== undefined ? { revision: config.revision } : {}),
       ...(config.localFilesOnly !== undefined ? { localFilesOnly: config.localFilesOnly } : {}),
+      ...(config.quantize !== undefined ? { quantize: config.quantize } : {}),
+      ...(config.int8VocabProjection !== undefined ? { int8VocabProjection: config.int8VocabProjection } : {}),
     });
   } catch (err) {
     send({ type: 'load-failed', error: toWireError(err) });
@@ -48,6 +50,7 @@ function describeModel(encoder: SparseEncoder): ServedModelInfo {
     defaultPromptName: encoder.defaultPromptName ?? null,
     router: encoder.isRouter,
     modules: m.modules,
+    precision: m.precision,
     routes: m.routes,
   };
 }

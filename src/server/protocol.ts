@@ -12,6 +12,9 @@ export interface WorkerConfig {
   threads: number;
   revision?: string;
   localFilesOnly?: boolean;
+  /** Model weight precision (`SparseEncoder.fromPretrained`'s `quantize`). */
+  quantize?: 'none' | 'int8';
+  int8VocabProjection?: boolean;
 }
 
 /** What /info reports about the model; sent by a worker once it has loaded. */
@@ -28,6 +31,8 @@ export interface ServedModelInfo {
   /** True for Router models (e.g. inference-free SPLADE): queries and documents take different branches. */
   router: boolean;
   modules: string;
+  /** Weights of the transformer graphs (`fp32`, `int8`, `int8+fp32-vocab`). */
+  precision: string;
   routes: string[];
 }
 

@@ -63,6 +63,8 @@ export async function startServer(options: ServerOptions = {}): Promise<SparseSe
           threads: o.threadsPerWorker,
           ...(options.revision !== undefined ? { revision: options.revision } : {}),
           ...(options.localFilesOnly !== undefined ? { localFilesOnly: options.localFilesOnly } : {}),
+          ...(options.quantize !== undefined ? { quantize: options.quantize } : {}),
+          ...(options.int8VocabProjection !== undefined ? { int8VocabProjection: options.int8VocabProjection } : {}),
         },
         workers: o.workers,
         maxQueued: o.maxQueuedJobs,

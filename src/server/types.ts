@@ -8,6 +8,10 @@ export interface ServerOptions {
   revision?: string;
   /** Resolve the model from the cache only. Default: env `HF_HUB_OFFLINE`, else false. */
   localFilesOnly?: boolean;
+  /** Model weight precision, as `SparseEncoder.fromPretrained`'s `quantize`. Default `'none'` (fp32). */
+  quantize?: 'none' | 'int8';
+  /** With `quantize: 'int8'`: whether the vocabulary projection is int8 too. Default true. */
+  int8VocabProjection?: boolean;
   /** Index file (`SparseIndex.save`); enables /search. Default: none. */
   index?: string;
   /** Interface to listen on. Default `'127.0.0.1'` (loopback only). */

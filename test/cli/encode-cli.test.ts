@@ -93,3 +93,34 @@ test('float32ToString writes the shortest round-tripping decimal', () => {
   assert.equal(float32ToString(Math.fround(0.5688671)), '0.5688671');
   assert.equal(float32ToString(Math.fround(2.63206)), '2.63206');
 });
+
+test('--quantize int8 encodes with the int8 graph (close to the fixture, not equal); bad precision flags are usage errors', async () => {
+  const expected = loadExpected('splade-bert').results['document']!;
+  const input = IDS.map((i) => TEXTS[i]!.text.replace(/[\r\n]/g, ' ')).join('\n') + '\n';
+  for (const flags of [['--quantize', 'int8'], ['--quantize', 'int8', '--fp32-vocab']]) {
+    const r = await cli(['encode', '--model', fixture('splade-bert'), '--document', ...flags], input);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = parseLines(r.stdout);
+    let differs = false;
+    lines.forEach((l, k) => {
+      const e = expected[IDS[k]!]!;
+      const got = new Map((l['indices'] as number[]).map((i, j) => [i, (l['values'] as number[])[j]!]));
+      let dotp = 0;
+      let na = 0;
+      let nb = 0;
+      e.indices.forEach((i, j) => {
+        dotp += (got.get(i) ?? 0) * e.values[j]!;
+        nb += e.values[j]! ** 2;
+      });
+      for (const v of got.values()) na += v * v;
+      assert.ok(dotp / Math.sqrt(na * nb) > 0.98, `line ${k}: cosine to fp32`);
+      if (e.values.some((v, j) => got.get(e.indices[j]!) !== v)) differs = true;
+    });
+    assert.ok(differs, 'int8 vectors are not the fp32 ones');
+  }
+  for (const bad of [['--quantize', 'int4'], ['--fp32-vocab']]) {
+    const r = await cli(['encode', '--model', fixture('splade-bert'), ...bad], 'x\n');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /quantize|fp32-vocab/);
+  }
+});

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SparseEncoder } from '../../src/encoder/sparse-encoder.js';
 import { isSparseEncoderError } from '../../src/errors.js';
+import { evaluateRetrieval } from '../../src/eval/evaluate.js';
 import { SHARED } from '../helpers/paths.js';
 
 interface Scores {
@@ -50,7 +51,23 @@ const models: Array<[string, number[], number]> = [
   ),
 ];
 
+/** Indices of `scores` from highest to lowest. */
+const ranking = (scores: readonly number[]): number[] => scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]).map(([, i]) => i);
+
 for (const [name, expected, rtol] of models) {
+  // int8: the published fp32 ranking of the four documents, each score within 5%.
+  test(`real model ${name}, int8`, { skip: skipReason(name) || (UNSUPPORTED[name] !== undefined ? 'refused model' : false), timeout: 30 * 60_000 }, async (t) => {
+    const model = await SparseEncoder.fromPretrained(name, { quantize: 'int8' });
+    try {
+      const scores = model.similarity(await model.encodeQuery(SCORES.query), await model.encodeDocument(SCORES.documents))[0]!;
+      t.diagnostic(`${name} int8 scores ${scores.map((s) => s.toFixed(4)).join(', ')} (fp32 reference ${expected.join(', ')})`);
+      assert.deepEqual(ranking(scores), ranking(expected));
+      scores.forEach((s, i) => assertRelClose(s, expected[i]!, 0.05, `${name} int8 document ${i}`));
+    } finally {
+      await model.dispose();
+    }
+  });
+
   test(`real model ${name}`, { skip: skipReason(name), timeout: 30 * 60_000 }, async () => {
     const refused = UNSUPPORTED[name];
     if (refused !== undefined) {
@@ -96,5 +113,23 @@ for (const check of SCORES.opensearch_token_checks) {
     } finally {
       await model.dispose();
     }
+  });
+}
+
+// int8 retrieval quality on real data: nDCG@10 on SciFact within 1% of fp32 (printed for the record).
+for (const name of ['naver/splade-v3', 'opensearch-project/opensearch-neural-sparse-encoding-doc-v3-distill']) {
+  test(`real model ${name}: SciFact nDCG@10, int8 vs fp32`, { skip: skipReason(name), timeout: 6 * 60 * 60_000 }, async (t) => {
+    const ndcg: Record<string, number> = {};
+    for (const quantize of ['none', 'int8'] as const) {
+      const model = await SparseEncoder.fromPretrained(name, { quantize });
+      try {
+        const result = await evaluateRetrieval({ dataset: { folder: join(SHARED, 'data', 'scifact') }, model });
+        ndcg[quantize] = result.metrics['ndcg@10']!;
+      } finally {
+        await model.dispose();
+      }
+    }
+    t.diagnostic(`${name} SciFact nDCG@10: fp32 ${ndcg['none']!.toFixed(4)}, int8 ${ndcg['int8']!.toFixed(4)} (ratio ${(ndcg['int8']! / ndcg['none']!).toFixed(4)})`);
+    assert.ok(ndcg['int8']! >= 0.99 * ndcg['none']!, `int8 nDCG@10 ${ndcg['int8']} < 0.99 × fp32 ${ndcg['none']}`);
   });
 }

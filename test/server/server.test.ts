@@ -113,6 +113,7 @@ describe('endpoints', () => {
     assert.equal(m.similarityFn, BERT.model_info.similarity_fn_name);
     assert.deepEqual(m.prompts, BERT.model_info.prompts);
     assert.equal(m.router, false);
+    assert.equal(m.precision, 'fp32');
     assert.equal(info.body.index.size, TEXTS.length);
     assert.equal(info.body.index.dim, DIM);
     assert.ok(logs.some((e) => e.type === 'listening' && e.url === server.url));
@@ -337,12 +338,13 @@ test('an index-only server searches vectors, refuses text queries and /encode', 
   }
 });
 
-test('inference-free (Router) model: query route vectors equal the fixture; /search without an index is 404', async () => {
+test('inference-free (Router) model, int8: query route vectors equal the fixture; /info says int8; /search without an index is 404', async () => {
   const expected = loadExpected('inference-free');
-  const s = await startServer({ model: fixture('inference-free'), port: 0, workers: 2, threadsPerWorker: 1 });
+  const s = await startServer({ model: fixture('inference-free'), port: 0, workers: 2, threadsPerWorker: 1, quantize: 'int8' });
   try {
     const info = await request(s.url, '/info');
     assert.equal(info.body.model.router, true);
+    assert.equal(info.body.model.precision, 'int8');
     assert.equal(info.body.server.readyWorkers, 2);
     const ids = [0, 5, 17, 39];
     const r = await request(s.url, '/encode', { json: { texts: ids.map((i) => TEXTS[i]!.text), task: 'query' } });

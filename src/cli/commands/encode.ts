@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { SparseEncoderError } from '../../errors.js';
 import { SparseEncoder } from '../../encoder/sparse-encoder.js';
 import type { SparseVector } from '../../sparse/vector.js';
-import { intOption, parseCommandArgs } from '../args.js';
+import { intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
 import type { CliIo } from '../main.js';
 import { ProgressBar } from '../progress.js';
 
@@ -31,7 +31,7 @@ options:
   --tokens                add "tokens": {token: weight} (decoded vocabulary entries)
   --revision <rev>        Hub branch, tag or commit (default main)
   --threads <n>           onnxruntime threads (default: number of CPUs)
-  --chunk-size <n>        lines read and encoded together (default 1024)
+${modelPrecisionHelp()}  --chunk-size <n>        lines read and encoded together (default 1024)
 `;
 
 interface InputRecord {
@@ -53,6 +53,8 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     tokens: { type: 'boolean' },
     revision: { type: 'string' },
     threads: { type: 'string' },
+    quantize: { type: 'string' },
+    'fp32-vocab': { type: 'boolean' },
     'chunk-size': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -72,6 +74,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const threads = threadsRaw === undefined ? undefined : intOption(threadsRaw, 'threads', 0);
   const withTokens = values['tokens'] === true;
   const revision = values['revision'] as string | undefined;
+  const precision = modelPrecisionOptions(values);
 
   const inputPath = (values['input'] as string | undefined) ?? '-';
   const outputPath = (values['output'] as string | undefined) ?? '-';
@@ -86,6 +89,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const model = await SparseEncoder.fromPretrained(modelId, {
     ...(revision !== undefined ? { revision } : {}),
     ...(threads !== undefined ? { threads } : {}),
+    ...precision,
   });
   const input: NodeJS.ReadableStream = inputPath === '-' ? io.stdin : createReadStream(inputPath);
   const output = outputPath === '-' ? io.stdout : createWriteStream(outputPath);

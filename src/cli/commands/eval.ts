@@ -7,7 +7,7 @@ import type { FusionMethod } from '../../eval/fusion.js';
 import type { MetricConventions } from '../../eval/metrics.js';
 import type { SparseTextEncoder } from '../../eval/retriever.js';
 import { readTrecRun, writeTrecRun } from '../../eval/trec.js';
-import { intOption, parseCommandArgs, requireOption, type Options } from '../args.js';
+import { intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs, requireOption, type ModelPrecisionOptions, type Options } from '../args.js';
 import type { CliIo } from '../main.js';
 import { ProgressBar } from '../progress.js';
 
@@ -24,6 +24,7 @@ Scores retrieval on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.ts
   --save-run <file>      write the ranking as a TREC run file
   --k <n>                hits per query (default: largest cutoff; 1000 with --conventions trec)
   --batch-size <n>       texts per encoder call (default 32)
+${modelPrecisionHelp().trimEnd()}
   --k1 <x> --b <x>       BM25 parameters (default 0.9 and 0.4, Anserini's)
   --bm25-lengths lucene|exact  BM25 document lengths as Lucene stores them (default) or exact
   --save-bm25 <file>     save the fitted BM25 vocabulary and statistics (JSON)
@@ -42,6 +43,8 @@ const OPTIONS: Options = {
   'save-run': { type: 'string' },
   k: { type: 'string' },
   'batch-size': { type: 'string' },
+  quantize: { type: 'string' },
+  'fp32-vocab': { type: 'boolean' },
   k1: { type: 'string' },
   b: { type: 'string' },
   'bm25-lengths': { type: 'string' },
@@ -64,6 +67,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const str = (name: string): string | undefined => values[name] as string | undefined;
   const data = requireOption(str('data'), 'data');
   const models = (values['model'] as string[] | undefined) ?? [];
+  const precision = modelPrecisionOptions(values);
   const runPath = str('run');
   if ((models.length === 0) === (runPath === undefined)) throw new SparseEncoderError('ERR_USAGE', 'give either --model or --run');
   if (models.length > 2) throw new SparseEncoderError('ERR_USAGE', `at most two --model values can be fused, got ${models.length}`);
@@ -99,7 +103,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
         if (spec === 'bm25') {
           loaded.push('bm25');
         } else {
-          const encoder = await loadEncoder(spec);
+          const encoder = await loadEncoder(spec, precision);
           encoders.push(encoder);
           loaded.push(encoder);
         }
@@ -125,9 +129,9 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
 }
 
 /** Loads a neural sparse encoder; imported here, lazily, so `--model bm25` and `--run` never load onnxruntime. */
-async function loadEncoder(spec: string): Promise<DisposableEncoder> {
+async function loadEncoder(spec: string, precision: ModelPrecisionOptions): Promise<DisposableEncoder> {
   const { SparseEncoder } = await import('../../encoder/sparse-encoder.js');
-  return SparseEncoder.fromPretrained(spec);
+  return SparseEncoder.fromPretrained(spec, precision);
 }
 
 function numberOption(value: string | undefined, name: string, fallback: number): number {

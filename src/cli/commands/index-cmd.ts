@@ -3,7 +3,7 @@ import { SparseIndex } from '../../index/sparse-index.js';
 import type { IndexDocument, WeightStorage } from '../../index/types.js';
 import { lineVector, readTextLines, readVectorLines, type VectorLine } from '../../index/vector-lines.js';
 import type { SparseVector } from '../../sparse/vector.js';
-import { intOption, parseCommandArgs, requireOption } from '../args.js';
+import { intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs, requireOption, type ModelPrecisionOptions, type ParsedArgs } from '../args.js';
 import type { CliIo } from '../main.js';
 import { ProgressBar } from '../progress.js';
 
@@ -15,7 +15,8 @@ const USAGE = `usage:
   sparse-encoder index build --model <id|path> --texts docs.jsonl --out corpus.idx [options]
       --texts                 JSONL of {"id": ..., "text": ...}, encoded as documents by --model
       --batch-size N          texts per model run (default 32)
-      --quantize u8|f16|f32   weight storage (default f32)
+${modelPrecisionHelp('model-quantize').replace(/^/gm, '    ').trimEnd()}
+      --quantize u8|f16|f32   the index's weight storage (default f32)
       --dim N                 vocabulary size (default: the lines' "dim", else 30522, else max index + 1)
       --range-size N          documents per pruning range: 32, 64, 128 or 256 (default 64)
       --store-fields          keep each line's other keys (e.g. "text") as stored fields
@@ -38,6 +39,8 @@ async function build(argv: string[], io: CliIo): Promise<void> {
     texts: { type: 'string' },
     model: { type: 'string' },
     'batch-size': { type: 'string' },
+    'model-quantize': { type: 'string' },
+    'fp32-vocab': { type: 'boolean' },
     out: { type: 'string' },
     quantize: { type: 'string' },
     dim: { type: 'string' },
@@ -49,7 +52,7 @@ async function build(argv: string[], io: CliIo): Promise<void> {
     io.stdout.write(USAGE + '\n');
     return;
   }
-  const source = inputSource(values);
+  const source = inputSource(values, 'model-quantize');
   const out = requireOption(values.out as string | undefined, 'out');
   const quantize = (values.quantize as string | undefined) ?? 'f32';
   if (!['u8', 'f16', 'f32'].includes(quantize)) throw new SparseEncoderError('ERR_USAGE', `--quantize must be u8, f16 or f32, got '${quantize}'`);
@@ -63,7 +66,7 @@ async function build(argv: string[], io: CliIo): Promise<void> {
   const lines: VectorLine[] = [];
   let lineDim: number | undefined;
   let maxIndex = -1;
-  const input = source.kind === 'texts' ? encodedLines(source.path, source.model, 'document', source.batchSize) : readVectorLines(source.path);
+  const input = source.kind === 'texts' ? encodedLines(source.path, source.model, 'document', source.batchSize, source.precision) : readVectorLines(source.path);
   for await (const l of input) {
     if (l.dim !== undefined) {
       if (lineDim !== undefined && l.dim !== lineDim) {
@@ -91,10 +94,10 @@ async function build(argv: string[], io: CliIo): Promise<void> {
   index.dispose();
 }
 
-export type InputSource = { kind: 'vectors'; path: string } | { kind: 'texts'; path: string; model: string; batchSize: number };
+export type InputSource = { kind: 'vectors'; path: string } | { kind: 'texts'; path: string; model: string; batchSize: number; precision: ModelPrecisionOptions };
 
-/** --vectors, or --texts with --model; exactly one. */
-export function inputSource(values: Record<string, unknown>): InputSource {
+/** --vectors, or --texts with --model; exactly one. `precisionFlag` names the model-precision flag of the command. */
+export function inputSource(values: ParsedArgs['values'], precisionFlag = 'quantize'): InputSource {
   const vectors = values.vectors as string | undefined;
   const texts = values.texts as string | undefined;
   const model = values.model as string | undefined;
@@ -102,7 +105,13 @@ export function inputSource(values: Record<string, unknown>): InputSource {
   if (texts !== undefined || model !== undefined) {
     if (texts === undefined || texts === '') throw new SparseEncoderError('ERR_USAGE', '--model needs --texts (JSONL of {"id", "text"})');
     if (model === undefined || model === '') throw new SparseEncoderError('ERR_USAGE', '--texts needs --model');
-    return { kind: 'texts', path: texts, model, batchSize: intOption(values['batch-size'] as string | undefined, 'batch-size', 32) };
+    return {
+      kind: 'texts',
+      path: texts,
+      model,
+      batchSize: intOption(values['batch-size'] as string | undefined, 'batch-size', 32),
+      precision: modelPrecisionOptions(values, precisionFlag),
+    };
   }
   return { kind: 'vectors', path: requireOption(vectors, 'vectors') };
 }
@@ -111,9 +120,9 @@ export function inputSource(values: Record<string, unknown>): InputSource {
  * Encodes a texts file with the model, as vector lines (text kept in `extra`). The encoder, and so
  * onnxruntime, is imported only here, when --model is given.
  */
-export async function* encodedLines(path: string, model: string, task: 'query' | 'document', batchSize: number): AsyncGenerator<VectorLine> {
+export async function* encodedLines(path: string, model: string, task: 'query' | 'document', batchSize: number, precision: ModelPrecisionOptions = {}): AsyncGenerator<VectorLine> {
   const { SparseEncoder } = await import('../../encoder/sparse-encoder.js');
-  const encoder = await SparseEncoder.fromPretrained(model);
+  const encoder = await SparseEncoder.fromPretrained(model, precision);
   try {
     const chunk: Array<{ id: string; text: string; extra?: Record<string, unknown>; line: number }> = [];
     const flush = async function* (): AsyncGenerator<VectorLine> {

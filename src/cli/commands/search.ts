@@ -3,7 +3,7 @@ import { SparseEncoderError } from '../../errors.js';
 import { SparseIndex } from '../../index/sparse-index.js';
 import type { SearchOptions } from '../../index/types.js';
 import { lineVector, readVectorLines } from '../../index/vector-lines.js';
-import { intOption, parseCommandArgs, requireOption } from '../args.js';
+import { intOption, modelPrecisionHelp, parseCommandArgs, requireOption } from '../args.js';
 import { encodedLines, inputSource } from './index-cmd.js';
 import type { CliIo } from '../main.js';
 import { ProgressBar } from '../progress.js';
@@ -14,7 +14,7 @@ const DEFAULT_HEAP_FACTOR = 0.8;
 const USAGE = `usage: sparse-encoder search --index corpus.idx --vectors queries.jsonl [options]
        sparse-encoder search --index corpus.idx --model <id|path> --texts queries.jsonl [options]
   --texts queries.jsonl     JSONL of {"id": ..., "text": ...}, encoded as queries by --model
-  -k N                      hits per query (default 10)
+${modelPrecisionHelp()}  -k N                      hits per query (default 10)
   --exact                   exact top-k (default: approximate, --heap-factor ${DEFAULT_HEAP_FACTOR})
   --heap-factor F           approximate: visit a range when F x its bound reaches the k-th score (0 < F <= 1)
   --query-term-cut N        approximate: use only the N heaviest query terms to find candidates
@@ -27,6 +27,8 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     texts: { type: 'string' },
     model: { type: 'string' },
     'batch-size': { type: 'string' },
+    quantize: { type: 'string' },
+    'fp32-vocab': { type: 'boolean' },
     k: { type: 'string', short: 'k' },
     exact: { type: 'boolean' },
     'heap-factor': { type: 'string' },
@@ -63,7 +65,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const bar = new ProgressBar(io.stderr, 'searching', undefined);
   let n = 0;
   try {
-    const input = source.kind === 'texts' ? encodedLines(source.path, source.model, 'query', source.batchSize) : readVectorLines(source.path);
+    const input = source.kind === 'texts' ? encodedLines(source.path, source.model, 'query', source.batchSize, source.precision) : readVectorLines(source.path);
     for await (const l of input) {
       if (l.dim !== undefined && l.dim !== index.dim) {
         throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `${source.path}:${l.line}: query "dim" ${l.dim} differs from the index's ${index.dim}`);

@@ -1,7 +1,7 @@
 import { SparseEncoderError } from '../../errors.js';
 import { startServer } from '../../server/server.js';
 import type { ServerLogEvent } from '../../server/types.js';
-import { intOption, parseCommandArgs } from '../args.js';
+import { intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
 import type { CliIo } from '../main.js';
 
 const HELP = `usage: sparse-encoder serve --model <id|path> [--index <file>] [options]
@@ -18,7 +18,7 @@ options:
   --workers <n>           encode worker threads, each with its own model copy (default 1)
   --threads <n>           onnxruntime threads per worker (default: CPUs / workers)
   --revision <rev>        Hub branch, tag or commit (default main)
-  --max-body-bytes <n>    largest request body (default 1048576)
+${modelPrecisionHelp()}  --max-body-bytes <n>    largest request body (default 1048576)
   --max-texts <n>         most texts per request (default 256)
   --quiet                 do not log each request
 `;
@@ -33,6 +33,8 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     workers: { type: 'string' },
     threads: { type: 'string' },
     revision: { type: 'string' },
+    quantize: { type: 'string' },
+    'fp32-vocab': { type: 'boolean' },
     'max-body-bytes': { type: 'string' },
     'max-texts': { type: 'string' },
     quiet: { type: 'boolean' },
@@ -50,6 +52,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const index = str('index');
   if (model === undefined && index === undefined) throw new SparseEncoderError('ERR_USAGE', '--model or --index is required');
   const threads = str('threads');
+  const precision = modelPrecisionOptions(values);
   const quiet = values['quiet'] === true;
   const onLog = (e: ServerLogEvent): void => {
     if (quiet && e.type === 'request') return;
@@ -71,6 +74,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
       workers: intOption(str('workers'), 'workers', 1),
       ...(threads !== undefined ? { threadsPerWorker: intOption(threads, 'threads', 1) } : {}),
       ...(str('revision') !== undefined ? { revision: str('revision')! } : {}),
+      ...precision,
       maxBodyBytes: intOption(str('max-body-bytes'), 'max-body-bytes', 1024 * 1024),
       maxTextsPerRequest: intOption(str('max-texts'), 'max-texts', 256),
       onLog,
