@@ -84,6 +84,20 @@ export async function evaluateRetrieval(options: EvaluateRetrievalOptions): Prom
   const maxCutoff = Math.max(...Object.values(cutoffs).flat());
   const k = options.k ?? (conventions === 'trec' ? Math.max(maxCutoff, 1000) : maxCutoff);
 
+  // A table of zeros would look like a result: no judged query, or an empty run, is an error.
+  const threshold0 = options.relevanceThreshold ?? 1;
+  const queryIds = new Set(dataset.queries.map((q) => q.id));
+  const judged = [...dataset.qrels].filter(([qid, docs]) => queryIds.has(qid) && [...docs.values()].some((g) => g >= threshold0)).length;
+  if (judged === 0) {
+    throw new SparseEncoderError(
+      'ERR_DATASET_MISSING',
+      `no query has a relevant judgement (grade >= ${threshold0}) in the qrels: they are empty or name no query of queries.jsonl`,
+      { details: { queries: dataset.queries.length, qrels: dataset.qrels.size } },
+    );
+  }
+  if (options.run !== undefined && ![...options.run.values()].some((hits) => hits.length > 0)) {
+    throw new SparseEncoderError('ERR_INVALID_INPUT', 'the run has no hits for any query: nothing to score');
+  }
   let run = options.run;
   let sparsity: SparsityFigures | undefined;
   let bm25: Bm25Model | undefined;

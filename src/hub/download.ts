@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { processAlive } from '../files/local-files.js';
 import { blobPath, cacheWrite, fileSize, linkSnapshotFile, snapshotFolder, tempSuffix } from './cache.js';
 import type { TokenSource } from './config.js';
 import { followRelativeRedirects, HubUnreachable, isTransientStatus, sameOrigin, type HubHttp } from './http.js';
@@ -119,16 +120,6 @@ async function fileMetadata(ctx: HubRequestContext, url: string, what: Parameter
 const PARTIAL = /^(.+)\.(\d+)-[0-9a-f]+\.incomplete$/;
 /** Partials this process is writing right now (another call in the same process may resume none of them). */
 const activePartials = new Set<string>();
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A partial file to write into: the largest one of this blob left by a process that is gone (or

@@ -11,11 +11,12 @@
  *       …  sections, each starting at a multiple of 64, zero padded
  * end-16   4  CRC-32 of every byte before it (u32); 4 zero bytes; 8 bytes "SPIDXEND"
  */
-import { open, rename, unlink, readFile, stat } from 'node:fs/promises';
+import { open, readdir, rename, unlink, readFile, stat } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { dirname, basename, join } from 'node:path';
 import { endianness } from 'node:os';
 import { SparseEncoderError } from '../errors.js';
+import { processAlive } from '../files/local-files.js';
 
 export const MAGIC = Buffer.from('SPIDX\0\r\n', 'latin1');
 export const END_MAGIC = Buffer.from('SPIDXEND', 'latin1');
@@ -111,6 +112,7 @@ export async function writeIndexFile(
   pre.writeBigUInt64LE(BigInt(total), 16);
   headerBytes.copy(pre, PREAMBLE);
 
+  await removeStaleTemps(path);
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
   let fh: Awaited<ReturnType<typeof open>> | undefined;
   let written = 0;
@@ -189,7 +191,36 @@ export interface OpenedFile {
  * Reads and validates an index file: magic (else ERR_INDEX_FORMAT), version (ERR_INDEX_VERSION),
  * length (ERR_INDEX_TRUNCATED), checksum and structure (ERR_INDEX_CORRUPT).
  */
+/**
+ * Removes `.<name>.tmp-<pid>-*` files that saves of `path` left behind when their process died
+ * (a killed save); the temp files of live processes are left alone. Best effort: a folder we
+ * cannot list or write is no error here.
+ */
+export async function removeStaleTemps(path: string): Promise<string[]> {
+  const prefix = `.${basename(path)}.tmp-`;
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || processAlive(pid)) continue;
+    try {
+      await unlink(join(dirname(path), name));
+      removed.push(name);
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed;
+}
+
 export async function readIndexFile(path: string, options: { verifyChecksum?: boolean } = {}): Promise<OpenedFile> {
+  await removeStaleTemps(path);
   assertLittleEndian();
   let raw: Buffer;
   try {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../files/local-files.js';
 import { existsSync } from 'node:fs';
 import { SparseEncoderError } from '../errors.js';
 
@@ -28,12 +28,8 @@ export async function requireJsonObject(path: string, what: string): Promise<Jso
 }
 
 export async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { cause: err, details: { path } });
-  }
+  // Regular files of bounded size only: a FIFO or /dev/zero in a model folder must not hang or flood us.
+  const text = (await readRegularFile(path, 'config file')).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {

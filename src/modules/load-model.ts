@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { assertModelTree } from '../files/local-files.js';
 import { parseTransformerConfig } from '../graph/config.js';
 import { CsrRoute } from './csr-route.js';
 import { readJson, readJsonObject, type JsonObject } from './json.js';
@@ -42,6 +43,8 @@ interface ModuleRef {
 /** Reads `modules.json` (or a bare `*ForMaskedLM` checkpoint) and builds the routes. */
 export async function loadSparseModel(folder: string, options: LoadModelOptions = {}): Promise<SparseModel> {
   const root = resolve(folder);
+  // Before any file is read: no FIFOs or devices, no symlinks out of the folder (or the cache's blobs).
+  await assertModelTree(root);
   const modulesPath = join(root, 'modules.json');
   if (!existsSync(modulesPath)) return loadBareCheckpoint(root, options);
 

@@ -118,7 +118,13 @@ export class TransformerSession {
     for (const sub of planSubBatches(batch.ids.map((r) => r.length), this.maxTokens)) {
       const feeds = padSubBatch(batch, sub, this.config.padTokenId, this.usesTokenTypeIds);
       const result = await this.session.run({ ...feeds }, [output]);
-      take(sub.rows, result[output]!.data as Float32Array);
+      const data = result[output]!.data as Float32Array;
+      // Never let NaN or ±Inf out (they are no JSON and poison an index); finite weights should not produce them.
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i]!;
+        if (v - v !== 0) throw new SparseEncoderError('ERR_RUNTIME', `the model produced a non-finite value (${v}) for input row ${sub.rows[Math.floor(i / (data.length / sub.rows.length))]}`);
+      }
+      take(sub.rows, data);
     }
   }
 

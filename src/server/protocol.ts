@@ -1,12 +1,14 @@
 import type { ErrorCode } from '../errors.js';
 import type { SimilarityFnName } from '../encoder/sparse-encoder.js';
+import type { IndexInfo, SearchHit } from '../index/types.js';
 
 /**
- * Messages between the server's main thread and its encode workers. Everything here crosses a
- * structured clone, so it is plain data (typed arrays are transferred, not copied).
+ * Messages between the server and its encode worker processes. Everything here crosses the IPC
+ * channel with the structured-clone ("advanced") serialization, so it is plain data (typed arrays
+ * included).
  */
 
-/** What a worker needs to load its own SparseEncoder (passed as `workerData`). */
+/** What a worker needs to load its own SparseEncoder (passed as its first argument, JSON). */
 export interface WorkerConfig {
   model: string;
   threads: number;
@@ -57,10 +59,28 @@ export interface WireError {
   details?: Record<string, unknown>;
 }
 
-export type ToWorker = { type: 'job'; id: number; job: JobRequest } | { type: 'close' };
+export type ToWorker =
+  | { type: 'job'; id: number; job: JobRequest }
+  /** The client of job `id` went away: stop it at the next slice. */
+  | { type: 'cancel'; id: number }
+  | { type: 'close' }
+  /** Tests only: abort the process as a native crash would. */
+  | { type: 'abort-for-test' };
 
 export type FromWorker =
   | { type: 'ready'; info: ServedModelInfo }
   | { type: 'load-failed'; error: WireError }
   | { type: 'result'; id: number; result: JobResult }
+  | { type: 'failed'; id: number; error: WireError };
+
+/** A search over the index in a search worker thread. */
+export type ToSearchWorker =
+  | { type: 'search'; id: number; vectors: Array<{ indices: Uint32Array; values: Float32Array }>; k: number; exact: boolean; fields: boolean }
+  | { type: 'cancel'; id: number }
+  | { type: 'close' };
+
+export type FromSearchWorker =
+  | { type: 'ready'; size: number; dim: number; info: IndexInfo }
+  | { type: 'load-failed'; error: WireError }
+  | { type: 'result'; id: number; results: Array<{ hits: SearchHit[] }> }
   | { type: 'failed'; id: number; error: WireError };

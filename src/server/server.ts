@@ -2,22 +2,29 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import { SparseEncoderError, type ErrorCode } from '../errors.js';
-import { SparseIndex } from '../index/sparse-index.js';
-import type { SearchHit } from '../index/types.js';
+
 import type { SparseVector } from '../sparse/vector.js';
 import { readJsonBody, sendError, sendJson } from './http-io.js';
-import type { JobResult, WireVector } from './protocol.js';
+import type { JobResult, ServedModelInfo, WireVector } from './protocol.js';
 import { parseEncodeRequest, parseSearchRequest, parseSimilarityRequest, type RequestLimits } from './requests.js';
 import type { ServerLogEvent, ServerOptions, SparseServer } from './types.js';
+import { SearchPool } from './search-pool.js';
 import { EncodePool } from './worker-pool.js';
 
 const MiB = 1024 * 1024;
-/** Longest stretch of searching on the main thread before other requests get a turn. */
-const SEARCH_SLICE_MS = 5;
 
 interface Resolved {
   host: string;
+  allowedHosts: readonly string[] | undefined;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  jobTimeoutMs: number;
+  shutdownGraceMs: number;
+  searchWorkers: number;
+  maxQueryTerms: number;
+  keepAliveTimeoutMs: number;
   port: number;
   workers: number;
   threadsPerWorker: number;
@@ -37,6 +44,14 @@ interface Route {
 /** The pool behind each server, for tests that need to crash a worker (not part of the public API). */
 const POOLS = new WeakMap<SparseServer, EncodePool>();
 
+/** The search pool behind each server, for tests (not part of the public API). */
+const SEARCH_POOLS = new WeakMap<SparseServer, SearchPool>();
+
+/** Internal: the search worker pool of `server`, if it has an index. */
+export function searchPoolOf(server: SparseServer): SearchPool | undefined {
+  return SEARCH_POOLS.get(server);
+}
+
 /** Internal: the encode worker pool of `server`, if it has a model. */
 export function encodePoolOf(server: SparseServer): EncodePool | undefined {
   return POOLS.get(server);
@@ -53,9 +68,12 @@ export function encodePoolOf(server: SparseServer): EncodePool | undefined {
  */
 export async function startServer(options: ServerOptions = {}): Promise<SparseServer> {
   const o = resolveOptions(options);
-  const index = options.index !== undefined ? await SparseIndex.open(options.index) : undefined;
+  let index: SearchPool | undefined;
   let pool: EncodePool | undefined;
   try {
+    if (options.index !== undefined) {
+      index = await SearchPool.start({ indexPath: options.index, workers: o.searchWorkers, maxQueued: o.maxQueuedJobs, onLog: o.log });
+    }
     if (options.model !== undefined) {
       pool = await EncodePool.start({
         config: {
@@ -68,6 +86,7 @@ export async function startServer(options: ServerOptions = {}): Promise<SparseSe
         },
         workers: o.workers,
         maxQueued: o.maxQueuedJobs,
+        jobTimeoutMs: o.jobTimeoutMs,
         onLog: o.log,
       });
       if (index !== undefined && pool.info.dim !== index.dim) {
@@ -80,11 +99,12 @@ export async function startServer(options: ServerOptions = {}): Promise<SparseSe
     await app.listen();
     const server: SparseServer = { url: app.url, close: () => app.close() };
     if (pool) POOLS.set(server, pool);
+    if (index) SEARCH_POOLS.set(server, index);
     o.log({ type: 'listening', level: 'info', message: `listening on ${app.url}`, url: app.url });
     return server;
   } catch (err) {
     await pool?.close();
-    index?.dispose();
+    await index?.close();
     throw err;
   }
 }
@@ -99,11 +119,13 @@ class App {
   /** Requests still receiving their body: close() drops them (no job has started for them). */
   private readonly reading = new Set<IncomingMessage>();
   url = '';
+  /** Host header values answered (undefined: any), known once listening. */
+  private hosts: Set<string> | undefined;
 
   constructor(
     private readonly o: Resolved,
     private readonly pool: EncodePool | undefined,
-    private readonly index: SparseIndex | undefined,
+    private readonly index: SearchPool | undefined,
   ) {
     this.routes = {
       '/health': { method: 'GET', handle: async () => ({ status: 'ok' }) },
@@ -112,7 +134,16 @@ class App {
       '/search': { method: 'POST', handle: (b, s) => this.search(b, s) },
       '/similarity': { method: 'POST', handle: (b, s) => this.similarity(b, s) },
     };
-    this.http = createHttpServer((req, res) => void this.handle(req, res));
+    // Node checks these timeouts every connectionsCheckingInterval (30 s by default): check each second.
+    this.http = createHttpServer(
+      {
+        headersTimeout: o.headersTimeoutMs,
+        requestTimeout: o.requestTimeoutMs,
+        keepAliveTimeout: o.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.min(1000, o.headersTimeoutMs),
+      },
+      (req, res) => void this.handle(req, res),
+    );
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
   }
 
@@ -127,6 +158,7 @@ class App {
         const { port } = this.http.address() as AddressInfo;
         const host = this.o.host.includes(':') ? `[${this.o.host}]` : this.o.host;
         this.url = `http://${host}:${port}`;
+        this.hosts = acceptedHosts(this.o.host, port, this.o.allowedHosts);
         resolve();
       });
     });
@@ -138,12 +170,23 @@ class App {
       const stopped = new Promise<void>((resolve) => this.http.close(() => resolve()));
       this.http.closeIdleConnections();
       for (const req of this.reading) req.socket.destroy();
-      if (this.active > 0) await new Promise<void>((resolve) => (this.onIdle = resolve));
+      if (this.active > 0) {
+        // Requests in flight get shutdownGraceMs; then their workers are stopped and they are answered 503.
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<void>((resolve) => (this.onIdle = resolve));
+        const late = await Promise.race([idle.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.o.shutdownGraceMs)))]);
+        clearTimeout(timer);
+        if (late) {
+          this.o.log({ type: 'closed', level: 'info', message: `shutdown grace of ${this.o.shutdownGraceMs} ms over: stopping ${this.active} request(s) in flight` });
+          await this.pool?.close();
+          await idle;
+        }
+      }
       // Keep-alive connections that went idle after their last response.
       this.http.closeAllConnections();
       await stopped;
       await this.pool?.close();
-      this.index?.dispose();
+      await this.index?.close();
       this.o.log({ type: 'closed', level: 'info', message: 'server closed' });
     })();
     return this.closed;
@@ -160,6 +203,7 @@ class App {
     let status = 200;
     try {
       if (this.closing) throw new SparseEncoderError('ERR_UNAVAILABLE', 'the server is shutting down');
+      this.checkHostAndOrigin(req);
       const route = Object.hasOwn(this.routes, path) ? this.routes[path] : undefined;
       if (route === undefined) throw new SparseEncoderError('ERR_ROUTE_NOT_FOUND', `no route ${path} (routes: ${Object.keys(this.routes).join(', ')})`);
       if (req.method !== route.method) {
@@ -204,10 +248,31 @@ class App {
     return sendError(res, e, headers);
   }
 
+  /** DNS rebinding and cross-site requests: see ServerOptions.allowedHosts. */
+  private checkHostAndOrigin(req: IncomingMessage): void {
+    if (this.hosts === undefined) return;
+    const host = (req.headers.host ?? '').toLowerCase();
+    if (!this.hosts.has(host)) {
+      throw new SparseEncoderError('ERR_HOST_NOT_ALLOWED', `Host "${host.slice(0, 200)}" is not one this server answers (see --allowed-hosts)`);
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== 'null') {
+      let originHost: string;
+      try {
+        originHost = new URL(origin).host.toLowerCase();
+      } catch {
+        originHost = '';
+      }
+      if (!this.hosts.has(originHost)) throw new SparseEncoderError('ERR_ORIGIN_NOT_ALLOWED', `requests from pages of ${origin.slice(0, 200)} are not accepted`);
+    } else if (origin === 'null') {
+      throw new SparseEncoderError('ERR_ORIGIN_NOT_ALLOWED', 'requests from opaque origins (Origin: null) are not accepted');
+    }
+  }
+
   private info(): unknown {
     const stats = this.pool?.stats();
     return {
-      model: this.pool ? this.pool.info : null,
+      model: this.pool ? publicModelInfo(this.pool.info) : null,
       index: this.index ? { size: this.index.size, ...this.index.info() } : null,
       server: {
         workers: this.o.workers,
@@ -240,6 +305,12 @@ class App {
     if (!this.index) throw new SparseEncoderError('ERR_ROUTE_NOT_FOUND', '/search needs an index; this server was started without one');
     const index = this.index;
     const r = parseSearchRequest(body, this.o.limits, index.dim);
+    const terms = (r.vectors ?? []).reduce((a, v) => a + v.indices.length, 0);
+    if (terms > this.o.maxQueryTerms) {
+      throw new SparseEncoderError('ERR_OVERSIZE_REQUEST', `the query vectors have ${terms} non-zeros in all, more than the ${this.o.maxQueryTerms} one request may have`, {
+        details: { terms, limit: this.o.maxQueryTerms },
+      });
+    }
     let vectors: SparseVector[];
     if (r.texts !== undefined) {
       if (!this.pool) throw new SparseEncoderError('ERR_INVALID_INPUT', 'this server has no model to encode text queries; send "vector" or "vectors"');
@@ -249,19 +320,8 @@ class App {
     } else {
       vectors = r.vectors!;
     }
-    // Search runs here on the main thread: about 1 ms per query at 100k documents (README), far
-    // below an encode, and the index is not copied into every worker. A long batch yields to the
-    // event loop every few milliseconds so that other requests (and /health) are not held up.
-    const results: Array<{ hits: SearchHit[] }> = [];
-    let slice = performance.now();
-    for (const v of vectors) {
-      results.push({ hits: index.search(v, { k: r.k, exact: r.exact, fields: r.fields }) });
-      if (performance.now() - slice > SEARCH_SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (signal.aborted) break;
-        slice = performance.now();
-      }
-    }
+    // In a search worker thread: the main thread stays free for /health and small requests.
+    const results = await index.run({ vectors: vectors.map((v) => ({ indices: v.indices, values: v.values })), k: r.k, exact: r.exact, fields: r.fields }, signal);
     return { results };
   }
 
@@ -304,6 +364,35 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   );
 }
 
+/** /info without local paths: a Hub id as it is, a folder by its last name only. */
+function publicModelInfo(info: ServedModelInfo): Omit<ServedModelInfo, 'folder'> {
+  const { folder: _folder, ...rest } = info;
+  const isPath = rest.id.startsWith('/') || rest.id.startsWith('.') || rest.id.startsWith('~') || rest.id.includes('\\') || /^[A-Za-z]:/.test(rest.id) || rest.id.split('/').length > 2;
+  return { ...rest, id: isPath ? basename(rest.id.replace(/[\\/]+$/, '')) : rest.id };
+}
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|::1|localhost)$/i;
+
+/**
+ * The Host header values a server answers: on a loopback address, the names of loopback at its
+ * port plus `extra`; elsewhere `extra` alone when given, else any (undefined).
+ */
+export function acceptedHosts(host: string, port: number, extra: readonly string[] | undefined): Set<string> | undefined {
+  const out = new Set<string>();
+  for (const h of extra ?? []) {
+    const v = h.trim().toLowerCase();
+    if (v === '') continue;
+    out.add(v);
+    if (!/:\d+$/.test(v) || v.endsWith(']')) out.add(`${v}:${port}`);
+  }
+  if (LOOPBACK.test(host)) {
+    for (const name of ['127.0.0.1', 'localhost', '[::1]']) out.add(`${name}:${port}`);
+    out.add(`${host.includes(':') ? `[${host}]` : host}:${port}`.toLowerCase());
+    return out;
+  }
+  return extra === undefined ? undefined : out;
+}
+
 function pathOf(url: string | undefined): string {
   const raw = url ?? '/';
   const q = raw.indexOf('?');
@@ -322,8 +411,19 @@ function resolveOptions(options: ServerOptions): Resolved {
     return v;
   };
   const workers = int('workers', 1, 1, 256);
+  if (options.allowedHosts !== undefined && (!Array.isArray(options.allowedHosts) || options.allowedHosts.some((h) => typeof h !== 'string'))) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'allowedHosts must be an array of host names');
+  }
   return {
     host: options.host ?? '127.0.0.1',
+    allowedHosts: options.allowedHosts,
+    headersTimeoutMs: int('headersTimeoutMs', 10_000, 1),
+    jobTimeoutMs: int('jobTimeoutMs', 120_000, 1),
+    searchWorkers: int('searchWorkers', 1, 1, 64),
+    maxQueryTerms: int('maxQueryTerms', 256 * 1024, 1),
+    shutdownGraceMs: int('shutdownGraceMs', 30_000, 0),
+    requestTimeoutMs: int('requestTimeoutMs', 30_000, 1),
+    keepAliveTimeoutMs: int('keepAliveTimeoutMs', 5_000, 1),
     port: int('port', 8080, 0, 65535),
     workers,
     threadsPerWorker: int('threadsPerWorker', Math.max(1, Math.floor(availableParallelism() / workers)), 1, 1024),

@@ -22,6 +22,28 @@ export interface ServerOptions {
   workers?: number;
   /** onnxruntime threads per worker. Default: max(1, floor(CPUs / workers)). */
   threadsPerWorker?: number;
+  /**
+   * Extra `Host` values to accept (`name` or `name:port`). On a loopback address the server answers
+   * only Hosts that name it (`127.0.0.1:<port>`, `localhost:<port>`, `[::1]:<port>`) plus these, so
+   * a web page cannot reach it through a DNS-rebinding name; elsewhere any Host is accepted unless
+   * this list is given. Requests from a browser page (`Origin`) whose host is not accepted get 403.
+   * Default: none.
+   */
+  allowedHosts?: readonly string[];
+  /** A request whose encoding runs longer than this has its worker killed and replaced (503 ERR_WORKER_TIMEOUT). Default 120,000. */
+  jobTimeoutMs?: number;
+  /** On close(), how long requests in flight may take to finish before their workers are stopped. Default 30,000. */
+  shutdownGraceMs?: number;
+  /** Search worker threads, each with the index opened on its own (memory: one copy each). Default 1. */
+  searchWorkers?: number;
+  /** Most query non-zeros in one /search request, all its vectors together. Default 262,144. */
+  maxQueryTerms?: number;
+  /** Milliseconds a client may take to send the request headers. Default 10,000. */
+  headersTimeoutMs?: number;
+  /** Milliseconds a client may take to send the whole request, body included. Default 30,000. */
+  requestTimeoutMs?: number;
+  /** Milliseconds an idle keep-alive connection is kept. Default 5,000. */
+  keepAliveTimeoutMs?: number;
   /** Largest request body in bytes; larger ones get 413 without being read to the end. Default 1 MiB. */
   maxBodyBytes?: number;
   /** Most texts in one request (queries + documents for /similarity). Default 256. */

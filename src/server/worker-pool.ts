@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { SparseEncoderError } from '../errors.js';
 import type { FromWorker, JobRequest, JobResult, ServedModelInfo, ToWorker, WireError, WorkerConfig } from './protocol.js';
 import type { ServerLogEvent } from './types.js';
@@ -9,6 +10,8 @@ export interface EncodePoolOptions {
   workers: number;
   /** Jobs allowed to wait for a worker; the next one is refused with ERR_OVERLOADED. */
   maxQueued: number;
+  /** A job running longer than this has its worker killed and replaced (ERR_WORKER_TIMEOUT). */
+  jobTimeoutMs: number;
   onLog: (event: ServerLogEvent) => void;
 }
 
@@ -22,7 +25,7 @@ interface Job {
 
 interface Slot {
   index: number;
-  worker: Worker;
+  worker: ChildProcess;
   state: 'loading' | 'idle' | 'busy' | 'stopping';
   job: Job | undefined;
   startedAt: number;
@@ -30,6 +33,8 @@ interface Slot {
   ready: Promise<ServedModelInfo>;
   lastError: Error | undefined;
   exited: boolean;
+  /** The running job's deadline. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** A worker that fails to load again is retried after 1 s, 2 s, 4 s, ... at most this long. */
@@ -38,8 +43,11 @@ const MAX_RETRY_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 
 /**
- * Encode worker threads with one FIFO queue. Each worker runs one job at a time; a worker that
- * exits unexpectedly fails its job with ERR_WORKER_CRASHED and is replaced.
+ * Encode worker processes with one FIFO queue. Each worker runs one job at a time; a worker that
+ * exits for any reason (a JS error, a native abort or segfault inside onnxruntime, out of memory,
+ * `kill -9`) fails only its running job with ERR_WORKER_CRASHED and is replaced; one that runs a
+ * job past `jobTimeoutMs` is killed (ERR_WORKER_TIMEOUT) and replaced. A job whose client went
+ * away is dropped from the queue, or cancelled between slices when it is running.
  */
 export class EncodePool {
   private readonly slots: Slot[] = [];
@@ -115,8 +123,12 @@ export class EncodePool {
           const at = this.queue.indexOf(job);
           if (at >= 0) {
             this.queue.splice(at, 1);
-            reject(new SparseEncoderError('ERR_UNAVAILABLE', 'request aborted by the client'));
+            reject(new SparseEncoderError('ERR_CANCELLED', 'request aborted by the client'));
+            return;
           }
+          // Running: ask the worker to stop at its next slice (it answers 'failed' with ERR_CANCELLED).
+          const slot = this.slots.find((s) => s.job === job);
+          if (slot !== undefined) this.post(slot, { type: 'cancel', id: job.id });
         },
         { once: true },
       );
@@ -133,9 +145,27 @@ export class EncodePool {
     await Promise.all(this.slots.map((s) => this.stop(s)));
   }
 
-  /** For tests: terminates a worker as if it had crashed (the pool does not expect this exit). */
-  async killWorkerForTest(index: number): Promise<void> {
-    await this.slots[index]?.worker.terminate();
+  /** For tests: kills a worker with SIGKILL (or makes it abort, as a native crash would); the pool does not expect this exit. */
+  async killWorkerForTest(index: number, how: 'SIGKILL' | 'abort' = 'SIGKILL'): Promise<void> {
+    const slot = this.slots[index];
+    if (slot === undefined || slot.exited) return;
+    const exited = new Promise<void>((resolve) => slot.worker.once('exit', () => resolve()));
+    if (how === 'abort') this.post(slot, { type: 'abort-for-test' });
+    else slot.worker.kill('SIGKILL');
+    await exited;
+  }
+
+  /** For tests: the worker processes' ids. */
+  workerPidsForTest(): Array<number | undefined> {
+    return this.slots.map((s) => (s.exited ? undefined : s.worker.pid));
+  }
+
+  private post(slot: Slot, message: ToWorker): void {
+    try {
+      if (slot.worker.connected) slot.worker.send(message);
+    } catch {
+      // the channel closed under us: the exit handler deals with it
+    }
   }
 
   private spawn(index: number, config: WorkerConfig): Slot {
@@ -145,15 +175,16 @@ export class EncodePool {
       settle = { resolve, reject };
     });
     ready.catch(() => undefined); // observed by start() or onLoadFailed; never unhandled
-    const slot: Slot = { index, worker, state: 'loading', job: undefined, startedAt: Date.now(), ready, lastError: undefined, exited: false };
+    const slot: Slot = { index, worker, state: 'loading', job: undefined, startedAt: Date.now(), ready, lastError: undefined, exited: false, timer: undefined };
     this.slots[index] = slot;
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m, settle));
     worker.on('error', (err: Error) => {
       slot.lastError = err;
     });
-    worker.on('exit', (code: number) => {
+    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
       slot.exited = true;
-      this.onExit(slot, code, settle);
+      clearTimeout(slot.timer);
+      this.onExit(slot, signal !== null ? `killed by ${signal}` : `exit code ${code}`, settle);
     });
     return slot;
   }
@@ -174,7 +205,7 @@ export class EncodePool {
         const err = fromWire(m.error);
         settle.reject(err);
         slot.state = 'stopping';
-        void slot.worker.terminate();
+        slot.worker.kill('SIGKILL');
         this.onLoadFailed(slot, err);
         return;
       }
@@ -183,6 +214,7 @@ export class EncodePool {
         const job = slot.job;
         if (!job || job.id !== m.id) return;
         slot.job = undefined;
+        clearTimeout(slot.timer);
         if (slot.state === 'busy') slot.state = 'idle';
         if (m.type === 'result') job.resolve(m.result);
         else job.reject(fromWire(m.error));
@@ -192,12 +224,12 @@ export class EncodePool {
     }
   }
 
-  private onExit(slot: Slot, code: number, settle: { resolve: (i: ServedModelInfo) => void; reject: (e: unknown) => void }): void {
+  private onExit(slot: Slot, how: string, settle: { resolve: (i: ServedModelInfo) => void; reject: (e: unknown) => void }): void {
     if (this.slots[slot.index] !== slot) return;
     const expected = slot.state === 'stopping';
     const wasLoading = slot.state === 'loading';
     slot.state = 'stopping';
-    const reason = slot.lastError?.message ?? `exit code ${code}`;
+    const reason = slot.lastError?.message ?? how;
     const job = slot.job;
     slot.job = undefined;
     if (job) {
@@ -253,9 +285,23 @@ export class EncodePool {
       if (!job) return;
       slot.state = 'busy';
       slot.job = job;
-      const message: ToWorker = { type: 'job', id: job.id, job: job.request };
-      slot.worker.postMessage(message);
+      this.post(slot, { type: 'job', id: job.id, job: job.request });
+      slot.timer = setTimeout(() => this.onJobTimeout(slot, job), this.options.jobTimeoutMs);
+      slot.timer.unref();
     }
+  }
+
+  /** A job past its deadline: fail it, then kill its worker (which the exit handler replaces). */
+  private onJobTimeout(slot: Slot, job: Job): void {
+    if (slot.job !== job || this.slots[slot.index] !== slot) return;
+    slot.job = undefined;
+    job.reject(
+      new SparseEncoderError('ERR_WORKER_TIMEOUT', `the request ran longer than ${this.options.jobTimeoutMs} ms; its worker was stopped and is being replaced`, {
+        details: { worker: slot.index, jobTimeoutMs: this.options.jobTimeoutMs },
+      }),
+    );
+    slot.lastError = new Error(`killed after a job ran past ${this.options.jobTimeoutMs} ms`);
+    slot.worker.kill('SIGKILL');
   }
 
   private async stop(slot: Slot): Promise<void> {
@@ -264,16 +310,15 @@ export class EncodePool {
       else slot.worker.once('exit', () => resolve());
     });
     slot.state = 'stopping';
-    try {
-      slot.worker.postMessage({ type: 'close' } satisfies ToWorker);
-    } catch {
-      // already gone
-    }
+    this.post(slot, { type: 'close' });
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), STOP_GRACE_MS);
     });
-    if ((await Promise.race([exited, grace])) === 'timeout') await slot.worker.terminate();
+    if ((await Promise.race([exited, grace])) === 'timeout') {
+      slot.worker.kill('SIGKILL');
+      await exited;
+    }
     clearTimeout(timer);
   }
 }
@@ -283,17 +328,18 @@ function fromWire(e: WireError): SparseEncoderError {
 }
 
 /**
- * The worker's entry file sits next to this module: `encode-worker.js` in the build. Under tsx
- * (tests) this module is a `.ts` file, and Node 20 does not apply tsx's `--import` hooks to a
- * worker's entry, so a small bootstrap registers tsx in the worker before importing the `.ts` file.
+ * A worker process running `encode-worker.js` (next to this module in the build), with the
+ * structured-clone IPC serialization (typed arrays cross as they are). Under tsx (this module is
+ * a `.ts` file) the child loads tsx first. The parent's execArgv is not inherited: under
+ * `node --test` it would make the child a test file.
  */
-function createWorker(config: WorkerConfig): Worker {
+function createWorker(config: WorkerConfig): ChildProcess {
   const self = import.meta.url;
-  if (self.endsWith('.ts')) {
-    const entry = JSON.stringify(new URL('./encode-worker.ts', self).href);
-    const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-    const bootstrap = `import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); });`;
-    return new Worker(bootstrap, { eval: true, workerData: config });
-  }
-  return new Worker(new URL('./encode-worker.js', self), { workerData: config });
+  const ts = self.endsWith('.ts');
+  const entry = fileURLToPath(new URL(ts ? './encode-worker.ts' : './encode-worker.js', self));
+  return fork(entry, [JSON.stringify(config)], {
+    serialization: 'advanced',
+    execArgv: ts ? ['--import', 'tsx'] : [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../files/local-files.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
@@ -73,7 +73,7 @@ function requireToken(vocab: ReadonlyMap<string, number>, token: string, folder:
 
 async function wordPiece(folder: string, config: Record<string, unknown>, special: SpecialTokensMap): Promise<string> {
   // transformers' load_vocab: one token per line (only "\n" ends a line), id = line number.
-  const lines = (await readFile(join(folder, 'vocab.txt'), 'utf8')).split('\n');
+  const lines = (await readRegularFile(join(folder, 'vocab.txt'), 'vocabulary')).toString('utf8').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const vocab = new Map<string, number>();
   lines.forEach((t, i) => vocab.set(t, i));
@@ -117,13 +117,13 @@ async function wordPiece(folder: string, config: Record<string, unknown>, specia
 async function byteLevelBpe(folder: string, config: Record<string, unknown>, special: SpecialTokensMap): Promise<string> {
   let vocabObj: unknown;
   try {
-    vocabObj = JSON.parse(await readFile(join(folder, 'vocab.json'), 'utf8'));
+    vocabObj = JSON.parse((await readRegularFile(join(folder, 'vocab.json'), 'vocabulary')).toString('utf8'));
   } catch (err) {
     throw new SparseEncoderError('ERR_TOKENIZER', `${join(folder, 'vocab.json')} is not valid JSON`, { cause: err });
   }
   const vocab = new Map<string, number>(Object.entries(vocabObj as Record<string, number>));
   // RobertaTokenizer: read().split("\n")[1:-1] (skips the "#version" line and the final newline).
-  const merges = (await readFile(join(folder, 'merges.txt'), 'utf8')).split('\n').slice(1, -1).filter((m) => m !== '');
+  const merges = (await readRegularFile(join(folder, 'merges.txt'), 'merges file')).toString('utf8').split('\n').slice(1, -1).filter((m) => m !== '');
   const addPrefixSpace = config['add_prefix_space'] === true;
   const clsTok = special['cls_token'] ?? '<s>';
   const sepTok = special['sep_token'] ?? '</s>';

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { assertRegularFile, readRegularFile } from '../files/local-files.js';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { SparseEncoderError } from '../errors.js';
@@ -72,6 +72,8 @@ export class TextTokenizer {
     const specialTokens = await readSpecialTokensMap(folder);
     let tokenizer: Tokenizer;
     if (existsSync(file)) {
+      // The tokenizers package reads the file itself: check it is a regular file of sane size first.
+      await assertRegularFile(file, 'tokenizer file');
       try {
         tokenizer = Tokenizer.fromFile(file);
       } catch (err) {
@@ -157,7 +159,7 @@ async function readJsonObject(path: string): Promise<Record<string, unknown> | u
   if (!existsSync(path)) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8'));
+    parsed = JSON.parse((await readRegularFile(path, 'tokenizer config')).toString('utf8'));
   } catch (err) {
     throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path} is not valid JSON: ${firstLine(err)}`, { cause: err, details: { path } });
   }

@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { openRegularFile, readRegularFile } from '../files/local-files.js';
 import { readPytorchBin } from './pytorch.js';
 import { readSafetensors } from './safetensors.js';
 import type { StateDict } from './types.js';
@@ -36,6 +37,34 @@ export async function loadStateDict(folder: string): Promise<StateDict> {
       details: { path: folder, looked_for: [...WEIGHT_FILES] },
     });
   }
+  const dict = await readFound(found);
+  refuseNonFinite(dict, found.path);
+  return dict;
+}
+
+/**
+ * NaN or ±Inf in a weight makes every vector it touches NaN (and NaN is no JSON): such a
+ * checkpoint is refused at load, naming the tensor and the first bad position.
+ */
+export function refuseNonFinite(dict: StateDict, source: string): void {
+  const seen = new Set<Float32Array>();
+  for (const [name, t] of dict) {
+    if (seen.has(t.data)) continue; // tied weights share one array
+    seen.add(t.data);
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i]!;
+      // v - v is 0 for finite v and NaN for NaN and ±Inf.
+      if (v - v !== 0) {
+        throw new SparseEncoderError('ERR_CORRUPT_WEIGHTS', `${source}: tensor "${name}" holds ${v} at flat position ${i}; weights must be finite`, {
+          details: { path: source, tensor: name, index: i },
+        });
+      }
+    }
+  }
+}
+
+async function readFound(found: { file: WeightFileName; path: string }): Promise<StateDict> {
   switch (found.file) {
     case 'model.safetensors':
       return readSafetensors(found.path);
@@ -57,7 +86,7 @@ export async function readShardedCheckpoint(indexPath: string, readShard: (path:
     new SparseEncoderError('ERR_CORRUPT_WEIGHTS', `${indexPath}: ${msg}`, { details: { path: indexPath, ...details } });
   let index: unknown;
   try {
-    index = JSON.parse(await readFile(indexPath, 'utf8'));
+    index = JSON.parse((await readRegularFile(indexPath, 'shard index')).toString('utf8'));
   } catch (err) {
     throw corrupt(`not a readable JSON shard index (${(err as Error).message})`);
   }
@@ -99,9 +128,22 @@ export async function readShardedCheckpoint(indexPath: string, readShard: (path:
 async function shardHasSkippedTensor(path: string, name: string): Promise<boolean> {
   // Only safetensors headers can be checked cheaply; for .bin shards trust the reader's skip.
   if (!path.endsWith('.safetensors')) return true;
-  const bytes = await readFile(path);
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true));
-  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype?: string } | undefined>;
+  // Only the header: 8 bytes of length, then the JSON (bounded by the file's own size).
+  const { fh, size } = await openRegularFile(path, 'safetensors shard', Number.MAX_SAFE_INTEGER);
+  let header: Record<string, { dtype?: string } | undefined>;
+  try {
+    const len = Buffer.alloc(8);
+    await fh.read(len, 0, 8, 0);
+    const n = Number(len.readBigUInt64LE(0));
+    if (n > size - 8 || n > 100 * 1024 * 1024) return false;
+    const buf = Buffer.alloc(n);
+    await fh.read(buf, 0, n, 8);
+    header = JSON.parse(buf.toString('utf8')) as typeof header;
+  } catch {
+    return false;
+  } finally {
+    await fh.close();
+  }
   const entry = header[name];
   return entry !== undefined && entry.dtype !== undefined && !['F32', 'F16', 'BF16', 'F64'].includes(entry.dtype);
 }

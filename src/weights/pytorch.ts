@@ -59,7 +59,8 @@ export function parsePytorchBin(bytes: Uint8Array, options: ParsePytorchOptions 
       details: { path: source },
     });
   }
-  const root = unpickle(zip.read(zip.entries.get(pklName)!), { source: `${source}:${pklName}` });
+  // A state dict's pickle holds names and shapes only: 256 MiB is far above any real one.
+  const root = unpickle(zip.read(zip.entries.get(pklName)!, 256 * 1024 * 1024), { source: `${source}:${pklName}` });
   if (!(root instanceof Map)) {
     throw new SparseEncoderError('ERR_CORRUPT_WEIGHTS', `${source}: data.pkl does not hold a state dict (a dict of tensors)`, {
       details: { path: source },
@@ -83,7 +84,8 @@ export function parsePytorchBin(bytes: Uint8Array, options: ParsePytorchOptions 
           details: { path: source, tensor: name },
         });
       }
-      raw = zip.read(entry);
+      // A storage entry holds exactly numel × item bytes; more is refused before it is inflated.
+      raw = zip.read(entry, t.storage.numel * info.bytes);
       if (raw.byteLength < t.storage.numel * info.bytes) {
         throw new SparseEncoderError(
           'ERR_CORRUPT_WEIGHTS',
@@ -108,6 +110,15 @@ function materialize(name: string, t: TensorRef, raw: Uint8Array, dtype: FloatDt
   const numel = shape.reduce((a, b) => a * b, 1);
   const storageNumel = Math.floor(raw.byteLength / itemBytes);
   if (numel === 0) return { shape: [...shape], data: new Float32Array(0) };
+  // A saved weight views at most the elements its storage has (a zero stride could claim any
+  // shape); checked before allocating the float32 copy.
+  if (numel > storageNumel) {
+    throw new SparseEncoderError(
+      'ERR_CORRUPT_WEIGHTS',
+      `${source}: tensor "${name}": shape ${JSON.stringify(shape)} (${numel} elements) is larger than its storage of ${storageNumel} elements`,
+      { details: { path: source, tensor: name } },
+    );
+  }
   // Largest element index touched, to bounds-check before reading anything.
   let last = t.storageOffset;
   for (let d = 0; d < shape.length; d++) last += (shape[d]! - 1) * t.stride[d]!;

@@ -16,9 +16,19 @@ export interface ZipEntry {
 
 export interface ZipArchive {
   readonly entries: ReadonlyMap<string, ZipEntry>;
-  /** The entry's bytes: a view into the archive when stored, a fresh buffer when deflated. */
-  read(entry: ZipEntry): Uint8Array;
+  /**
+   * The entry's bytes: a view into the archive when stored, a fresh buffer when deflated. An
+   * entry that declares (or inflates to) more than `maxBytes`, or a deflated one that would grow
+   * more than {@link MAX_INFLATE_RATIO} times, is refused before anything is allocated for it.
+   */
+  read(entry: ZipEntry, maxBytes?: number): Uint8Array;
 }
+
+/**
+ * torch.save stores entries uncompressed; a deflated checkpoint is re-zipped by hand, and float
+ * weights deflate by a few percent only. A ratio this high is a zip bomb, not a model.
+ */
+export const MAX_INFLATE_RATIO = 64;
 
 const SIG_EOCD = 0x06054b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
@@ -101,7 +111,8 @@ export function openZip(bytes: Uint8Array, source: string): ZipArchive {
 
   return {
     entries,
-    read(entry: ZipEntry): Uint8Array {
+    read(entry: ZipEntry, maxBytes = Number.MAX_SAFE_INTEGER): Uint8Array {
+      if (entry.uncompressedSize > maxBytes) throw corrupt(`${entry.name} declares ${entry.uncompressedSize} bytes, more than the ${maxBytes} it may hold`);
       const h = entry.localHeaderOffset;
       need(h, 30, `local header of ${entry.name}`);
       if (u32(h) !== SIG_LOCAL) throw corrupt(`bad local header signature for ${entry.name}`);
@@ -110,9 +121,13 @@ export function openZip(bytes: Uint8Array, source: string): ZipArchive {
       const raw = bytes.subarray(start, start + entry.compressedSize);
       if (entry.method === 0) return raw;
       if (entry.method === 8) {
+        if (entry.uncompressedSize > MAX_INFLATE_RATIO * Math.max(entry.compressedSize, 1024)) {
+          throw corrupt(`${entry.name} would inflate ${entry.compressedSize} bytes to ${entry.uncompressedSize}: refused as a zip bomb`);
+        }
         let out: Buffer;
         try {
-          out = inflateRawSync(raw);
+          // Never more than the declared size: a lying header cannot make us inflate further.
+          out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
         } catch (err) {
           throw corrupt(`cannot inflate ${entry.name}: ${(err as Error).message}`);
         }

@@ -128,3 +128,16 @@ test('hybrid: RRF of BM25 and the static model, fused as documented', async () =
   for (const [qid, hits] of r.run) assert.deepEqual(hits, expectedRun.get(qid)!.slice(0, 5), qid);
   await assert.rejects(evaluateRetrieval({ dataset, hybrid: { models: ['bm25'] } }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
 });
+
+test('no judged query, or an empty run, is an error rather than a table of zeros', async () => {
+  const { loadBeirDataset } = await import('../../src/eval/beir.js');
+  const dataset = await loadBeirDataset({ folder: MINI });
+  // Qrels with nothing relevant (every grade 0), or naming no query of the dataset.
+  const zeroGrades = new Map([...dataset.qrels].map(([q, docs]) => [q, new Map([...docs.keys()].map((d) => [d, 0]))]));
+  const foreign = new Map([['no-such-query', new Map([['d', 1]])]]);
+  for (const qrels of [zeroGrades, foreign, new Map()]) {
+    await assert.rejects(evaluateRetrieval({ dataset: { ...dataset, qrels }, model: 'bm25' }), (e) => isSparseEncoderError(e, 'ERR_DATASET_MISSING') && /relevant judgement/.test(e.message));
+  }
+  await assert.rejects(evaluateRetrieval({ dataset, run: new Map() }), (e) => isSparseEncoderError(e, 'ERR_INVALID_INPUT') && /no hits/.test(e.message));
+  await assert.rejects(evaluateRetrieval({ dataset, run: new Map([['q1', []]]) }), (e) => isSparseEncoderError(e, 'ERR_INVALID_INPUT'));
+});

@@ -317,8 +317,10 @@ test('an interrupted transfer resumes with a Range request, and the sha256 check
   const gets = hub.requests.slice(before).filter((q) => q.origin === 'cdn' && q.url.includes(hubEtag(file, served.get(file)!)));
   assert.equal(gets.length, 2);
   assert.equal(gets[0]!.range, undefined);
-  assert.equal(gets[1]!.range, `bytes=${size >> 1}-`);
-  assert.ok(events.some((e) => e.type === 'file-resume' && e.file === file && e.from === size >> 1));
+  // The stand-in sends half the file, then drops the connection; what arrived before the drop is kept.
+  const from = Number(/^bytes=(\d+)-$/.exec(gets[1]!.range ?? '')?.[1]);
+  assert.ok(from > 0 && from <= size >> 1, `resumed from ${gets[1]!.range}`);
+  assert.ok(events.some((e) => e.type === 'file-resume' && e.file === file && e.from === from));
 
   // Cut on every attempt: the call fails, keeps the partial file, and leaves no blob, snapshot entry or ref.
   const cache2 = tempCache();

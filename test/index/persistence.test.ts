@@ -147,3 +147,27 @@ test('regression: an index with empty sections (no long terms) keeps a valid che
   assert.deepEqual(opened.search(docs[0]!.vector).map((h) => h.id), ['only']);
   rmSync(dir, { recursive: true });
 });
+
+test('temp files of a killed save are removed by the next save or open; a live process\'s are left alone', async () => {
+  const dir = tempDir();
+  const path = join(dir, 'corpus.idx');
+  const index = await toyIndex();
+  await index.save(path);
+  // A pid that is surely gone: a child that has exited.
+  const child = spawn(process.execPath, ['-e', '0']);
+  const deadPid = await new Promise<number>((resolve) => child.on('exit', () => resolve(child.pid!)));
+  const stale = join(dir, `.corpus.idx.tmp-${deadPid}-abc`);
+  const live = join(dir, `.corpus.idx.tmp-${process.pid}-def`);
+  const other = join(dir, `.other.idx.tmp-${deadPid}-abc`);
+  for (const f of [stale, live, other]) writeFileSync(f, 'partial');
+  const reopened = await SparseIndex.open(path);
+  reopened.dispose();
+  assert.equal(existsSync(stale), false, 'the dead process\'s temp file is gone after open');
+  assert.equal(existsSync(live), true, 'a live process\'s temp file stays');
+  assert.equal(existsSync(other), true, 'another index\'s temp file is not ours');
+  writeFileSync(stale, 'partial');
+  await index.save(path);
+  assert.equal(existsSync(stale), false, 'and after save');
+  index.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});

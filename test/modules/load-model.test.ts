@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSparseModel } from '../../src/modules/load-model.js';
@@ -13,16 +13,17 @@ after(() => rmSync(TMP, { recursive: true, force: true }));
 const TEXTS = loadTexts();
 
 let n = 0;
-function folder(files: Record<string, string>, links: Record<string, string> = {}): string {
+/** A model folder of `files` (text) and `copies` (name → file to copy: a symlink out of the folder would be refused). */
+function folder(files: Record<string, string>, copies: Record<string, string> = {}): string {
   const dir = join(TMP, String(n++));
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
     writeFileSync(join(dir, name), text);
   }
-  for (const [name, target] of Object.entries(links)) {
+  for (const [name, source] of Object.entries(copies)) {
     mkdirSync(join(dir, name, '..'), { recursive: true });
-    symlinkSync(target, join(dir, name));
+    copyFileSync(source, join(dir, name));
   }
   return dir;
 }

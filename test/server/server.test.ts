@@ -84,7 +84,7 @@ before(async () => {
 
 after(async () => {
   await server?.close();
-  if (server) assert.equal(encodePoolOf(server)!.stats().alive, 0, 'every worker thread has exited');
+  if (server) assert.equal(encodePoolOf(server)!.stats().alive, 0, 'every worker process has exited');
   rmSync(TMP, { recursive: true, force: true });
   // Every server of this file is closed by now: no listening socket, connection, worker or timer may be
   // left (the test runner's own stdout/stderr pipes remain).
@@ -285,16 +285,26 @@ describe('workers', () => {
     assert.ok(health.ms < 500, `health took ${health.ms} ms during the encode`);
   });
 
-  test('a worker that dies fails its request with 500 ERR_WORKER_CRASHED and is replaced', async () => {
-    const big = bigEncode();
-    await untilBusy();
-    await encodePoolOf(server)!.killWorkerForTest(0);
-    assertError(await big, 500, 'ERR_WORKER_CRASHED');
-    // The next request waits for the replacement worker and gets the right answer.
-    const r = await request(server.url, '/encode', { json: { text: TEXTS[4]!.text, task: 'document' } });
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    assertVector(vec(r.body.vectors[0]), BERT.results['document']![4]!, 'after restart');
-    assert.equal((await request(server.url, '/info')).body.server.workerRestarts, 1);
+  test('a worker process killed with SIGKILL, or aborting as a native crash would, fails only its request with 503 ERR_WORKER_CRASHED; /health answers throughout', async () => {
+    let restarts = (await request(server.url, '/info')).body.server.workerRestarts as number;
+    for (const how of ['SIGKILL', 'abort'] as const) {
+      const pool = encodePoolOf(server)!;
+      const pidBefore = pool.workerPidsForTest()[0];
+      const big = bigEncode();
+      await untilBusy();
+      await pool.killWorkerForTest(0, how);
+      const health = await request(server.url, '/health');
+      assert.equal(health.status, 200, `${how}: the server process is alive`);
+      const failed = await big;
+      assertError(failed, 503, 'ERR_WORKER_CRASHED');
+      assert.match(failed.body.error.message, how === 'SIGKILL' ? /SIGKILL/ : /SIGABRT|exit code/);
+      // The next request waits for the replacement worker, a new process, and gets the right answer.
+      const r = await request(server.url, '/encode', { json: { text: TEXTS[4]!.text, task: 'document' } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assertVector(vec(r.body.vectors[0]), BERT.results['document']![4]!, 'after restart');
+      assert.notEqual(pool.workerPidsForTest()[0], pidBefore);
+      assert.equal((await request(server.url, '/info')).body.server.workerRestarts, ++restarts);
+    }
     assert.ok(logs.some((e) => e.type === 'worker-exit'));
   });
 });
@@ -372,7 +382,7 @@ test('close() lets an in-flight request finish, drops a half-sent body, then ref
   halfSent.catch(() => undefined);
   await new Promise((r) => setTimeout(r, 50));
   await s.close();
-  assert.equal(pool.stats().alive, 0, 'every worker thread has exited');
+  assert.equal(pool.stats().alive, 0, 'every worker process has exited');
   const r = await inFlight;
   assert.equal(r.status, 200);
   assert.equal(r.body.vectors.length, 32);

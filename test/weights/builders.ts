@@ -58,14 +58,17 @@ function crc32(b: Uint8Array): number {
  * A zip archive (PKWARE APPNOTE 4.3.7 / 4.3.12 / 4.3.16), entries stored or deflated. With `zip64`
  * every size and offset goes through the zip64 records (4.3.14, 4.3.15, 4.5.3), as for files over 4 GiB.
  */
-export function zipBytes(entries: Array<{ name: string; data: Uint8Array }>, method: 0 | 8 = 0, zip64 = false): Uint8Array {
+export function zipBytes(entries: Array<{ name: string; data: Uint8Array; deflated?: { body: Uint8Array; size: number } }>, zipMethod: 0 | 8 = 0, zip64 = false): Uint8Array {
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
-  for (const e of entries) {
+  for (const entry of entries) {
+    // `deflated`: an entry given already compressed, declaring `size` bytes (for zip-bomb tests).
+    const e = entry.deflated === undefined ? entry : { ...entry, data: { byteLength: entry.deflated.size } as Uint8Array };
+    const method = entry.deflated === undefined ? zipMethod : 8;
     const name = Buffer.from(e.name, 'utf8');
-    const body = method === 8 ? deflateRawSync(e.data) : e.data;
-    const crc = crc32(e.data);
+    const body = entry.deflated !== undefined ? entry.deflated.body : method === 8 ? deflateRawSync(e.data) : e.data;
+    const crc = entry.deflated === undefined ? crc32(e.data) : 0;
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);

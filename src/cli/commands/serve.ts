@@ -20,6 +20,8 @@ options:
   --revision <rev>        Hub branch, tag or commit (default main)
 ${modelPrecisionHelp()}  --max-body-bytes <n>    largest request body (default 1048576)
   --max-texts <n>         most texts per request (default 256)
+  --allowed-hosts <list>  comma-separated extra Host names to answer (on 127.0.0.1 only the loopback
+                          names are answered otherwise, against DNS rebinding)
   --quiet                 do not log each request
 `;
 
@@ -37,6 +39,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     'fp32-vocab': { type: 'boolean' },
     'max-body-bytes': { type: 'string' },
     'max-texts': { type: 'string' },
+    'allowed-hosts': { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -77,6 +80,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
       ...precision,
       maxBodyBytes: intOption(str('max-body-bytes'), 'max-body-bytes', 1024 * 1024),
       maxTextsPerRequest: intOption(str('max-texts'), 'max-texts', 256),
+      ...(str('allowed-hosts') !== undefined ? { allowedHosts: str('allowed-hosts')!.split(',').map((h) => h.trim()).filter((h) => h !== '') } : {}),
       onLog,
     });
     const signal = await stopped;

@@ -1,0 +1,130 @@
+import { constants as fsConstants } from 'node:fs';
+import { lstat, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { SparseEncoderError } from '../errors.js';
+
+/**
+ * Reading files we did not write (model folders, configs, token files) without trusting them:
+ * only regular files, of a bounded size, opened non-blocking so a FIFO cannot hang the open,
+ * and, for model folders, no symlink that leads outside the folder (or, for a Hugging Face cache
+ * snapshot, outside its repo's `blobs/`).
+ */
+
+/** Config-sized files (JSON, vocabularies, tokenizer.json): 512 MiB is far above any real one. */
+export const MAX_CONFIG_BYTES = 512 * 1024 * 1024;
+
+function notRegular(path: string, what: string, kind: string): SparseEncoderError {
+  return new SparseEncoderError('ERR_INVALID_CONFIG', `${what} ${path} is ${kind}, not a regular file`, { details: { path } });
+}
+
+/** Opens `path` for reading if it is a regular file of at most `maxBytes`; throws a coded error otherwise. */
+export async function openRegularFile(path: string, what: string, maxBytes: number): Promise<{ fh: FileHandle; size: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `${what} ${path} does not exist`, { cause: err, details: { path } });
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `cannot open ${what} ${path} (${code ?? (err as Error).message})`, { cause: err, details: { path } });
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegular(path, what, st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a file');
+    if (st.size > maxBytes) {
+      throw new SparseEncoderError('ERR_INVALID_CONFIG', `${what} ${path} has ${st.size} bytes, more than the ${maxBytes} such a file may have`, {
+        details: { path, bytes: st.size, limit: maxBytes },
+      });
+    }
+    return { fh, size: st.size };
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+/** The whole of a regular file of at most `maxBytes` (see {@link openRegularFile}). */
+export async function readRegularFile(path: string, what: string, maxBytes = MAX_CONFIG_BYTES): Promise<Buffer> {
+  const { fh, size } = await openRegularFile(path, what, maxBytes);
+  try {
+    const buf = Buffer.alloc(size);
+    let n = 0;
+    while (n < size) {
+      const { bytesRead } = await fh.read(buf, n, size - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return n === size ? buf : buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Checks that `path` is a regular file of bounded size, for readers we cannot hand a file handle (native code). */
+export async function assertRegularFile(path: string, what: string, maxBytes = MAX_CONFIG_BYTES): Promise<number> {
+  const { fh, size } = await openRegularFile(path, what, maxBytes);
+  await fh.close();
+  return size;
+}
+
+function isInside(path: string, root: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
+}
+
+/** How deep under a model folder files are read: root, module folders, a Router's module folders. */
+const MODEL_TREE_DEPTH = 3;
+const MODEL_TREE_ENTRIES = 20_000;
+
+/**
+ * Checks a model folder before anything in it is read: every symlink within the few levels a
+ * model uses must lead inside the folder (for a cache snapshot `…/models--x/snapshots/<commit>`,
+ * inside `…/models--x`, where the blobs are), and nothing there may be a FIFO, socket or device.
+ */
+export async function assertModelTree(folder: string): Promise<void> {
+  const root = await realpath(folder);
+  const snapshot = /[\\/]models--[^\\/]+[\\/]snapshots[\\/][^\\/]+$/.test(root);
+  const allowed = snapshot ? dirname(dirname(root)) : root;
+  let seen = 0;
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    for (const name of await readdir(dir)) {
+      if (++seen > MODEL_TREE_ENTRIES) {
+        throw new SparseEncoderError('ERR_INVALID_CONFIG', `${folder} holds more than ${MODEL_TREE_ENTRIES} files near its top: not a model folder`, { details: { path: folder } });
+      }
+      const path = join(dir, name);
+      const st = await lstat(path);
+      let target = path;
+      let kind = st;
+      if (st.isSymbolicLink()) {
+        try {
+          target = await realpath(path);
+        } catch {
+          continue; // a dangling link is reported by whoever needs the file
+        }
+        if (!isInside(target, allowed)) {
+          throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path} is a symlink to ${target}, outside the model folder ${snapshot ? allowed : root}`, {
+            details: { path, target },
+          });
+        }
+        kind = await lstat(target);
+      }
+      if (kind.isDirectory()) {
+        // A link to a folder inside the tree is walked from its real place when met there.
+        if (depth < MODEL_TREE_DEPTH && !st.isSymbolicLink()) await walk(path, depth + 1);
+      } else if (!kind.isFile()) {
+        throw notRegular(path, 'model file', kind.isFIFO() ? 'a FIFO' : kind.isSocket() ? 'a socket' : 'a device');
+      }
+    }
+  };
+  await walk(root, 1);
+}
+
+/** Whether a process id names a live process (EPERM: alive, but someone else's). */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

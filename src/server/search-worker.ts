@@ -1,0 +1,62 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { SparseEncoderError } from '../errors.js';
+import { SparseIndex } from '../index/sparse-index.js';
+import type { SearchHit } from '../index/types.js';
+import type { FromSearchWorker, ToSearchWorker } from './protocol.js';
+
+/**
+ * Entry point of a search worker thread: opens its own view of the index file and answers one
+ * search request at a time, off the server's main thread, so that /health and small requests stay
+ * fast while heavy searches run. Every few milliseconds it yields, so a cancel can land.
+ */
+const port = parentPort;
+if (port === null) throw new Error('search-worker must run in a worker thread');
+const { indexPath } = workerData as { indexPath: string };
+const SLICE_MS = 5;
+
+function send(message: FromSearchWorker): void {
+  port!.postMessage(message);
+}
+
+let index: SparseIndex;
+try {
+  index = await SparseIndex.open(indexPath);
+} catch (err) {
+  const e = err instanceof SparseEncoderError ? err : new SparseEncoderError('ERR_INTERNAL', (err as Error).message);
+  send({ type: 'load-failed', error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
+  process.exit(0);
+}
+const cancelled = new Set<number>();
+
+port.on('message', (m: ToSearchWorker) => {
+  if (m.type === 'cancel') {
+    cancelled.add(m.id);
+    return;
+  }
+  if (m.type === 'close') {
+    index.dispose();
+    port.close();
+    return;
+  }
+  void (async () => {
+    const results: Array<{ hits: SearchHit[] }> = [];
+    let slice = performance.now();
+    try {
+      for (const v of m.vectors) {
+        results.push({ hits: index.search({ indices: v.indices, values: v.values, dim: index.dim }, { k: m.k, exact: m.exact, fields: m.fields }) });
+        if (performance.now() - slice > SLICE_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (cancelled.has(m.id)) throw new SparseEncoderError('ERR_CANCELLED', 'cancelled: the client went away');
+          slice = performance.now();
+        }
+      }
+      send({ type: 'result', id: m.id, results });
+    } catch (err) {
+      const e = err instanceof SparseEncoderError ? err : new SparseEncoderError('ERR_INTERNAL', (err as Error).message);
+      send({ type: 'failed', id: m.id, error: { code: e.code, message: e.message } });
+    } finally {
+      cancelled.delete(m.id);
+    }
+  })();
+});
+send({ type: 'ready', size: index.size, dim: index.dim, info: index.info() });
