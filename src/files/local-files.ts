@@ -1,4 +1,4 @@
-import { constants as fsConstants } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { lstat, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
@@ -56,6 +56,40 @@ export async function readRegularFile(path: string, what: string, maxBytes = MAX
     return n === size ? buf : buf.subarray(0, n);
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * The synchronous {@link readRegularFile}, for the few readers that cannot wait (settings read
+ * at call time). Errors as there; `ENOENT` becomes ERR_FILE_NOT_FOUND.
+ */
+export function readRegularFileSync(path: string, what: string, maxBytes = MAX_CONFIG_BYTES): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `${what} ${path} does not exist`, { cause: err, details: { path } });
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `cannot open ${what} ${path} (${code ?? (err as Error).message})`, { cause: err, details: { path, errno: code } });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw notRegular(path, what, st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a file');
+    if (st.size > maxBytes) {
+      throw new SparseEncoderError('ERR_INVALID_CONFIG', `${what} ${path} has ${st.size} bytes, more than the ${maxBytes} such a file may have`, {
+        details: { path, bytes: st.size, limit: maxBytes },
+      });
+    }
+    const buf = Buffer.alloc(st.size);
+    let n = 0;
+    while (n < buf.length) {
+      const r = readSync(fd, buf, n, buf.length - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return n === buf.length ? buf : buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
   }
 }
 

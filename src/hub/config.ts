@@ -1,8 +1,7 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { constants as fsConstants } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { readRegularFileSync } from '../files/local-files.js';
 import type { ModelBackend, ResolveModelOptions } from './types.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
@@ -61,36 +60,15 @@ const MAX_TOKEN_FILE_BYTES = 64 * 1024;
  * file means no token, as in Python.
  */
 function readTokenFile(path: string, explicit: boolean): string | undefined {
-  let fd: number;
   try {
-    fd = openSync(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
+    return cleanToken(readRegularFileSync(path, 'Hugging Face token file', MAX_TOKEN_FILE_BYTES).toString('utf8'));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    const e = err as SparseEncoderError;
+    if (e.code === 'ERR_FILE_NOT_FOUND') return undefined;
+    const errno = (e.details as { errno?: string } | undefined)?.errno;
     // The default location unreadable (a service user whose HOME is not its own): no login, as for a missing file.
-    if (!explicit && (code === 'EACCES' || code === 'EPERM')) return undefined;
-    throw new SparseEncoderError('ERR_INVALID_CONFIG', `cannot read the Hugging Face token file ${path} (${code ?? (err as Error).message}); fix it or set HF_TOKEN_PATH`, {
-      cause: err,
-      details: { path },
-    });
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_TOKEN_FILE_BYTES) {
-      throw new SparseEncoderError('ERR_INVALID_CONFIG', `the Hugging Face token file ${path} is not a regular file of at most ${MAX_TOKEN_FILE_BYTES} bytes`, {
-        details: { path },
-      });
-    }
-    const buf = Buffer.alloc(st.size);
-    let n = 0;
-    while (n < buf.length) {
-      const r = readSync(fd, buf, n, buf.length - n, n);
-      if (r === 0) break;
-      n += r;
-    }
-    return cleanToken(buf.subarray(0, n).toString('utf8'));
-  } finally {
-    closeSync(fd);
+    if (errno === 'ENOTDIR' || (!explicit && (errno === 'EACCES' || errno === 'EPERM'))) return undefined;
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `${e.message}; fix it or set HF_TOKEN_PATH`, { cause: err, details: { path } });
   }
 }
 

@@ -1,7 +1,8 @@
-import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { readRegularFileSync } from '../files/local-files.js';
 import { COMMIT_HASH, cachedCommit, snapshotFolder, writeRef } from './cache.js';
 import { expandHome, resolveHubConfig, type HubConfig } from './config.js';
 import { authHeaders, fetchFileToCache, httpError, type HubRequestContext } from './download.js';
@@ -198,28 +199,10 @@ const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 /** A small JSON file's content; undefined when it is missing, not a regular file, too large or not JSON (the loader then says why). */
 function readBoundedJson(path: string): unknown {
-  let fd: number;
   try {
-    // Non-blocking, so that a FIFO planted in the cache cannot hang the open.
-    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    return JSON.parse(readRegularFileSync(path, 'repo file', MAX_JSON_BYTES).toString('utf8'));
   } catch {
     return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_JSON_BYTES) return undefined;
-    const buf = Buffer.alloc(st.size);
-    let n = 0;
-    while (n < buf.length) {
-      const r = readSync(fd, buf, n, buf.length - n, n);
-      if (r === 0) break;
-      n += r;
-    }
-    return JSON.parse(buf.subarray(0, n).toString('utf8'));
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { SparseEncoderError } from '../errors.js';
 import type { IndexInfo, SearchHit } from '../index/types.js';
 import type { FromSearchWorker, ToSearchWorker, WireError } from './protocol.js';
+import { dropOrCancelOnAbort } from './job-queue.js';
 import type { ServerLogEvent } from './types.js';
 
 export interface SearchPoolOptions {
@@ -90,20 +91,10 @@ export class SearchPool {
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, request, resolve, reject, signal };
       this.queue.push(job);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const at = this.queue.indexOf(job);
-          if (at >= 0) {
-            this.queue.splice(at, 1);
-            reject(new SparseEncoderError('ERR_CANCELLED', 'request aborted by the client'));
-            return;
-          }
-          const slot = this.slots.find((s) => s.job === job);
-          if (slot !== undefined) slot.worker.postMessage({ type: 'cancel', id: job.id } satisfies ToSearchWorker);
-        },
-        { once: true },
-      );
+      dropOrCancelOnAbort(signal, this.queue, job, reject, () => {
+        const slot = this.slots.find((s) => s.job === job);
+        if (slot !== undefined) slot.worker.postMessage({ type: 'cancel', id: job.id } satisfies ToSearchWorker);
+      });
       this.pump();
     });
   }

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SparseEncoderError } from '../errors.js';
 import type { FromWorker, JobRequest, JobResult, ServedModelInfo, ToWorker, WireError, WorkerConfig } from './protocol.js';
+import { dropOrCancelOnAbort } from './job-queue.js';
 import type { ServerLogEvent } from './types.js';
 
 /** Options of {@link EncodePool.start}. */
@@ -117,21 +118,11 @@ export class EncodePool {
     return new Promise<JobResult>((resolve, reject) => {
       const job: Job = { id: this.nextId++, request, resolve, reject, signal };
       this.queue.push(job);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const at = this.queue.indexOf(job);
-          if (at >= 0) {
-            this.queue.splice(at, 1);
-            reject(new SparseEncoderError('ERR_CANCELLED', 'request aborted by the client'));
-            return;
-          }
-          // Running: ask the worker to stop at its next slice (it answers 'failed' with ERR_CANCELLED).
-          const slot = this.slots.find((s) => s.job === job);
-          if (slot !== undefined) this.post(slot, { type: 'cancel', id: job.id });
-        },
-        { once: true },
-      );
+      // Running: the worker stops at its next slice and answers 'failed' with ERR_CANCELLED.
+      dropOrCancelOnAbort(signal, this.queue, job, reject, () => {
+        const slot = this.slots.find((s) => s.job === job);
+        if (slot !== undefined) this.post(slot, { type: 'cancel', id: job.id });
+      });
       this.pump();
     });
   }
