@@ -1,17 +1,17 @@
 /**
- * Encoding throughput of a BERT-base-shaped SPLADE model (random weights, real bert-base-uncased
- * tokenizer) through the public SparseEncoder, on the first SciFact documents, fp32 and int8
- * side by side.
+ * Encoding throughput of BERT-base-shaped SPLADE models (random weights, real bert-base-uncased
+ * tokenizer) through the public SparseEncoder, on the first SciFact documents: fp32 against int8
+ * (--configs), and BERT-base against a GTE-base-shaped model, both fp32 (--family-configs).
  *
- *   npm run bench [-- --docs 256 --threads 2 --configs 256x8,256x32,128x8,128x32 --precisions fp32,int8]
+ *   npm run bench [-- --docs 256 --threads 2 --configs 256x8,256x32,128x8,128x32 --precisions fp32,int8 --family-configs 256x8,512x8]
  *
- * Per configuration, one child process loads every precision and encodes the documents batch by
- * batch, the precisions taking turns on each batch (the first one alternating), so that both
- * see the same machine load; the int8/fp32 ratio comes from those timings. Before loading, the
- * child measures the FLOP/s of one plain fp32 MatMul [8192×768]×[768×3072] with the same thread
- * count; each precision's achieved model FLOP/s is divided by it. Peak RSS is measured apart, in
- * one child per precision that loads only that model and encodes two batches, so that each
- * number is that precision's own. Prints a table on stderr and markdown on stdout.
+ * Per configuration, one child process loads every variant and encodes the documents batch by
+ * batch, the variants taking turns on each batch (the first one alternating), so that all see the
+ * same machine load; the ratios come from those timings. Before loading, the child measures the
+ * FLOP/s of one plain fp32 MatMul [8192×768]×[768×3072] with the same thread count; each
+ * variant's achieved model FLOP/s is divided by it. Peak RSS is measured apart, in one child per
+ * variant that loads only that model and encodes two batches. Prints tables on stderr and
+ * markdown on stdout.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { SparseEncoder } from '../src/encoder/sparse-encoder.js';
 import { measureMatMul } from './lib-matmul.js';
 import { readScifactDocs, writeRandomBertBaseSplade } from './lib-bench-data.js';
-import { BERT_BASE, spladeFlops } from './lib-random-bert.js';
+import { BERT_BASE, gteSpladeFlops, spladeFlops } from './lib-random-bert.js';
 
 interface BenchConfig {
   maxSeqLength: number;
@@ -30,9 +30,17 @@ interface BenchConfig {
 }
 
 type Precision = 'fp32' | 'int8';
+type Family = 'bert' | 'gte';
 
-interface PrecisionTiming {
+interface Variant {
+  family: Family;
   precision: Precision;
+}
+
+const label = (v: Variant): string => `${v.family === 'bert' ? 'BERT-base' : 'GTE-base'} ${v.precision}`;
+
+interface VariantTiming {
+  variant: Variant;
   seconds: number;
   loadSeconds: number;
   meanNnz: number;
@@ -40,14 +48,13 @@ interface PrecisionTiming {
 
 interface PairResult extends BenchConfig {
   docs: number;
-  tokens: number;
-  modelFlops: number;
+  /** Token counts per document, the same for every variant (one tokenizer). */
+  counts: number[];
   matmulFlopPerSecond: number;
-  timings: PrecisionTiming[];
+  timings: VariantTiming[];
 }
 
 interface RssResult {
-  precision: Precision;
   peakRssBytes: number;
 }
 
@@ -60,24 +67,24 @@ function load(folder: string, precision: Precision, threads: number): Promise<Sp
   return SparseEncoder.fromPretrained(folder, { threads, ...(precision === 'int8' ? { quantize: 'int8' as const } : {}) });
 }
 
-/** Every precision on the same batches, taking turns. */
-async function pairChild(folder: string, cfg: BenchConfig, docsN: number, threads: number, precisions: Precision[]): Promise<PairResult> {
+/** Every variant on the same batches, taking turns. `folders[i]` is variant i's model folder. */
+async function pairChild(folders: string[], variants: Variant[], cfg: BenchConfig, docsN: number, threads: number): Promise<PairResult> {
   const mm = await measureMatMul(8192, 768, 3072, threads, 3);
   const docs = readScifactDocs(docsN);
   const encoders: SparseEncoder[] = [];
-  const timings: PrecisionTiming[] = [];
+  const timings: VariantTiming[] = [];
   try {
-    for (const precision of precisions) {
+    for (let i = 0; i < variants.length; i++) {
       const t0 = performance.now();
-      encoders.push(await load(folder, precision, threads));
-      timings.push({ precision, seconds: 0, loadSeconds: (performance.now() - t0) / 1000, meanNnz: 0 });
+      encoders.push(await load(folders[i]!, variants[i]!.precision, threads));
+      timings.push({ variant: variants[i]!, seconds: 0, loadSeconds: (performance.now() - t0) / 1000, meanNnz: 0 });
     }
     // Real token counts (after truncation, special tokens included) for the FLOP count.
     const counts: number[] = [];
     for (const d of docs) counts.push((await encoders[0]!.tokenize(d, { task: 'document' })).inputIds.length);
     // Warm-up on one batch each (first runs allocate onnxruntime's arena).
     for (const e of encoders) await e.encodeDocument(docs.slice(0, cfg.batchSize), { batchSize: cfg.batchSize });
-    const nnz = precisions.map(() => 0);
+    const nnz = variants.map(() => 0);
     for (let b = 0, at = 0; at < docs.length; b++, at += cfg.batchSize) {
       const batch = docs.slice(at, at + cfg.batchSize);
       for (let j = 0; j < encoders.length; j++) {
@@ -89,20 +96,13 @@ async function pairChild(folder: string, cfg: BenchConfig, docsN: number, thread
       }
     }
     timings.forEach((t, p) => (t.meanNnz = nnz[p]! / docs.length));
-    return {
-      ...cfg,
-      docs: docs.length,
-      tokens: counts.reduce((a, b) => a + b, 0),
-      modelFlops: spladeFlops(BERT_BASE, counts),
-      matmulFlopPerSecond: mm.flopPerSecond,
-      timings,
-    };
+    return { ...cfg, docs: docs.length, counts, matmulFlopPerSecond: mm.flopPerSecond, timings };
   } finally {
     for (const e of encoders) await e.dispose();
   }
 }
 
-/** One precision alone: its own peak RSS over loading and two batches. */
+/** One variant alone: its own peak RSS over loading and two batches. */
 async function rssChild(folder: string, cfg: BenchConfig, threads: number, precision: Precision): Promise<RssResult> {
   const encoder = await load(folder, precision, threads);
   try {
@@ -110,7 +110,7 @@ async function rssChild(folder: string, cfg: BenchConfig, threads: number, preci
   } finally {
     await encoder.dispose();
   }
-  return { precision, peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+  return { peakRssBytes: process.resourceUsage().maxRSS * 1024 };
 }
 
 function runChild<T>(mode: string, payload: unknown): T {
@@ -118,16 +118,93 @@ function runChild<T>(mode: string, payload: unknown): T {
   const r = spawnSync(process.execPath, [...process.execArgv, self, mode, JSON.stringify(payload)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 20,
+    maxBuffer: 1 << 24,
   });
   if (r.status !== 0) throw new Error(`benchmark child ${mode} failed with status ${r.status}`);
   return JSON.parse(r.stdout) as T;
 }
 
+function parseConfigs(spec: string): BenchConfig[] {
+  return spec
+    .split(',')
+    .filter((c) => c !== '')
+    .map((c) => {
+      const [s, b] = c.split('x').map(Number);
+      return { maxSeqLength: s!, batchSize: b! };
+    });
+}
+
+interface Row {
+  seq: number;
+  batch: number;
+  variant: string;
+  docsPerSecond: number;
+  relative: number;
+  tokensPerSecond: number;
+  meanTokens: number;
+  gflops: number;
+  matmulGflops: number;
+  ratio: number;
+  peakRssMb: number;
+  loadSeconds: number;
+  meanNnz: number;
+}
+
+/** Runs every configuration with the variants side by side; rows relative to the first variant. */
+function section(configs: BenchConfig[], variants: Variant[], folderOf: (f: Family, seq: number) => string, docs: number, threads: number): Row[] {
+  const rows: Row[] = [];
+  for (const cfg of configs) {
+    process.stderr.write(`max_seq_length ${cfg.maxSeqLength}, batch ${cfg.batchSize}, ${variants.map(label).join(' vs ')}: load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} ...\n`);
+    const folders = variants.map((v) => folderOf(v.family, cfg.maxSeqLength));
+    const pair = runChild<PairResult>('--pair', { folders, variants, cfg, docs, threads });
+    const rss = variants.map((v, i) => runChild<RssResult>('--rss', { folder: folders[i], cfg, threads, precision: v.precision }));
+    const tokens = pair.counts.reduce((a, b) => a + b, 0);
+    pair.timings.forEach((t, i) => {
+      const flops = t.variant.family === 'gte' ? gteSpladeFlops(BERT_BASE, pair.counts) : spladeFlops(BERT_BASE, pair.counts);
+      const achieved = flops / t.seconds;
+      rows.push({
+        seq: cfg.maxSeqLength,
+        batch: cfg.batchSize,
+        variant: label(t.variant),
+        docsPerSecond: pair.docs / t.seconds,
+        relative: pair.timings[0]!.seconds / t.seconds,
+        tokensPerSecond: tokens / t.seconds,
+        meanTokens: tokens / pair.docs,
+        gflops: achieved / 1e9,
+        matmulGflops: pair.matmulFlopPerSecond / 1e9,
+        ratio: achieved / pair.matmulFlopPerSecond,
+        peakRssMb: rss[i]!.peakRssBytes / 2 ** 20,
+        loadSeconds: t.loadSeconds,
+        meanNnz: t.meanNnz,
+      });
+    });
+  }
+  for (const r of rows) {
+    process.stderr.write(
+      `seq ${r.seq} batch ${r.batch} ${r.variant}: ${r.docsPerSecond.toFixed(2)} docs/s (×${r.relative.toFixed(2)}), ${r.gflops.toFixed(1)} GFLOP/s ` +
+        `(MatMul ${r.matmulGflops.toFixed(1)}, ratio ${r.ratio.toFixed(2)}), peak RSS ${r.peakRssMb.toFixed(0)} MiB\n`,
+    );
+  }
+  return rows;
+}
+
+function table(rows: Row[], relativeTo: string): string[] {
+  const out = [
+    `| max_seq_length | batch | model | mean tokens/doc | docs/s | × ${relativeTo} | tokens/s | model GFLOP/s | MatMul GFLOP/s | ratio | peak RSS (MiB) | load (s) | mean nnz |`,
+    '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    out.push(
+      `| ${r.seq} | ${r.batch} | ${r.variant} | ${r.meanTokens.toFixed(1)} | ${r.docsPerSecond.toFixed(2)} | ${r.relative.toFixed(2)} | ${r.tokensPerSecond.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.matmulGflops.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${r.loadSeconds.toFixed(1)} | ${r.meanNnz.toFixed(0)} |`,
+    );
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--pair') {
-    const { folder, cfg, docs, threads, precisions } = JSON.parse(process.argv[3]!) as { folder: string; cfg: BenchConfig; docs: number; threads: number; precisions: Precision[] };
-    process.stdout.write(JSON.stringify(await pairChild(folder, cfg, docs, threads, precisions)));
+    const { folders, variants, cfg, docs, threads } = JSON.parse(process.argv[3]!) as { folders: string[]; variants: Variant[]; cfg: BenchConfig; docs: number; threads: number };
+    process.stdout.write(JSON.stringify(await pairChild(folders, variants, cfg, docs, threads)));
     return;
   }
   if (process.argv[2] === '--rss') {
@@ -139,61 +216,32 @@ async function main(): Promise<void> {
   const threads = Number(arg('threads', '2'));
   const precisions = arg('precisions', 'fp32,int8').split(',') as Precision[];
   if (precisions.length === 0 || precisions.some((p) => p !== 'fp32' && p !== 'int8')) throw new Error('--precisions takes fp32 and/or int8');
-  const configs: BenchConfig[] = arg('configs', '256x8,256x32,128x8,128x32')
-    .split(',')
-    .map((c) => {
-      const [s, b] = c.split('x').map(Number);
-      return { maxSeqLength: s!, batchSize: b! };
-    });
+  const configs = parseConfigs(arg('configs', '256x8,256x32,128x8,128x32'));
+  const familyConfigs = parseConfigs(arg('family-configs', '256x8,512x8'));
 
   const work = mkdtempSync(join(tmpdir(), 'sparse-encoder-bench-'));
-  const results: Array<{ pair: PairResult; rss: RssResult[] }> = [];
+  let precisionRows: Row[] = [];
+  let familyRows: Row[] = [];
   try {
-    process.stderr.write(`writing a random BERT-base SPLADE model to ${work} ...\n`);
-    const folders = writeRandomBertBaseSplade(work, configs.map((c) => c.maxSeqLength));
-    for (const cfg of configs) {
-      const folder = folders.get(cfg.maxSeqLength);
-      process.stderr.write(`max_seq_length ${cfg.maxSeqLength}, batch ${cfg.batchSize}: load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} ...\n`);
-      const pair = runChild<PairResult>('--pair', { folder, cfg, docs, threads, precisions });
-      const rss = precisions.map((precision) => runChild<RssResult>('--rss', { folder, cfg, threads, precision }));
-      results.push({ pair, rss });
-    }
+    process.stderr.write(`writing random BERT-base and GTE-base SPLADE models to ${work} ...\n`);
+    const seqs = [...configs, ...familyConfigs].map((c) => c.maxSeqLength);
+    const bert = writeRandomBertBaseSplade(work, seqs);
+    const gte = familyConfigs.length > 0 ? writeRandomBertBaseSplade(work, familyConfigs.map((c) => c.maxSeqLength), 'gte') : new Map<number, string>();
+    const folderOf = (f: Family, seq: number): string => (f === 'bert' ? bert : gte).get(seq)!;
+    precisionRows = section(configs, precisions.map((precision) => ({ family: 'bert', precision })), folderOf, docs, threads);
+    familyRows = section(familyConfigs, [{ family: 'bert', precision: 'fp32' }, { family: 'gte', precision: 'fp32' }], folderOf, docs, threads);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 
   const require = createRequire(import.meta.url);
   const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
-  const rows = results.flatMap(({ pair: r, rss }) => {
-    const fp32 = r.timings.find((t) => t.precision === 'fp32');
-    return r.timings.map((t) => {
-      const achieved = r.modelFlops / t.seconds;
-      return {
-        seq: r.maxSeqLength,
-        batch: r.batchSize,
-        precision: t.precision,
-        docsPerSecond: r.docs / t.seconds,
-        tokensPerSecond: r.tokens / t.seconds,
-        meanTokens: r.tokens / r.docs,
-        gflops: achieved / 1e9,
-        matmulGflops: r.matmulFlopPerSecond / 1e9,
-        ratio: achieved / r.matmulFlopPerSecond,
-        speedup: fp32 === undefined ? undefined : fp32.seconds / t.seconds,
-        peakRssMb: rss.find((x) => x.precision === t.precision)!.peakRssBytes / 2 ** 20,
-        loadSeconds: t.loadSeconds,
-        meanNnz: t.meanNnz,
-      };
-    });
-  });
-  for (const r of rows) {
-    process.stderr.write(
-      `seq ${r.seq} batch ${r.batch} ${r.precision}: ${r.docsPerSecond.toFixed(2)} docs/s, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.gflops.toFixed(1)} GFLOP/s ` +
-        `(MatMul ${r.matmulGflops.toFixed(1)}, ratio ${r.ratio.toFixed(2)})${r.speedup === undefined ? '' : `, ×${r.speedup.toFixed(2)} fp32`}, peak RSS ${r.peakRssMb.toFixed(0)} MiB\n`,
-    );
-  }
   const md: string[] = [];
+  const command =
+    `npm run bench -- --docs ${docs} --threads ${threads} --configs ${configs.map((c) => `${c.maxSeqLength}x${c.batchSize}`).join(',')} ` +
+    `--precisions ${precisions.join(',')} --family-configs ${familyConfigs.map((c) => `${c.maxSeqLength}x${c.batchSize}`).join(',')}`;
   md.push('## Encoding throughput: BERT-base-shaped SPLADE (random weights), onnxruntime-node CPU, fp32 and int8', '');
-  md.push(`Command: \`npm run bench -- --docs ${docs} --threads ${threads} --configs ${configs.map((c) => `${c.maxSeqLength}x${c.batchSize}`).join(',')} --precisions ${precisions.join(',')}\``, '');
+  md.push(`Command: \`${command}\``, '');
   md.push(
     `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} logical CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM; ` +
       `Node ${process.version}, onnxruntime-node ${ortVersion}, ${threads} intra-op threads. ` +
@@ -205,23 +253,26 @@ async function main(): Promise<void> {
       'the public `SparseEncoder.fromPretrained(folder, { quantize }).encodeDocument(batch, { batchSize })` (tokenization included, model loading excluded).',
     '',
   );
-  md.push('| max_seq_length | batch | precision | mean tokens/doc | docs/s | × fp32 | tokens/s | model GFLOP/s | MatMul GFLOP/s | ratio | peak RSS (MiB) | load (s) | mean nnz |');
-  md.push('| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const r of rows) {
-    md.push(
-      `| ${r.seq} | ${r.batch} | ${r.precision} | ${r.meanTokens.toFixed(1)} | ${r.docsPerSecond.toFixed(2)} | ${r.speedup === undefined ? '–' : r.speedup.toFixed(2)} | ${r.tokensPerSecond.toFixed(0)} | ${r.gflops.toFixed(1)} | ${r.matmulGflops.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.peakRssMb.toFixed(0)} | ${r.loadSeconds.toFixed(1)} | ${r.meanNnz.toFixed(0)} |`,
-    );
-  }
+  md.push(...table(precisionRows, 'fp32'));
   md.push(
     '',
-    '× fp32 = fp32 seconds ÷ this precision\'s seconds over the same batches in the same process (the precisions take turns batch by batch). ' +
+    '× fp32 = fp32 seconds ÷ this variant\'s seconds over the same batches in the same process (the variants take turns batch by batch). ' +
       'Model FLOPs count only the real (unpadded) tokens n of each document, with H = 768, I = 3072, V = 30522, 12 layers: ' +
       'per layer 2n·H·3H (QKV) + 2n·H·H (attention output) + 2·2n·H·I (FFN) + 2·2n²·H (scores and context); ' +
-      'plus the MLM head 2n·H·H (transform) + 2n·H·V (vocabulary projection). Softmax, LayerNorm, GELU and pooling are not counted; ' +
-      'int8 counts the same FLOPs. ratio = model GFLOP/s ÷ the GFLOP/s of one plain fp32 MatMul [8192×768]×[768×3072] (best of 3, ' +
-      'constant right-hand side, as weights are in a model) measured in the same child process before loading. ' +
-      'Peak RSS: a separate child process per precision that loads only that model and encodes two batches (loading included).',
+      'plus the MLM head 2n·H·H (transform) + 2n·H·V (vocabulary projection); GTE\'s gated MLP adds 2n·H·I per layer. ' +
+      'Softmax, LayerNorm, GELU and pooling are not counted; int8 counts the same FLOPs. ratio = model GFLOP/s ÷ the GFLOP/s of one plain ' +
+      'fp32 MatMul [8192×768]×[768×3072] (best of 3, constant right-hand side, as weights are in a model) measured in the same child process before loading. ' +
+      'Peak RSS: a separate child process per variant that loads only that model and encodes two batches (loading included).',
   );
+  if (familyRows.length > 0) {
+    md.push('', '### GTE-base-shaped against BERT-base, fp32', '');
+    md.push(
+      'GTE-base shape: hidden 768, 12 layers, 12 heads, intermediate 3072, vocabulary 30522, rotary embeddings (theta 500000, NTK ×2), gated MLP, ' +
+        'no token types (doc-v3-gte\'s settings); random weights as for BERT-base. Same documents, same tokenizer, the two models taking turns batch by batch.',
+      '',
+    );
+    md.push(...table(familyRows, 'BERT-base'));
+  }
   process.stdout.write(md.join('\n') + '\n');
 }
 

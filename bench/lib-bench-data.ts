@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSpladeFolder } from './lib-model-folder.js';
-import { BERT_BASE, bertConfigJson, randomBertWeights } from './lib-random-bert.js';
+import { BERT_BASE, bertConfigJson, gteConfigJson, randomBertWeights, randomGteWeights } from './lib-random-bert.js';
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -28,18 +28,19 @@ export function readScifactQueries(n: number): string[] {
 }
 
 /**
- * Random-weight BERT-base SPLADE folders under `work`, one per max_seq_length, sharing one
- * weights file (hard links), with the real bert-base-uncased tokenizer of the splade-bert fixture.
+ * Random-weight BERT-base (or GTE-base-shaped) SPLADE folders under `work`, one per
+ * max_seq_length, sharing one weights file (hard links), with the real bert-base-uncased
+ * tokenizer of the splade-bert fixture.
  */
-export function writeRandomBertBaseSplade(work: string, maxSeqLengths: readonly number[]): Map<number, string> {
+export function writeRandomBertBaseSplade(work: string, maxSeqLengths: readonly number[], family: 'bert' | 'gte' = 'bert'): Map<number, string> {
   const tokenizerFrom = join(SHARED, 'fixtures', 'splade-bert');
   const folders = new Map<number, string>();
   let weightsFile: string | undefined;
   for (const s of new Set(maxSeqLengths)) {
-    const folder = join(work, `splade-base-${s}`);
+    const folder = join(work, `splade-${family}-base-${s}`);
     weightsFile = writeSpladeFolder(folder, {
-      config: bertConfigJson(BERT_BASE),
-      weights: weightsFile === undefined ? { write: randomBertWeights(BERT_BASE) } : { linkFrom: weightsFile },
+      config: family === 'bert' ? bertConfigJson(BERT_BASE) : gteConfigJson(BERT_BASE),
+      weights: weightsFile === undefined ? { write: family === 'bert' ? randomBertWeights(BERT_BASE) : randomGteWeights(BERT_BASE) } : { linkFrom: weightsFile },
       tokenizerFrom,
       maxSeqLength: s,
     });

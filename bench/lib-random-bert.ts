@@ -90,3 +90,69 @@ export function spladeFlops(s: BertShape, tokenCounts: readonly number[]): numbe
   }
   return f;
 }
+
+/** A GTE-base-shaped NewForMaskedLM (gte-base-en-v1.5's settings, doc-v3-gte's type_vocab_size 0), max length 512. */
+export function gteConfigJson(s: BertShape): Record<string, unknown> {
+  return {
+    architectures: ['NewForMaskedLM'],
+    hidden_act: 'gelu',
+    hidden_size: s.hidden,
+    intermediate_size: s.intermediate,
+    layer_norm_eps: 1e-12,
+    layer_norm_type: 'layer_norm',
+    logn_attention_scale: false,
+    max_position_embeddings: s.maxPositions,
+    model_type: 'new',
+    num_attention_heads: s.heads,
+    num_hidden_layers: s.layers,
+    pack_qkv: true,
+    pad_token_id: 0,
+    position_embedding_type: 'rope',
+    rope_scaling: { factor: 2.0, type: 'ntk' },
+    rope_theta: 500000,
+    type_vocab_size: 0,
+    unpad_inputs: false,
+    use_memory_efficient_attention: false,
+    vocab_size: s.vocab,
+  };
+}
+
+/** Random NewForMaskedLM weights, as randomBertWeights: std ≈ 0.02, identity LayerNorms, tied decoder, shifted output bias. */
+export function randomGteWeights(s: BertShape, seed = 1): StateDict {
+  const w: StateDict = new Map();
+  let k = seed;
+  const a = 0.02 * Math.sqrt(3);
+  const rand = (name: string, shape: number[]) => w.set(name, { shape, data: randomArray(shape.reduce((x, y) => x * y, 1), a, ++k * 7919) });
+  const fill = (name: string, shape: number[], v: number) => w.set(name, { shape, data: new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(v) });
+  const H = s.hidden;
+  rand('new.embeddings.word_embeddings.weight', [s.vocab, H]);
+  fill('new.embeddings.LayerNorm.weight', [H], 1);
+  fill('new.embeddings.LayerNorm.bias', [H], 0);
+  for (let i = 0; i < s.layers; i++) {
+    const p = `new.encoder.layer.${i}`;
+    rand(`${p}.attention.qkv_proj.weight`, [3 * H, H]);
+    fill(`${p}.attention.qkv_proj.bias`, [3 * H], 0);
+    rand(`${p}.attention.o_proj.weight`, [H, H]);
+    fill(`${p}.attention.o_proj.bias`, [H], 0);
+    rand(`${p}.mlp.up_gate_proj.weight`, [2 * s.intermediate, H]);
+    rand(`${p}.mlp.down_proj.weight`, [H, s.intermediate]);
+    fill(`${p}.mlp.down_proj.bias`, [H], 0);
+    for (const n of ['attn_ln', 'mlp_ln']) {
+      fill(`${p}.${n}.weight`, [H], 1);
+      fill(`${p}.${n}.bias`, [H], 0);
+    }
+  }
+  rand('lm_head.dense.weight', [H, H]);
+  fill('lm_head.dense.bias', [H], 0);
+  fill('lm_head.norm.weight', [H], 1);
+  fill('lm_head.norm.bias', [H], 0);
+  fill('lm_head.decoder.bias', [s.vocab], -2);
+  return w;
+}
+
+/** As spladeFlops for the GTE layout: the gated MLP has an up and a gate projection, 2n·H·2I + 2n·I·H per layer. */
+export function gteSpladeFlops(s: BertShape, tokenCounts: readonly number[]): number {
+  let extra = 0;
+  for (const n of tokenCounts) extra += s.layers * 2 * n * s.hidden * s.intermediate;
+  return spladeFlops(s, tokenCounts) + extra;
+}

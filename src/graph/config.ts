@@ -1,7 +1,15 @@
 import { SparseEncoderError } from '../errors.js';
 
-/** The encoder families we can build; XLM-RoBERTa (and CamemBERT) share RoBERTa's graph. */
-export type TransformerFamily = 'bert' | 'roberta' | 'distilbert';
+/** The encoder families we can build; XLM-RoBERTa (and CamemBERT) share RoBERTa's graph; `gte` is Alibaba's GTE "new". */
+export type TransformerFamily = 'bert' | 'roberta' | 'distilbert' | 'gte';
+
+/** GTE's rotary position embedding, as its genuine remote code computes it (ORACLE.md "GTE fixtures"). */
+export interface RopeConfig {
+  /** `rope_theta`. */
+  theta: number;
+  /** `rope_scaling.factor` for `{"type": "ntk"}`; 1 without scaling. */
+  ntkFactor: number;
+}
 
 /**
  * What the graph builders need from a Hugging Face `config.json`, with the family's naming
@@ -25,6 +33,8 @@ export interface TransformerConfig {
   readonly padTokenId: number;
   /** Longest token row the position table allows (RoBERTa reserves padding_idx + 1 rows). */
   readonly maxSequenceLength: number;
+  /** GTE only: rotary embeddings instead of a position table. */
+  readonly rope?: RopeConfig;
 }
 
 const FAMILY_BY_MODEL_TYPE: Record<string, TransformerFamily> = {
@@ -33,6 +43,8 @@ const FAMILY_BY_MODEL_TYPE: Record<string, TransformerFamily> = {
   'xlm-roberta': 'roberta',
   camembert: 'roberta',
   distilbert: 'distilbert',
+  // Alibaba's GTE "new" (NewForMaskedLM): remote code in Python, built natively here.
+  new: 'gte',
 };
 
 const FAMILY_BY_ARCHITECTURE_PREFIX: Array<[string, TransformerFamily]> = [
@@ -41,6 +53,7 @@ const FAMILY_BY_ARCHITECTURE_PREFIX: Array<[string, TransformerFamily]> = [
   ['Roberta', 'roberta'],
   ['DistilBert', 'distilbert'],
   ['Bert', 'bert'],
+  ['New', 'gte'],
 ];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -128,6 +141,7 @@ export function parseTransformerConfig(json: unknown): TransformerConfig {
   }
 
   checkActivation(json, 'hidden_act');
+  if (family === 'gte') return parseGteConfig(json, modelType, architecture);
   const pet = json['position_embedding_type'] ?? 'absolute';
   if (pet !== 'absolute') {
     throw new SparseEncoderError('ERR_UNSUPPORTED_ARCHITECTURE', `position_embedding_type ${JSON.stringify(pet)} is not supported; only "absolute" is`, {
@@ -151,5 +165,64 @@ export function parseTransformerConfig(json: unknown): TransformerConfig {
     padTokenId,
     // RoBERTa positions start at padding_idx + 1, so the last padding_idx + 1 rows are unusable.
     maxSequenceLength: family === 'roberta' ? maxPos - padTokenId - 1 : maxPos,
+  };
+}
+
+function unsupported(key: string, value: unknown, supported: string): SparseEncoderError {
+  return new SparseEncoderError('ERR_UNSUPPORTED_ARCHITECTURE', `GTE config.json "${key}" is ${JSON.stringify(value)}; only ${supported} is supported`, {
+    details: { key, value },
+  });
+}
+
+/**
+ * GTE "new" (`Alibaba-NLP/new-impl` remote code): the fields its code reads, each checked. Values
+ * whose math we do not build are refused naming the field. `unpad_inputs` and
+ * `use_memory_efficient_attention` only change how the same attention is computed (packed tokens,
+ * xformers), so either value gives the same vectors.
+ */
+function parseGteConfig(json: Record<string, unknown>, modelType: string | undefined, architecture: string | undefined): TransformerConfig {
+  const pet = json['position_embedding_type'] ?? 'rope';
+  if (pet !== 'rope') throw unsupported('position_embedding_type', pet, '"rope"');
+  const pack = json['pack_qkv'] ?? true;
+  if (pack !== true) throw unsupported('pack_qkv', pack, 'true (a packed qkv_proj)');
+  const lnType = json['layer_norm_type'] ?? 'layer_norm';
+  if (lnType !== 'layer_norm') throw unsupported('layer_norm_type', lnType, '"layer_norm"');
+  const logn = json['logn_attention_scale'] ?? false;
+  if (logn !== false) throw unsupported('logn_attention_scale', logn, 'false');
+  for (const key of ['unpad_inputs', 'use_memory_efficient_attention']) {
+    const v = json[key];
+    if (v !== undefined && v !== null && typeof v !== 'boolean') {
+      throw new SparseEncoderError('ERR_INVALID_CONFIG', `config.json "${key}" must be true or false, got ${JSON.stringify(v)}`, { details: { key } });
+    }
+  }
+  const scaling = json['rope_scaling'];
+  let ntkFactor = 1;
+  if (scaling !== undefined && scaling !== null) {
+    if (!isRecord(scaling) || scaling['type'] !== 'ntk') throw unsupported('rope_scaling', scaling, 'null or {"type": "ntk", "factor": f}');
+    if (scaling['mixed_b'] !== undefined && scaling['mixed_b'] !== null) throw unsupported('rope_scaling.mixed_b', scaling['mixed_b'], 'none');
+    ntkFactor = numberField(scaling, 'factor', 1);
+  }
+  const hiddenSize = intField(json, 'hidden_size');
+  const numHeads = intField(json, 'num_attention_heads');
+  if (numHeads > 0 && (hiddenSize / numHeads) % 2 !== 0) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `GTE head size ${hiddenSize / numHeads} must be even for rotary embeddings`, { details: { hiddenSize, numHeads } });
+  }
+  const maxPos = intField(json, 'max_position_embeddings', 512);
+  return {
+    family: 'gte',
+    modelType: modelType ?? 'new',
+    architecture,
+    hiddenSize,
+    numLayers: intField(json, 'num_hidden_layers'),
+    numHeads,
+    intermediateSize: intField(json, 'intermediate_size'),
+    vocabSize: intField(json, 'vocab_size'),
+    maxPositionEmbeddings: maxPos,
+    // NewConfig's default is 0: no token-type embeddings at all.
+    typeVocabSize: intField(json, 'type_vocab_size', 0),
+    layerNormEps: numberField(json, 'layer_norm_eps', 1e-12),
+    padTokenId: intField(json, 'pad_token_id', 0),
+    maxSequenceLength: maxPos,
+    rope: { theta: numberField(json, 'rope_theta', 10000), ntkFactor },
   };
 }

@@ -4,6 +4,8 @@ import type { TransformerConfig, TransformerFamily } from './config.js';
 import { GraphBuilder, MS_DOMAIN } from './graph-builder.js';
 import type { ExternalDataModel } from './graph-builder.js';
 import { ONNX_DTYPE } from './onnx-proto.js';
+import { buildGteEncoder } from './gte-graph.js';
+import { linear, project, quantizeMode, residualNorm, type EncoderValues, type Linear } from './layers.js';
 import { quantizeLinear, type LinearRows, type QuantizeOptions } from './quantize.js';
 import { transpose2d, WeightResolver } from './weight-resolver.js';
 
@@ -41,12 +43,12 @@ export const GRAPH_NAMES = {
   meanPooled: 'sentence_embedding',
 } as const;
 
-/** Whether the graph of this family takes `token_type_ids` (only BERT; RoBERTa adds type row 0 itself). */
+/** Whether the graph takes `token_type_ids`: BERT, and GTE models with token types (RoBERTa adds type row 0 itself). */
 export function takesTokenTypeIds(config: TransformerConfig): boolean {
-  return config.family === 'bert';
+  return config.family === 'bert' || (config.family === 'gte' && config.typeVocabSize > 0);
 }
 
-const PREFIX: Record<TransformerFamily, string> = { bert: 'bert.', roberta: 'roberta.', distilbert: 'distilbert.' };
+const PREFIX: Record<TransformerFamily, string> = { bert: 'bert.', roberta: 'roberta.', distilbert: 'distilbert.', gte: 'new.' };
 
 interface LayerNaming {
   q: string;
@@ -112,24 +114,14 @@ const HEAD: Record<TransformerFamily, HeadNaming> = {
     decoderWeight: ['vocab_projector.weight'],
     decoderBias: ['vocab_projector.bias'],
   },
+  // NewForMaskedLM: the decoder is tied to the word embeddings (no lm_head.decoder.weight saved).
+  gte: {
+    dense: 'lm_head.dense',
+    norm: 'lm_head.norm',
+    decoderWeight: ['lm_head.decoder.weight'],
+    decoderBias: ['lm_head.decoder.bias', 'lm_head.bias'],
+  },
 };
-
-interface EncoderValues {
-  embeddingOutput: string;
-  lastHidden: string;
-  /** attention_mask as float [batch, sequence, 1]. */
-  maskF: string;
-}
-
-/** Which parts of the graph are int8: the encoder and head linears, and the vocabulary projection. */
-function quantizeMode(q: QuantizeOptions | undefined): { layers: boolean; vocab: boolean } {
-  const precision = q?.precision ?? 'fp32';
-  if (precision !== 'fp32' && precision !== 'int8') {
-    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `precision must be "fp32" or "int8", got ${JSON.stringify(precision)}`);
-  }
-  const layers = precision === 'int8';
-  return { layers, vocab: layers && q?.vocabProjection !== false };
-}
 
 function validateDims(config: TransformerConfig): void {
   if (config.hiddenSize % config.numHeads !== 0) {
@@ -138,52 +130,6 @@ function validateDims(config: TransformerConfig): void {
   for (const [k, v] of Object.entries({ hiddenSize: config.hiddenSize, numHeads: config.numHeads, vocabSize: config.vocabSize, intermediateSize: config.intermediateSize })) {
     if (v <= 0) throw new SparseEncoderError('ERR_INVALID_CONFIG', `config ${k} must be positive, got ${v}`);
   }
-}
-
-interface Linear extends LinearRows {
-  bias: Float32Array;
-}
-
-/** A Linear layer's weight [out, in] and bias (zeros when absent). */
-function linear(w: WeightResolver, base: string, inDim: number, outDim: number, prefixed = true): Linear {
-  const weight = w.required([`${base}.weight`], [outDim, inDim], prefixed);
-  return { weight, name: `${base}.weight`, bias: w.biasOrZeros([`${base}.bias`], outDim, prefixed), inDim, outDim };
-}
-
-/**
- * `input · weightᵀ` for torch Linear weights (rows [r0, r1) of each part, side by side as output
- * columns), without bias. fp32: a MatMul whose right-hand side is transposed only when the model
- * is serialized. int8: com.microsoft DynamicQuantizeMatMul (the activation is quantized to uint8
- * per run, the weight per output column; onnxruntime runs it as one integer GEMM).
- */
-function project(g: GraphBuilder, input: string, parts: readonly LinearRows[], hint: string, int8: boolean, out = `${hint}_out`): string {
-  if (int8) {
-    const q = quantizeLinear(parts);
-    const b = g.int8Deferred(`${hint}_q`, [q.inDim, q.outDim], (dst) => q.fill(dst));
-    return g.node('DynamicQuantizeMatMul', [input, b, g.float(`${hint}_scale`, q.scales, [q.outDim])], out, {}, MS_DOMAIN);
-  }
-  if (parts.length !== 1) throw new Error('project: fp32 takes one weight');
-  const l = parts[0]!;
-  const r0 = l.r0 ?? 0;
-  const r1 = l.r1 ?? l.outDim;
-  const b = g.floatDeferred(hint, [l.inDim, r1 - r0], (dst) => transpose2d(l.weight, l.outDim, l.inDim, r0, r1, dst));
-  return g.node('MatMul', [input, b], out);
-}
-
-/**
- * LayerNorm(projection + bias + residual), the post-LN step of BERT layers. Written as two Adds
- * and a LayerNormalization rather than com.microsoft SkipLayerNormalization: onnxruntime's CPU
- * SkipLayerNormalization is a scalar loop (a division per element) and took about twice as long
- * as the three vectorized ops together (measured on BERT-base, 8 × 256 tokens).
- */
-function residualNorm(g: GraphBuilder, config: TransformerConfig, ln: { gamma: Float32Array; beta: Float32Array }, proj: string, bias: Float32Array, residual: string, hint: string): string {
-  const H = config.hiddenSize;
-  const biased = g.node('Add', [proj, g.float(`${hint}_bias`, bias, [H])], `${hint}_biased`);
-  const sum = g.node('Add', [biased, residual], `${hint}_sum`);
-  return g.node('LayerNormalization', [sum, g.float(`${hint}_ln_g`, ln.gamma, [H]), g.float(`${hint}_ln_b`, ln.beta, [H])], hint, {
-    axis: -1,
-    epsilon: { float: config.layerNormEps },
-  });
 }
 
 /**
@@ -231,7 +177,9 @@ function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResol
   const fam = config.family;
   const ids = g.input(GRAPH_NAMES.inputIds, ONNX_DTYPE.INT64, ['batch', 'sequence']);
   const mask = g.input(GRAPH_NAMES.attentionMask, ONNX_DTYPE.INT64, ['batch', 'sequence']);
-  const typeIds = fam === 'bert' ? g.input(GRAPH_NAMES.tokenTypeIds, ONNX_DTYPE.INT64, ['batch', 'sequence']) : undefined;
+  const typeIds = takesTokenTypeIds(config) ? g.input(GRAPH_NAMES.tokenTypeIds, ONNX_DTYPE.INT64, ['batch', 'sequence']) : undefined;
+  // GTE's encoder lives in gte-graph.ts; BERT, RoBERTa and DistilBERT follow here.
+  if (fam === 'gte') return buildGteEncoder(g, config, w, int8, { ids, mask, typeIds });
 
   // --- embeddings: word (+ type) + position, then LayerNorm
   const wordTable = w.base('embeddings.word_embeddings.weight', [config.vocabSize, H]);

@@ -9,6 +9,7 @@ export const ENCODER_FIXTURES = [
   'splade-bert', 'splade-bert-sum', 'splade-bert-log1p', 'splade-bert-prompts', 'splade-bert-v6',
   'splade-distilbert', 'splade-distilbert-bin', 'splade-roberta', 'splade-roberta-bf16',
   'inference-free', 'inference-free-root', 'inference-free-v6', 'csr',
+  'splade-gte', 'inference-free-gte',
 ] as const;
 
 export interface FixtureText {

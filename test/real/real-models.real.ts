@@ -26,8 +26,6 @@ const GATED = new Set(['naver/splade-v3']);
 
 /** Models we refuse on purpose, with the error code we expect. */
 const UNSUPPORTED: Record<string, string> = {
-  // Custom GTE ("new") architecture, needs trust_remote_code.
-  'opensearch-project/opensearch-neural-sparse-encoding-doc-v3-gte': 'ERR_UNSUPPORTED_ARCHITECTURE',
   // ModernBERT is not among the transformer families we build.
   'tomaarsen/splade-modernbert-base-miriad': 'ERR_UNSUPPORTED_ARCHITECTURE',
   // mxbai-embed-large-v1 pools the CLS token; our CSR route runs mean pooling only.
