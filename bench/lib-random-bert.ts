@@ -36,17 +36,26 @@ export function bertConfigJson(s: BertShape): Record<string, unknown> {
   };
 }
 
+/** A state dict being filled: `rand` uniform with std ≈ 0.02 (a new stream per tensor), `fill` a constant. */
+function weightWriter(seed: number) {
+  const w: StateDict = new Map();
+  let k = seed;
+  const a = 0.02 * Math.sqrt(3);
+  const size = (shape: number[]): number => shape.reduce((x, y) => x * y, 1);
+  return {
+    w,
+    rand: (name: string, shape: number[]) => w.set(name, { shape, data: randomArray(size(shape), a, ++k * 7919) }),
+    fill: (name: string, shape: number[], v: number) => w.set(name, { shape, data: new Float32Array(size(shape)).fill(v) }),
+  };
+}
+
 /**
  * Random BertForMaskedLM weights (uniform with std ≈ 0.02, LayerNorms at identity), tied decoder.
  * The output bias is shifted down so that, as in trained SPLADE models, only a few hundred
  * vocabulary entries per document end up non-zero.
  */
 export function randomBertWeights(s: BertShape, seed = 1): StateDict {
-  const w: StateDict = new Map();
-  let k = seed;
-  const a = 0.02 * Math.sqrt(3);
-  const rand = (name: string, shape: number[]) => w.set(name, { shape, data: randomArray(shape.reduce((x, y) => x * y, 1), a, ++k * 7919) });
-  const fill = (name: string, shape: number[], v: number) => w.set(name, { shape, data: new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(v) });
+  const { w, rand, fill } = weightWriter(seed);
   const H = s.hidden;
   rand('bert.embeddings.word_embeddings.weight', [s.vocab, H]);
   rand('bert.embeddings.position_embeddings.weight', [s.maxPositions, H]);
@@ -119,11 +128,7 @@ export function gteConfigJson(s: BertShape): Record<string, unknown> {
 
 /** Random NewForMaskedLM weights, as randomBertWeights: std ≈ 0.02, identity LayerNorms, tied decoder, shifted output bias. */
 export function randomGteWeights(s: BertShape, seed = 1): StateDict {
-  const w: StateDict = new Map();
-  let k = seed;
-  const a = 0.02 * Math.sqrt(3);
-  const rand = (name: string, shape: number[]) => w.set(name, { shape, data: randomArray(shape.reduce((x, y) => x * y, 1), a, ++k * 7919) });
-  const fill = (name: string, shape: number[], v: number) => w.set(name, { shape, data: new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(v) });
+  const { w, rand, fill } = weightWriter(seed);
   const H = s.hidden;
   rand('new.embeddings.word_embeddings.weight', [s.vocab, H]);
   fill('new.embeddings.LayerNorm.weight', [H], 1);
