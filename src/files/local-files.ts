@@ -1,6 +1,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } from 'node:fs';
 import { lstat, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import type { Stats } from 'node:fs';
 import { SparseEncoderError } from '../errors.js';
 
 /**
@@ -13,8 +14,30 @@ import { SparseEncoderError } from '../errors.js';
 /** Config-sized files (JSON, vocabularies, tokenizer.json): 512 MiB is far above any real one. */
 export const MAX_CONFIG_BYTES = 512 * 1024 * 1024;
 
-function notRegular(path: string, what: string, kind: string): SparseEncoderError {
-  return new SparseEncoderError('ERR_INVALID_CONFIG', `${what} ${path} is ${kind}, not a regular file`, { details: { path } });
+/** What a non-regular file is, for messages. */
+function kindOf(st: Stats): string {
+  return st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a file';
+}
+
+function notRegular(path: string, what: string, st: Stats): SparseEncoderError {
+  return new SparseEncoderError('ERR_INVALID_CONFIG', `${what} ${path} is ${kindOf(st)}, not a regular file`, { details: { path } });
+}
+
+/** A failed open as a coded error: ERR_FILE_NOT_FOUND for a missing file, else ERR_INVALID_CONFIG with the errno. */
+function openFailure(err: unknown, path: string, what: string): SparseEncoderError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new SparseEncoderError('ERR_FILE_NOT_FOUND', `${what} ${path} does not exist`, { cause: err, details: { path } });
+  return new SparseEncoderError('ERR_INVALID_CONFIG', `cannot open ${what} ${path} (${code ?? (err as Error).message})`, { cause: err, details: { path, errno: code } });
+}
+
+/** Throws unless `st` is a regular file of at most `maxBytes`. */
+function checkRegular(st: Stats, path: string, what: string, maxBytes: number): void {
+  if (!st.isFile()) throw notRegular(path, what, st);
+  if (st.size > maxBytes) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `${what} ${path} has ${st.size} bytes, more than the ${maxBytes} such a file may have`, {
+      details: { path, bytes: st.size, limit: maxBytes },
+    });
+  }
 }
 
 /** Opens `path` for reading if it is a regular file of at most `maxBytes`; throws a coded error otherwise. */
@@ -23,18 +46,11 @@ export async function openRegularFile(path: string, what: string, maxBytes: numb
   try {
     fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `${what} ${path} does not exist`, { cause: err, details: { path } });
-    throw new SparseEncoderError('ERR_INVALID_CONFIG', `cannot open ${what} ${path} (${code ?? (err as Error).message})`, { cause: err, details: { path } });
+    throw openFailure(err, path, what);
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw notRegular(path, what, st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a file');
-    if (st.size > maxBytes) {
-      throw new SparseEncoderError('ERR_INVALID_CONFIG', `${what} ${path} has ${st.size} bytes, more than the ${maxBytes} such a file may have`, {
-        details: { path, bytes: st.size, limit: maxBytes },
-      });
-    }
+    checkRegular(st, path, what, maxBytes);
     return { fh, size: st.size };
   } catch (err) {
     await fh.close();
@@ -68,18 +84,11 @@ export function readRegularFileSync(path: string, what: string, maxBytes = MAX_C
   try {
     fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `${what} ${path} does not exist`, { cause: err, details: { path } });
-    throw new SparseEncoderError('ERR_INVALID_CONFIG', `cannot open ${what} ${path} (${code ?? (err as Error).message})`, { cause: err, details: { path, errno: code } });
+    throw openFailure(err, path, what);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw notRegular(path, what, st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a file');
-    if (st.size > maxBytes) {
-      throw new SparseEncoderError('ERR_INVALID_CONFIG', `${what} ${path} has ${st.size} bytes, more than the ${maxBytes} such a file may have`, {
-        details: { path, bytes: st.size, limit: maxBytes },
-      });
-    }
+    checkRegular(st, path, what, maxBytes);
     const buf = Buffer.alloc(st.size);
     let n = 0;
     while (n < buf.length) {
@@ -98,6 +107,19 @@ export async function assertRegularFile(path: string, what: string, maxBytes = M
   const { fh, size } = await openRegularFile(path, what, maxBytes);
   await fh.close();
   return size;
+}
+
+/**
+ * `rel` (a relative path from a config: a module folder, a shard name) joined onto the
+ * posix-relative `folder` (`''` for the root) and normalised; undefined when it is absolute or
+ * leads out of the root.
+ */
+export function joinInside(folder: string, rel: string): string | undefined {
+  const slashed = rel.replace(/\\/g, '/');
+  if (posix.isAbsolute(slashed) || /^[A-Za-z]:/.test(slashed)) return undefined;
+  const norm = posix.normalize(posix.join(folder === '' ? '.' : folder, slashed));
+  if (norm === '..' || norm.startsWith('../')) return undefined;
+  return norm === '.' ? '' : norm;
 }
 
 function isInside(path: string, root: string): boolean {
@@ -145,7 +167,7 @@ export async function assertModelTree(folder: string): Promise<void> {
         // A link to a folder inside the tree is walked from its real place when met there.
         if (depth < MODEL_TREE_DEPTH && !st.isSymbolicLink()) await walk(path, depth + 1);
       } else if (!kind.isFile()) {
-        throw notRegular(path, 'model file', kind.isFIFO() ? 'a FIFO' : kind.isSocket() ? 'a socket' : 'a device');
+        throw notRegular(path, 'model file', kind);
       }
     }
   };

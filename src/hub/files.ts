@@ -1,4 +1,4 @@
-import { posix } from 'node:path';
+import { joinInside } from '../files/local-files.js';
 import type { ModelBackend } from './types.js';
 
 /**
@@ -32,15 +32,6 @@ const OPTIONAL_TOKENIZER_FILES = ['tokenizer_config.json', 'special_tokens_map.j
 /** The class name at the end of a module type string (`...sparse_encoder.models.SpladePooling`). */
 function className(type: unknown): string | undefined {
   return typeof type === 'string' && type !== '' ? type.slice(type.lastIndexOf('.') + 1) : undefined;
-}
-
-/** posix-normalised join of a module folder and a relative path; undefined when it leaves the repo. */
-export function repoJoin(folder: string, rel: string): string | undefined {
-  const slashed = rel.replace(/\\/g, '/');
-  if (slashed.startsWith('/') || /^[A-Za-z]:/.test(slashed)) return undefined;
-  const norm = posix.normalize(posix.join(folder === '' ? '.' : folder, slashed));
-  if (norm === '..' || norm.startsWith('../')) return undefined;
-  return norm === '.' ? '' : norm;
 }
 
 const inFolder = (folder: string, name: string): string => (folder === '' ? name : `${folder}/${name}`);
@@ -89,7 +80,7 @@ class Planner {
         const map = index?.weight_map;
         if (map !== null && typeof map === 'object') {
           for (const shard of new Set(Object.values(map as Record<string, unknown>))) {
-            const p = typeof shard === 'string' ? repoJoin(folder, shard) : undefined;
+            const p = typeof shard === 'string' ? joinInside(folder, shard) : undefined;
             if (p !== undefined) this.required(p);
           }
         }
@@ -141,7 +132,7 @@ class Planner {
         const config = (await this.json(inFolder(folder, 'config.json'))) as { path?: unknown } | undefined;
         this.tokenizer(folder);
         if (this.optional(inFolder(folder, 'model.safetensors'))) return;
-        const name = typeof config?.path === 'string' ? repoJoin(folder, config.path) : inFolder(folder, 'idf.json');
+        const name = typeof config?.path === 'string' ? joinInside(folder, config.path) : inFolder(folder, 'idf.json');
         if (name !== undefined && this.optional(name)) return;
         this.missing.push(`${inFolder(folder, 'model.safetensors')} | ${name ?? inFolder(folder, 'idf.json')}`);
         return;
@@ -157,7 +148,7 @@ class Planner {
         const ids = new Set<string>();
         for (const route of Object.values(structure)) if (Array.isArray(route)) for (const id of route) if (typeof id === 'string') ids.add(id);
         for (const id of ids) {
-          const sub = repoJoin(folder, id);
+          const sub = joinInside(folder, id);
           // A nested Router is refused by the loader; never recurse into one here.
           const k = className(types[id]);
           if (sub !== undefined && k !== 'Router') await this.module(k, sub);
@@ -182,7 +173,7 @@ export async function planModelFiles(view: RepoView, backend: ModelBackend): Pro
     for (const entry of modules as unknown[]) {
       if (entry === null || typeof entry !== 'object') continue;
       const e = entry as { path?: unknown; type?: unknown };
-      const folder = typeof e.path === 'string' ? repoJoin('', e.path) : '';
+      const folder = typeof e.path === 'string' ? joinInside('', e.path) : '';
       if (folder !== undefined) await p.module(className(e.type), folder);
     }
   }

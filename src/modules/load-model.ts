@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join, posix, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
-import { assertModelTree } from '../files/local-files.js';
+import { assertModelTree, joinInside } from '../files/local-files.js';
 import { parseTransformerConfig } from '../graph/config.js';
 import { CsrRoute } from './csr-route.js';
 import { readJson, readJsonObject, type JsonObject } from './json.js';
@@ -88,12 +88,11 @@ export async function loadSparseModel(folder: string, options: LoadModelOptions 
  * inference-free repos keep the document encoder there). Paths may not leave the model folder.
  */
 export function moduleFolder(root: string, relative: string, where: string): string {
-  const slashed = relative.replace(/\\/g, '/');
-  const norm = posix.normalize(posix.join('.', slashed));
-  if (norm === '..' || norm.startsWith('../') || posix.isAbsolute(slashed) || /^[A-Za-z]:/.test(slashed)) {
+  const norm = joinInside('', relative);
+  if (norm === undefined) {
     throw new SparseEncoderError('ERR_INVALID_CONFIG', `${where}: module path "${relative}" points outside the model folder`, { details: { path: relative } });
   }
-  return norm === '.' ? root : join(root, ...norm.split('/'));
+  return norm === '' ? root : join(root, ...norm.split('/'));
 }
 
 /** A checkpoint without modules.json: sentence-transformers' rule for a bare Hugging Face model. */

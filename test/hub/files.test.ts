@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planModelFiles, qualifiedRepoId, repoJoin, type RepoView } from '../../src/hub/files.js';
+import { joinInside } from '../../src/files/local-files.js';
+import { planModelFiles, qualifiedRepoId, type RepoView } from '../../src/hub/files.js';
 
 /** A repo view over a file list with some JSON contents. */
 function view(files: readonly string[], json: Record<string, unknown> = {}): RepoView & { read: string[] } {
@@ -130,11 +131,11 @@ test('a Router (root layout, as OpenSearch ships it): router_config.json, then e
 });
 
 test('module paths cannot leave the repo; bare ids are sentence-transformers models unless classic checkpoints', () => {
-  assert.equal(repoJoin('', '1_Pooling'), '1_Pooling');
-  assert.equal(repoJoin('a', '../b'), 'b');
-  assert.equal(repoJoin('', '../x'), undefined);
-  assert.equal(repoJoin('', '/etc'), undefined);
-  assert.equal(repoJoin('', '.'), '');
+  assert.equal(joinInside('', '1_Pooling'), '1_Pooling');
+  assert.equal(joinInside('a', '../b'), 'b');
+  assert.equal(joinInside('', '../x'), undefined);
+  assert.equal(joinInside('', '/etc'), undefined);
+  assert.equal(joinInside('', '.'), '');
   assert.equal(qualifiedRepoId('all-MiniLM-L6-v2'), 'sentence-transformers/all-MiniLM-L6-v2');
   assert.equal(qualifiedRepoId('bert-base-uncased'), 'bert-base-uncased');
   assert.equal(qualifiedRepoId('naver/splade-v3'), 'naver/splade-v3');
