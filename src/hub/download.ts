@@ -148,10 +148,31 @@ async function claimPartial(blob: string): Promise<string> {
   return mine;
 }
 
-async function sha256OfFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
+/**
+ * The running sha256 of a partial file's bytes, updated as chunks are written, so a download is
+ * hashed once as it arrives. Only a partial left by an earlier call is read back, to hash its prefix.
+ */
+class PartialDigest {
+  private hash = createHash('sha256');
+
+  static async of(partial: string): Promise<PartialDigest> {
+    const d = new PartialDigest();
+    if (((await fileSize(partial)) ?? 0) > 0) for await (const chunk of createReadStream(partial)) d.hash.update(chunk as Buffer);
+    return d;
+  }
+
+  /** The partial is rewritten from its first byte. */
+  restart(): void {
+    this.hash = createHash('sha256');
+  }
+
+  update(chunk: Uint8Array): void {
+    this.hash.update(chunk);
+  }
+
+  hex(): string {
+    return this.hash.digest('hex');
+  }
 }
 
 /**
@@ -183,10 +204,12 @@ export async function fetchFileToCache(ctx: HubRequestContext, repoId: string, c
   const partial = await claimPartial(blob);
   activePartials.add(partial);
   try {
+    // LFS files are named by their sha256; other etags are git blob ids and are not hashed here.
+    const digest = /^[0-9a-f]{64}$/.test(meta.etag) ? await PartialDigest.of(partial) : undefined;
     let lastError: unknown;
     for (let attempt = 1; attempt <= DOWNLOAD_ATTEMPTS; attempt++) {
       try {
-        const size = await transfer(ctx, meta, partial, file, attempt, what);
+        const size = await transfer(ctx, meta, partial, file, attempt, what, digest);
         if (meta.size !== undefined && size !== meta.size) throw failed(`received ${size} bytes, expected ${meta.size}`);
         lastError = undefined;
         break;
@@ -199,8 +222,8 @@ export async function fetchFileToCache(ctx: HubRequestContext, repoId: string, c
       const e = lastError as HubUnreachable;
       throw failed(`${e.message}; ${DOWNLOAD_ATTEMPTS} attempts made, the partial file is kept and the next call resumes it`, e);
     }
-    if (/^[0-9a-f]{64}$/.test(meta.etag)) {
-      const got = await sha256OfFile(partial);
+    if (digest !== undefined) {
+      const got = digest.hex();
       if (got !== meta.etag) {
         await rm(partial, { force: true });
         throw failed(`sha256 ${got} does not match the expected ${meta.etag}`);
@@ -219,7 +242,15 @@ export async function fetchFileToCache(ctx: HubRequestContext, repoId: string, c
  * One GET of the file into `partial`, resuming from its current size with a Range request.
  * Returns the partial's size afterwards. A break in the transfer is a HubUnreachable.
  */
-async function transfer(ctx: HubRequestContext, meta: FileMetadata, partial: string, file: string, attempt: number, what: Parameters<typeof httpError>[2]): Promise<number> {
+async function transfer(
+  ctx: HubRequestContext,
+  meta: FileMetadata,
+  partial: string,
+  file: string,
+  attempt: number,
+  what: Parameters<typeof httpError>[2],
+  digest: PartialDigest | undefined,
+): Promise<number> {
   let from = (await fileSize(partial)) ?? 0;
   if (meta.size !== undefined && from > meta.size) from = 0;
   if (meta.size !== undefined && from === meta.size) return from;
@@ -250,11 +281,13 @@ async function transfer(ctx: HubRequestContext, meta: FileMetadata, partial: str
     const total = meta.size ?? (append ? undefined : headerInt(res.headers, 'content-length'));
     ctx.onProgress?.({ type: 'file-start', file, bytes: total });
     const fh = await cacheWrite(partial, () => open(partial, append ? 'a' : 'w'));
+    if (!append) digest?.restart();
     let reported = loaded;
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         s.touch();
         await cacheWrite(partial, () => fh.write(chunk));
+        digest?.update(chunk);
         loaded += chunk.byteLength;
         // Enough events for a smooth bar without one per network chunk.
         if (loaded - reported >= 1 << 20 || loaded === total) {
