@@ -85,13 +85,13 @@ export async function evaluateRetrieval(options: EvaluateRetrievalOptions): Prom
   const k = options.k ?? (conventions === 'trec' ? Math.max(maxCutoff, 1000) : maxCutoff);
 
   // A table of zeros would look like a result: no judged query, or an empty run, is an error.
-  const threshold0 = options.relevanceThreshold ?? 1;
+  const threshold = options.relevanceThreshold ?? 1;
   const queryIds = new Set(dataset.queries.map((q) => q.id));
-  const judged = [...dataset.qrels].filter(([qid, docs]) => queryIds.has(qid) && [...docs.values()].some((g) => g >= threshold0)).length;
+  const judged = [...dataset.qrels].filter(([qid, docs]) => queryIds.has(qid) && [...docs.values()].some((g) => g >= threshold)).length;
   if (judged === 0) {
     throw new SparseEncoderError(
       'ERR_DATASET_MISSING',
-      `no query has a relevant judgement (grade >= ${threshold0}) in the qrels: they are empty or name no query of queries.jsonl`,
+      `no query has a relevant judgement (grade >= ${threshold}) in the qrels: they are empty or name no query of queries.jsonl`,
       { details: { queries: dataset.queries.length, qrels: dataset.qrels.size } },
     );
   }
@@ -148,7 +148,6 @@ export async function evaluateRetrieval(options: EvaluateRetrievalOptions): Prom
         });
       }
       // Like sentence-transformers, 'st' encodes only the queries it will score (they count in the sparsity figures).
-      const threshold = options.relevanceThreshold ?? 1;
       const queries =
         conventions === 'st'
           ? dataset.queries.filter((q) => [...(dataset.qrels.get(q.id)?.values() ?? [])].some((g) => g >= threshold))

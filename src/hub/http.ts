@@ -15,8 +15,6 @@ export type FetchLike = typeof globalThis.fetch;
 /** huggingface_hub follows relative redirects without a limit; a loop should still end. */
 export const MAX_RELATIVE_REDIRECTS = 10;
 
-/** Statuses huggingface_hub retries and, failing that, answers from the cache (`_DEFAULT_RETRY_ON_STATUS_CODES`). */
-const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /** Why a request produced no usable answer, when the cause is not the Hub's verdict on the repo. */
 export class HubUnreachable extends Error {
@@ -29,8 +27,12 @@ export class HubUnreachable extends Error {
   }
 }
 
+/**
+ * Statuses that mean "ask again later": huggingface_hub's `_DEFAULT_RETRY_ON_STATUS_CODES`
+ * (408, 429, 500, 502, 503, 504), widened to every 5xx a corporate gateway may answer.
+ */
 export function isTransientStatus(status: number): boolean {
-  return TRANSIENT_STATUS.has(status) || (status >= 500 && status < 600);
+  return status === 408 || status === 429 || (status >= 500 && status < 600);
 }
 
 /** A response whose body is read under an idle timeout. */
@@ -69,6 +71,12 @@ export function hubHttp(cfg: HubConfig, injected: FetchLike | undefined, signal:
     doFetch = ((input: string | URL | Request, init?: RequestInit) =>
       undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher })) as unknown as FetchLike;
   }
+  /** A fetch that threw: the caller's abort as it is, else the Hub could not be asked (timed out or unreachable). */
+  const requestFailure = (err: unknown, url: string | URL, timedOut: boolean, ms: number): unknown => {
+    if (signal?.aborted) return err;
+    if (timedOut) return new HubUnreachable(`no answer within ${ms / 1000} s from ${String(url)}`, undefined, err);
+    return new HubUnreachable(`cannot reach ${String(url)}: ${describeNetworkError(err)}`, undefined, err);
+  };
   return {
     async send(url, init, timeoutMs) {
       const timeout = AbortSignal.timeout(timeoutMs);
@@ -76,9 +84,7 @@ export function hubHttp(cfg: HubConfig, injected: FetchLike | undefined, signal:
       try {
         return await doFetch(url, { ...init, signal: combined });
       } catch (err) {
-        if (signal?.aborted) throw err;
-        if (timeout.aborted) throw new HubUnreachable(`no answer within ${timeoutMs / 1000} s from ${String(url)}`, undefined, err);
-        throw new HubUnreachable(`cannot reach ${String(url)}: ${describeNetworkError(err)}`, undefined, err);
+        throw requestFailure(err, url, timeout.aborted, timeoutMs);
       }
     },
     async stream(url, init, idleMs) {
@@ -101,9 +107,7 @@ export function hubHttp(cfg: HubConfig, injected: FetchLike | undefined, signal:
         return { response, touch, done, timedOut: () => fired };
       } catch (err) {
         done();
-        if (signal?.aborted) throw err;
-        if (fired) throw new HubUnreachable(`no answer within ${idleMs / 1000} s from ${String(url)}`, undefined, err);
-        throw new HubUnreachable(`cannot reach ${String(url)}: ${describeNetworkError(err)}`, undefined, err);
+        throw requestFailure(err, url, fired, idleMs);
       }
     },
     async close() {
