@@ -181,6 +181,25 @@ export class PickleWriter {
   reduce(): this {
     return this.op(0x52);
   }
+  /**
+   * The argument tuple of `torch._utils._rebuild_tensor_v2` and its REDUCE, after the caller has
+   * pushed the callable: (persistent storage id, offset, size, stride, requires_grad=False,
+   * OrderedDict() backward hooks), as torch.save writes a tensor.
+   */
+  rebuildTensorArgs(storageType: string, key: string, numel: number, offset: number, size: readonly number[], stride: readonly number[]): this {
+    this.mark();
+    this.mark().str('storage').global('torch', storageType).str(key).str('cpu').int(numel).tuple().op(0x51); // BINPERSID
+    this.int(offset);
+    this.mark();
+    size.forEach((s) => this.int(s));
+    this.tuple();
+    this.mark();
+    stride.forEach((s) => this.int(s));
+    this.tuple();
+    this.op(0x89); // NEWFALSE
+    this.global('collections', 'OrderedDict').op(0x29).reduce(); // OrderedDict()
+    return this.tuple().reduce();
+  }
   stop(): Uint8Array {
     this.bytes.push(0x2e);
     return Uint8Array.from(this.bytes);

@@ -21,19 +21,7 @@ function stateDict(numel: number, shape: number[], stride: number[]): Uint8Array
   const p = new PickleWriter().proto(2);
   p.global('collections', 'OrderedDict').op(0x29).reduce();
   p.str('w');
-  p.global('torch._utils', '_rebuild_tensor_v2');
-  p.mark();
-  p.mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(numel).tuple().op(0x51);
-  p.int(0);
-  p.mark();
-  shape.forEach((s) => p.int(s));
-  p.tuple();
-  p.mark();
-  stride.forEach((s) => p.int(s));
-  p.tuple();
-  p.op(0x89);
-  p.global('collections', 'OrderedDict').op(0x29).reduce();
-  p.tuple().reduce();
+  p.global('torch._utils', '_rebuild_tensor_v2').rebuildTensorArgs('FloatStorage', '0', numel, 0, shape, stride);
   p.op(0x73); // SETITEM
   return p.stop();
 }

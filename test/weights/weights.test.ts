@@ -230,19 +230,7 @@ test('loadStateDict on a folder without weights names the folder and the files l
 function handWrittenStateDict(): Uint8Array {
   const p = new PickleWriter().proto(2);
   const rebuild = (storageType: string, key: string, numel: number, offset: number, size: number[], stride: number[]) => {
-    p.op(0x68, 1); // BINGET 1: _rebuild_tensor_v2, memoised below
-    p.mark();
-    p.mark().str('storage').global('torch', storageType).str(key).str('cpu').int(numel).tuple().op(0x51); // BINPERSID
-    p.int(offset);
-    p.mark();
-    size.forEach((s) => p.int(s));
-    p.tuple();
-    p.mark();
-    stride.forEach((s) => p.int(s));
-    p.tuple();
-    p.op(0x89); // NEWFALSE
-    p.global('collections', 'OrderedDict').op(0x29).reduce(); // OrderedDict()
-    p.tuple().reduce();
+    p.op(0x68, 1).rebuildTensorArgs(storageType, key, numel, offset, size, stride); // BINGET 1: _rebuild_tensor_v2, memoised below
   };
   p.global('collections', 'OrderedDict').op(0x29).reduce().op(0x71, 0); // BINPUT 0
   p.global('torch._utils', '_rebuild_tensor_v2').op(0x71, 1).op(0x30); // memoise, POP
