@@ -105,16 +105,17 @@ export class GraphBuilder {
 
   /**
    * Adds an int8 initializer of `dims` whose values `fill` writes at serialization time (quantized
-   * weights are produced straight into the model buffer, never held twice).
+   * weights are produced straight into the model buffer, never held twice). `dtype` UINT8 types
+   * the same bytes as uint8 (bench/graph-probe.ts compares that kernel).
    */
-  int8Deferred(hint: string, dims: readonly number[], fill: (dst: Int8Array) => void): string {
+  int8Deferred(hint: string, dims: readonly number[], fill: (dst: Int8Array) => void, dtype: typeof ONNX_DTYPE.INT8 | typeof ONNX_DTYPE.UINT8 = ONNX_DTYPE.INT8): string {
     const name = this.fresh(hint);
     const count = dims.reduce((a, b) => a * b, 1);
     const raw: DeferredBytes = {
       byteLength: count,
       write: (dst) => fill(new Int8Array(dst.buffer, dst.byteOffset, count)),
     };
-    this.initializers.push({ name, dtype: ONNX_DTYPE.INT8, dims: [...dims], raw });
+    this.initializers.push({ name, dtype, dims: [...dims], raw });
     return name;
   }
 

@@ -89,8 +89,9 @@ export function buildGteEncoder(
     const rotary = (t: string, hint: string): string =>
       g.node('RotaryEmbedding', [t, start, cosCache, sinCache], hint, { interleaved: 0, num_heads: heads }, MS_DOMAIN);
     // One single-head MultiHeadAttention per head: onnxruntime's CPU kernel holds a [heads, S, S]
-    // score tensor when given a padding mask (3.4 GB at 8,192 tokens for 12 heads); per head it holds
-    // one [S, S] (peak 505 MB there), and measured no slower at 256-512 tokens. Scale 1/sqrt(d).
+    // score tensor when given a padding mask (peak 3.5 GB at 8,192 tokens for 12 heads); per head it
+    // holds one [S, S] (478 MB there). No slower at 256-512 tokens, 1.5× slower at 8,192
+    // (npm run bench:graph). Scale 1/sqrt(d).
     const heads3 = (t: string, hint: string): string[] =>
       g.nodeN('Split', [t, headSplit], Array.from({ length: heads }, (_, h) => `${hint}_h${h}`), { axis: 2 });
     const [qh, kh, vh] = [heads3(rotary(q!, `l${i}_q_rot`), `l${i}_q`), heads3(rotary(k!, `l${i}_k_rot`), `l${i}_k`), heads3(v!, `l${i}_v`)];
