@@ -18,7 +18,7 @@ import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SparseIndex } from '../src/index/sparse-index.js';
+import { SparseIndex } from '../src/inverted-index/sparse-index.js';
 import { readScifactDocs, SHARED } from './lib-bench-data.js';
 import { loadTokenVectors, loadVocab } from './lib-splade-data.js';
 import { syntheticCorpus } from './synthetic-corpus.js';

@@ -23,8 +23,8 @@
  * share their texts (not their encoder) with the pool of topics, as MS MARCO dev queries have
  * relevant passages in the corpus.
  */
-import { mulberry32 } from '../src/index/cluster.js';
-import type { IndexDocument } from '../src/index/types.js';
+import { mulberry32 } from '../src/inverted-index/cluster.js';
+import type { IndexDocument } from '../src/inverted-index/types.js';
 import { loadTokenVectors, loadVocab, type NamedVector } from './lib-splade-data.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

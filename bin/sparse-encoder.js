@@ -11,5 +11,11 @@ if (!existsSync(fileURLToPath(entry))) {
   const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
+// A reader of stdout that goes away (`| head -1`) is normal for a Unix tool: end quietly, status 0.
+// Commands stop at their next write (ERR_OUTPUT_CLOSED); this catches writes made outside them.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

@@ -6,7 +6,7 @@ export type { ErrorCode, SparseEncoderErrorOptions } from './errors.js';
 export type { SparseVector } from './sparse/vector.js';
 export { cosine, dot, emptyVector, fromDense, fromPairs, intersection, norm, toDense, topEntries, topKByMagnitude } from './sparse/vector.js';
 export { resolveModel } from './hub/resolve.js';
-export type { ModelBackend, ResolvedModel, ResolveModelOptions, ResolveProgressEvent } from './hub/types.js';
+export type { AbortSignalLike, FetchLike, ModelBackend, ResolvedModel, ResolveModelOptions, ResolveProgressEvent } from './hub/types.js';
 export { SparseEncoder } from './encoder/sparse-encoder.js';
 export type {
   EncodeOptions,
@@ -39,17 +39,42 @@ export { FusionRetriever, reciprocalRankFusion, weightedScoreFusion } from './ev
 export type { FusionMethod, FusionRetrieverOptions, RrfOptions, WeightedFusionOptions } from './eval/fusion.js';
 export { evaluateRetrieval } from './eval/evaluate.js';
 export type { EvaluatedModel, EvaluateRetrievalOptions, EvaluationProgress, EvaluationResult, HybridOptions } from './eval/evaluate.js';
-export { SparseIndex } from './index/sparse-index.js';
-export type { IndexBuildOptions, IndexDocument, IndexInfo, IndexOpenOptions, IndexProgressEvent, SearchHit, SearchOptions, WeightStorage } from './index/types.js';
-// export/: bulk-ingest and query bodies for OpenSearch, Elasticsearch, Qdrant, Vespa, Milvus
-export { elasticsearchBulk, elasticsearchDocument, elasticsearchQuery, openSearchBulk, openSearchDocument, openSearchQuery } from './export/lucene-engines.js';
-export type { ElasticsearchDocumentOptions, ElasticsearchExportOptions, OpenSearchDocumentOptions, OpenSearchExportOptions } from './export/lucene-engines.js';
+export { SparseIndex } from './inverted-index/sparse-index.js';
+export type { IndexBuildOptions, IndexDocument, IndexInfo, IndexOpenOptions, IndexProgressEvent, SearchHit, SearchOptions, WeightStorage } from './inverted-index/types.js';
+// export/: bulk-ingest, query and schema bodies for OpenSearch, Elasticsearch, Qdrant, Vespa, Milvus, pgvector
+export {
+  OPENSEARCH_MAX_QUERY_WEIGHT,
+  elasticsearchBulk,
+  elasticsearchDocument,
+  elasticsearchQuery,
+  luceneStoredWeight,
+  openSearchBulk,
+  openSearchDocument,
+  openSearchQuery,
+} from './export/lucene-engines.js';
+export type {
+  ElasticsearchDocumentOptions,
+  ElasticsearchExportOptions,
+  ElasticsearchPruningConfig,
+  ElasticsearchQueryBody,
+  ElasticsearchQueryOptions,
+  OpenSearchDocumentOptions,
+  OpenSearchExportOptions,
+  OpenSearchFieldType,
+  OpenSearchQueryBody,
+  OpenSearchQueryOptions,
+  SeismicQueryParameters,
+} from './export/lucene-engines.js';
 export { qdrantPoint, qdrantPointId, qdrantQuery, qdrantUpsert } from './export/qdrant.js';
-export type { QdrantExportOptions, QdrantPoint, QdrantPointOptions, QdrantQueryOptions } from './export/qdrant.js';
-export { vespaDocumentId, vespaFeed, vespaPut } from './export/vespa.js';
-export type { VespaExportOptions, VespaPut, VespaPutOptions } from './export/vespa.js';
-export { milvusInsert, milvusRow } from './export/milvus.js';
-export type { MilvusExportOptions, MilvusRowOptions } from './export/milvus.js';
+export type { QdrantExportOptions, QdrantPoint, QdrantPointOptions, QdrantQueryBody, QdrantQueryOptions } from './export/qdrant.js';
+export { vespaDocumentId, vespaFeed, vespaPut, vespaQuery } from './export/vespa.js';
+export type { VespaExportOptions, VespaPut, VespaPutOptions, VespaQueryOptions } from './export/vespa.js';
+export { milvusInsert, milvusQuery, milvusRow } from './export/milvus.js';
+export type { MilvusExportOptions, MilvusQueryOptions, MilvusRowOptions } from './export/milvus.js';
+export { PGVECTOR_HNSW_MAX_NNZ, PGVECTOR_MAX_DIM, PGVECTOR_MAX_NNZ, pgvectorCopy, pgvectorLiteral, pgvectorQuery, pgvectorRow, pgvectorSchema } from './export/pgvector.js';
+export type { PgvectorCopyOptions, PgvectorQueryOptions, PgvectorSchemaOptions } from './export/pgvector.js';
+export { engineSchema, formatSchema } from './export/schemas.js';
+export type { EngineSchema, EngineSchemaOptions, SeismicIndexParameters } from './export/schemas.js';
 export { uuidV5, UUID_NAMESPACE_URL } from './export/uuid.js';
 export type { BatchOptions, ExportBatch, ExportFormat, ExportQuery, ExportRecord, ExportWarning, RecordSource, TokenOf, TokenWeights } from './export/types.js';
 // server/: the HTTP server behind `sparse-encoder serve`

@@ -23,6 +23,8 @@ const PUBLIC_NAMES = [
   'UUID_NAMESPACE_URL', 'elasticsearchBulk', 'elasticsearchDocument', 'elasticsearchQuery', 'milvusInsert', 'milvusRow',
   'openSearchBulk', 'openSearchDocument', 'openSearchQuery', 'qdrantPoint', 'qdrantPointId', 'qdrantQuery', 'qdrantUpsert',
   'uuidV5', 'vespaDocumentId', 'vespaFeed', 'vespaPut',
+  'OPENSEARCH_MAX_QUERY_WEIGHT', 'PGVECTOR_HNSW_MAX_NNZ', 'PGVECTOR_MAX_DIM', 'PGVECTOR_MAX_NNZ', 'engineSchema', 'formatSchema', 'luceneStoredWeight',
+  'milvusQuery', 'pgvectorCopy', 'pgvectorLiteral', 'pgvectorQuery', 'pgvectorRow', 'pgvectorSchema', 'vespaQuery',
 ].sort();
 
 test('the public surface is exactly the pinned list of names', () => {

@@ -1,5 +1,5 @@
 import { SparseEncoderError } from '../errors.js';
-import { SparseIndex } from '../index/sparse-index.js';
+import { SparseIndex } from '../inverted-index/sparse-index.js';
 import type { SparseVector } from '../sparse/vector.js';
 import type { EvalQuery, RankedHit, Run } from './types.js';
 

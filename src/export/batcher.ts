@@ -26,7 +26,8 @@ export const NDJSON_FRAME: BodyFrame = { open: '', separator: '', close: '', con
  */
 export async function* batchRecords(
   records: RecordSource,
-  serialize: (record: ExportRecord, what: string) => string,
+  /** The record's text, or undefined to leave it out (reported by the caller). */
+  serialize: (record: ExportRecord, what: string) => string | undefined,
   frame: BodyFrame,
   options: BatchOptions,
 ): AsyncGenerator<ExportBatch> {
@@ -51,6 +52,7 @@ export async function* batchRecords(
     const what = describeRecord(ordinal++, record?.id);
     checkRecord(record, what);
     const doc = serialize(record, what);
+    if (doc === undefined) continue;
     const docBytes = Buffer.byteLength(doc);
     if (parts.length > 0 && bytes + sepBytes + docBytes > maxBytes) yield flush();
     bytes += docBytes + (parts.length > 0 ? sepBytes : 0);

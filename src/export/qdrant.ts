@@ -45,6 +45,13 @@ export interface QdrantQueryOptions {
   onWarning?: (warning: ExportWarning) => void;
 }
 
+/** What {@link qdrantQuery} returns (the `points/query` request body). */
+export interface QdrantQueryBody {
+  query: { indices: number[]; values: number[] };
+  using: string;
+  limit?: number;
+}
+
 /** One point of an upsert body. */
 export interface QdrantPoint {
   id: number | string;
@@ -79,15 +86,15 @@ export async function* qdrantUpsert(records: RecordSource, options: QdrantExport
 }
 
 /** `{"query": {"indices": [...], "values": [...]}, "using": "<vectorName>"}` for `POST /collections/{name}/points/query`. */
-export function qdrantQuery(query: ExportQuery, options: QdrantQueryOptions = {}): Record<string, unknown> {
+export function qdrantQuery(query: ExportQuery, options: QdrantQueryOptions = {}): QdrantQueryBody {
   if (query === null || typeof query !== 'object') throw new SparseEncoderError('ERR_INVALID_INPUT', 'query must be an object {vector}');
   const using = names(options).vectorName;
   const e = indexEntries(query.vector, 'finite', 'query');
   reportChanges(options.onWarning, undefined, e);
-  const body: Record<string, unknown> = { query: { indices: e.indices, values: e.values }, using };
+  const body: QdrantQueryBody = { query: { indices: e.indices, values: e.values }, using };
   if (options.limit !== undefined) {
     if (!Number.isInteger(options.limit) || options.limit < 1) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `limit must be a positive integer, got ${options.limit}`);
-    body['limit'] = options.limit;
+    body.limit = options.limit;
   }
   return body;
 }

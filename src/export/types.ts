@@ -1,7 +1,7 @@
 import type { SparseVector } from '../sparse/vector.js';
 
 /** The search engines we write ingest and query formats for. */
-export type ExportFormat = 'opensearch' | 'elasticsearch' | 'qdrant' | 'vespa' | 'milvus';
+export type ExportFormat = 'opensearch' | 'elasticsearch' | 'qdrant' | 'vespa' | 'milvus' | 'pgvector';
 
 /** `{token: weight}` as `sparse-encoder encode --tokens` writes it (raw vocabulary strings). */
 export type TokenWeights = Readonly<Record<string, number>>;
@@ -36,9 +36,14 @@ export interface ExportQuery {
  * - `weights-dropped`: entries the engine rejects (see each engine's rules) were left out.
  * - `tokens-renamed`: tokens containing `.` were rewritten (Elasticsearch `dotReplacement`).
  * - `tokens-merged`: several entries ended up under one key; the largest weight was kept.
+ * - `weights-clamped`: query weights above the engine's cap (OpenSearch: 64) were lowered to it.
+ * - `query-rescaled`: the whole query was multiplied by one factor so its largest weight is the cap
+ *   (the ranking is unchanged; scores are divided by that factor).
+ * - `empty-vector`: a document has no entries left (Milvus before 2.4.12 rejects such rows).
+ * - `hnsw-unindexable`: more non-zeros than pgvector's HNSW index takes (1,000); exact scans still work.
  */
 export interface ExportWarning {
-  type: 'weights-dropped' | 'tokens-renamed' | 'tokens-merged';
+  type: 'weights-dropped' | 'tokens-renamed' | 'tokens-merged' | 'weights-clamped' | 'query-rescaled' | 'empty-vector' | 'hnsw-unindexable';
   /** The document id, or undefined for a query. */
   id: string | number | undefined;
   /** How many entries of this document were affected. */
@@ -50,7 +55,7 @@ export interface ExportBatch {
   /** The request body, ready to send (NDJSON bodies end with a newline). */
   body: string;
   /** The Content-Type to send it with. */
-  contentType: 'application/x-ndjson' | 'application/json';
+  contentType: 'application/x-ndjson' | 'application/json' | 'text/plain';
   /** Documents in this batch. */
   documents: number;
   /** UTF-8 size of `body` in bytes. */

@@ -1,6 +1,6 @@
 import { SparseEncoderError } from '../errors.js';
 import { NDJSON_FRAME, batchRecords, checkRecord, withFields } from './batcher.js';
-import type { BatchOptions, ExportBatch, ExportRecord, ExportWarning, RecordSource, TokenOf } from './types.js';
+import type { BatchOptions, ExportBatch, ExportQuery, ExportRecord, ExportWarning, RecordSource, TokenOf } from './types.js';
 import { describeRecord, reportChanges, tokenTerms } from './weights.js';
 
 /*
@@ -19,6 +19,13 @@ import { describeRecord, reportChanges, tokenTerms } from './weights.js';
  * Mapped tensor labels are arbitrary strings and cells any float, so tokens go through unchanged and
  * only non-finite weights are dropped. The feed is JSONL (one operation per line), which
  * `vespa feed` and vespa-feed-client read.
+ *
+ * Queries (https://docs.vespa.ai/en/reference/query-api-reference.html, ranking.features /
+ * `input.query(name)`; tensor literal form from https://docs.vespa.ai/en/reference/tensor.html):
+ * `{"yql": "select * from <type> where true", "ranking": "<profile>", "input.query(q)": "{...}"}`
+ * with the rank profile `sum(query(q) * attribute(<field>))` that {@link vespaSchema} writes — the
+ * exact dot product over every document. Labels in the literal are quoted ("Labels ... can be
+ * quoted with single or double quotes"); a token containing both quote characters is dropped.
  */
 
 /** Options of {@link vespaPut} and {@link vespaFeed}. */
@@ -37,6 +44,22 @@ export interface VespaPutOptions {
 
 /** Options of {@link vespaFeed}. */
 export interface VespaExportOptions extends BatchOptions, VespaPutOptions {}
+
+/** Options of {@link vespaQuery}. */
+export interface VespaQueryOptions {
+  /** Document type (schema name). Default `'doc'`. */
+  documentType?: string;
+  /** The rank profile. Default `'sparse'` (as {@link vespaSchema} names it). */
+  rankProfile?: string;
+  /** Name of the query tensor input. Default `'q'`. */
+  queryTensor?: string;
+  /** Hits to return. Default 10. */
+  hits?: number;
+  /** Index → token, for queries without decoded `tokens`. Default: none. */
+  tokenOf?: TokenOf;
+  /** Called when weights or labels are dropped. Default: none. */
+  onWarning?: (warning: ExportWarning) => void;
+}
 
 /** A Vespa put operation. */
 export interface VespaPut {
@@ -61,6 +84,33 @@ export function vespaPut(record: ExportRecord, options: VespaPutOptions = {}): V
 export async function* vespaFeed(records: RecordSource, options: VespaExportOptions = {}): AsyncGenerator<ExportBatch> {
   idParts(options);
   yield* batchRecords(records, (record, what) => JSON.stringify(put(record, options, what)) + '\n', NDJSON_FRAME, options);
+}
+
+/** A query body for `POST /search/`: the query's tensor literal and the dot-product rank profile. */
+export function vespaQuery(query: ExportQuery, options: VespaQueryOptions = {}): Record<string, unknown> {
+  if (query === null || typeof query !== 'object') throw new SparseEncoderError('ERR_INVALID_INPUT', 'query must be an object {vector, tokens?}');
+  const documentType = identifier(idParts(options).documentType, 'documentType');
+  const rankProfile = identifier(options.rankProfile ?? 'sparse', 'rankProfile');
+  const tensor = identifier(options.queryTensor ?? 'q', 'queryTensor');
+  const hits = options.hits ?? 10;
+  if (!Number.isInteger(hits) || hits < 1) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `hits must be a positive integer, got ${hits}`);
+  const t = tokenTerms(query, { tokenOf: options.tokenOf, rule: 'finite' }, 'query');
+  reportChanges(options.onWarning, undefined, t);
+  const cells: string[] = [];
+  let unquotable = 0;
+  for (const [token, w] of Object.entries(t.terms)) {
+    const quote = !token.includes('"') ? '"' : !token.includes("'") ? "'" : undefined;
+    if (quote === undefined) unquotable++;
+    else cells.push(`${quote}${token}${quote}:${w}`);
+  }
+  reportChanges(options.onWarning, undefined, { dropped: unquotable });
+  return { yql: `select * from ${documentType} where true`, ranking: rankProfile, [`input.query(${tensor})`]: `{${cells.join(',')}}`, hits };
+}
+
+/** Rank profile and tensor names are identifiers in the schema language. */
+export function identifier(v: unknown, name: string): string {
+  if (typeof v !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `${name} must be an identifier ([A-Za-z_][A-Za-z0-9_]*), got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function put(record: ExportRecord, options: VespaPutOptions, what: string): VespaPut {

@@ -56,7 +56,10 @@ async function resolveFromHub(repoId: string, cfg: HubConfig, options: ResolveMo
     throw notCached(repoId, revision, cacheDir, cached, 'offline mode is on (localFilesOnly, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE)');
   }
 
-  const http = hubHttp(cfg, options.fetch, options.signal);
+  // The public option types are structural (no DOM or @types/node needed); what callers pass is a
+  // real fetch and a real AbortSignal.
+  const signal = options.signal as AbortSignal | undefined;
+  const http = hubHttp(cfg, options.fetch as typeof fetch | undefined, signal);
   const ctx: HubRequestContext = {
     endpoint: cfg.endpoint,
     token: cfg.token,
@@ -65,7 +68,7 @@ async function resolveFromHub(repoId: string, cfg: HubConfig, options: ResolveMo
     http,
     etagTimeoutMs: cfg.etagTimeoutMs,
     downloadTimeoutMs: cfg.downloadTimeoutMs,
-    signal: options.signal,
+    signal,
     onProgress: options.onProgress,
   };
   // As hf_hub_download: when the Hub cannot be asked (or refuses a revision we already hold),

@@ -44,9 +44,9 @@ export interface ResolveModelOptions {
    * The fetch implementation (tests). Default: undici's fetch through an EnvHttpProxyAgent built
    * from `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY` (either case) of `env`.
    */
-  fetch?: typeof globalThis.fetch;
+  fetch?: FetchLike;
   /** Cancels requests and transfers. Default: none. */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
   /** Environment variables to read the defaults above from. Default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -62,3 +62,17 @@ export interface ResolvedModel {
   /** The commit hash the snapshot folder is named after (hub and cache only). */
   commit?: string;
 }
+
+/**
+ * An AbortSignal as far as we use it: Node's and the DOM's both fit. Declared here so the published
+ * types compile without `@types/node` or the DOM library.
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
+/** A fetch implementation (the `fetch` option, for tests and custom transports): WHATWG `fetch` fits. */
+export type FetchLike = (input: string, init?: Record<string, unknown>) => Promise<unknown>;

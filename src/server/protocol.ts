@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../errors.js';
 import type { SimilarityFnName } from '../encoder/sparse-encoder.js';
-import type { IndexInfo, SearchHit } from '../index/types.js';
+import type { IndexInfo, SearchHit } from '../inverted-index/types.js';
 
 /**
  * Messages between the server and its encode worker processes. Everything here crosses the IPC

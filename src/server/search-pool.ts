@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { SparseEncoderError } from '../errors.js';
-import type { IndexInfo, SearchHit } from '../index/types.js';
+import type { IndexInfo, SearchHit } from '../inverted-index/types.js';
 import type { FromSearchWorker, ToSearchWorker, WireError } from './protocol.js';
 import { dropOrCancelOnAbort } from './job-queue.js';
 import type { ServerLogEvent } from './types.js';

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SparseEncoderError } from '../errors.js';
-import { SparseIndex } from '../index/sparse-index.js';
-import type { SearchHit } from '../index/types.js';
+import { SparseIndex } from '../inverted-index/sparse-index.js';
+import type { SearchHit } from '../inverted-index/types.js';
 import type { FromSearchWorker, ToSearchWorker } from './protocol.js';
 
 /**

@@ -47,12 +47,12 @@ const POOLS = new WeakMap<SparseServer, EncodePool>();
 /** The search pool behind each server, for tests (not part of the public API). */
 const SEARCH_POOLS = new WeakMap<SparseServer, SearchPool>();
 
-/** Internal: the search worker pool of `server`, if it has an index. */
+/** @internal The search worker pool of `server`, if it has an index (tests). */
 export function searchPoolOf(server: SparseServer): SearchPool | undefined {
   return SEARCH_POOLS.get(server);
 }
 
-/** Internal: the encode worker pool of `server`, if it has a model. */
+/** @internal The encode worker pool of `server`, if it has a model (tests). */
 export function encodePoolOf(server: SparseServer): EncodePool | undefined {
   return POOLS.get(server);
 }

@@ -51,8 +51,12 @@ test('JSONL input file with ids, --query --tokens, output file; the empty query 
     assertVector({ indices: Uint32Array.from(l['indices'] as number[]), values: Float32Array.from(l['values'] as number[]), dim: 30522 }, rec, `line ${k}`);
     // Values are written as the shortest decimal of the float32, as the fixtures are.
     assert.deepEqual(l['values'], rec.values);
-    const tokens = l['tokens'] as Record<string, number>;
-    assert.equal(Object.keys(tokens).length, rec.nnz);
+    // [[token, weight], ...], heaviest first, one pair per non-zero, weights as in "values".
+    const tokens = l['tokens'] as Array<[string, number]>;
+    assert.ok(Array.isArray(tokens) && tokens.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string'));
+    assert.equal(tokens.length, rec.nnz);
+    for (let j = 1; j < tokens.length; j++) assert.ok(tokens[j - 1]![1] >= tokens[j]![1], `line ${k}: pairs in descending weight`);
+    assert.deepEqual(tokens.map((p) => p[1]).sort((a, b) => a - b), [...rec.values].sort((a, b) => a - b));
   });
 });
 
@@ -67,7 +71,7 @@ test('--max-active-dims keeps the top k', async () => {
 test('a JSONL input with a non-JSON line later is refused naming the line', async () => {
   const r = await cli(['encode', '--model', fixture('splade-bert')], '{"text": "a"}\nplain text\n');
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /line 2/);
+  assert.match(r.stderr, /stdin:2:/);
   assert.match(r.stderr, /ERR_INVALID_INPUT/);
 });
 

@@ -78,7 +78,7 @@ test('eval --model <path> runs a SparseEncoder; bm25 + model is a hybrid', async
 
 test('usage and dataset errors exit non-zero with a coded one-line message', async () => {
   const cases: Array<[string[], RegExp, number]> = [
-    [['eval', '--data', MINI], /give either --model or --run \[ERR_USAGE\]/, 2],
+    [['eval', '--data', MINI, '--model', 'bm25', '--run', join(MINI, 'x.trec')], /give either --model or --run \[ERR_USAGE\]/, 2],
     [['eval', '--model', 'bm25'], /--data is required/, 2],
     [['eval', '--model', 'bm25', '--data', MINI, '--conventions', 'x'], /--conventions must be st or trec/, 2],
     [['eval', '--model', 'bm25', '--data', MINI, '--split', 'dev'], /dev\.tsv: file not found \[ERR_DATASET_MISSING\]/, 1],
@@ -92,4 +92,45 @@ test('usage and dataset errors exit non-zero with a coded one-line message', asy
     assert.equal(await main(argv, c.io), status, argv.join(' '));
     assert.match(c.err.join(''), pattern);
   }
+});
+
+test('eval --run with every cut-off flag reproduces the genuine evaluator on both metric fixtures', async () => {
+  type Ranked = { query_id: string; ranked: Array<[string, number]> };
+  const cases: Array<{ data: string; expected: { evaluator: { kwargs: Record<string, number[]> }; metrics: { dict: Record<string, number> }; rankings: Ranked[] }; name: string }> = [];
+  const subset = JSON.parse(readFileSync(join(fixture('eval'), 'expected.json'), 'utf8'));
+  cases.push({ data: join(fixture('eval'), 'scifact-subset'), expected: subset, name: 'scifact-subset' });
+  const mini = JSON.parse(readFileSync(join(MINI, 'expected.json'), 'utf8'));
+  const variant = mini.variants['relevant_if_grade_above_0'];
+  cases.push({ data: MINI, expected: { evaluator: mini.evaluator, metrics: variant.metrics, rankings: variant.rankings }, name: 'mini' });
+  for (const c of cases) {
+    const dir = mkdtempSync(join(tmpdir(), 'eval-cutoffs-'));
+    // The genuine ranking order, as a TREC run (scores decreasing with rank, so ties keep its order).
+    const run = c.expected.rankings.flatMap((q) => q.ranked.map(([doc], i) => `${q.query_id} Q0 ${doc} ${i + 1} ${1000 - i} genuine`));
+    writeFileSync(join(dir, 'run.trec'), run.join('\n') + '\n');
+    const kw = c.expected.evaluator.kwargs;
+    const flags = [
+      ['--ndcg-at-k', kw['ndcg_at_k']!],
+      ['--mrr-at-k', kw['mrr_at_k']!],
+      ['--map-at-k', kw['map_at_k']!],
+      ['--accuracy-at-k', kw['accuracy_at_k']!],
+      ['--precision-recall-at-k', kw['precision_recall_at_k']!],
+    ].flatMap(([f, ks]) => [f as string, (ks as number[]).join(',')]);
+    const r = io();
+    const code = await main(['eval', '--run', join(dir, 'run.trec'), '--data', c.data, '--output', join(dir, 'm.json'), ...flags], r.io);
+    assert.equal(code, 0, r.err.join(''));
+    const got = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8')) as Record<string, number>;
+    const prefix = `${c.name}_dot_`;
+    const genuine = Object.entries(c.expected.metrics.dict).filter(([k]) => k.startsWith(prefix) && /@/.test(k));
+    assert.ok(genuine.length >= 15, `${c.name}: ${genuine.length} metrics`);
+    for (const [k, v] of genuine) {
+      const key = k.slice(prefix.length);
+      assert.equal(typeof got[key], 'number', `${c.name}: --output lacks ${key}`);
+      assert.ok(Math.abs(got[key]! - v) < 1e-9, `${c.name} ${key}: ${got[key]} vs genuine ${v}`);
+    }
+    // Exactly the requested cut-offs, nothing from the defaults.
+    const atKeys = Object.keys(got).filter((k) => k.includes('@')).sort();
+    assert.deepEqual(atKeys, genuine.map(([k]) => k.slice(prefix.length)).sort());
+  }
+  const bad = io();
+  assert.equal(await main(['eval', '--run', 'x', '--data', MINI, '--ndcg-at-k', '10,zero'], bad.io), 2);
 });

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli as cli } from '../helpers/cli.js';
-import { toySet } from '../index/toy-data.js';
-import { assertSameRanking, bruteForce } from '../index/brute-force.js';
+import { toySet } from '../inverted-index/toy-data.js';
+import { assertSameRanking, bruteForce } from '../inverted-index/brute-force.js';
 import { fixture } from '../helpers/paths.js';
 import { SparseEncoder } from '../../src/encoder/sparse-encoder.js';
 

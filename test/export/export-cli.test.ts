@@ -80,9 +80,42 @@ test('--queries: one query body per line, ids optional', async () => {
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, '{"query":{"neural_sparse":{"passage_embedding":{"query_tokens":{"cells":0.5}}}}}\n');
   const e = await cli(['export', '--format', 'elasticsearch', '--queries'], stdin);
-  assert.equal(e.stdout, '{"query":{"sparse_vector":{"field":"sparse","query_vector":{"cells":0.5}}}}\n');
-  const v = await cli(['export', '--format', 'vespa', '--queries'], stdin);
-  assert.equal(v.code, 2);
+  assert.equal(e.stdout, '{"query":{"sparse_vector":{"field":"sparse","query_vector":{"cells":0.5},"prune":false}}}\n');
+  const v = await cli(['export', '--format', 'vespa', '--queries', '--index-name', 'passage', '--limit', '3'], stdin);
+  assert.equal(v.code, 0, v.stderr);
+  assert.deepEqual(JSON.parse(v.stdout), { yql: 'select * from passage where true', ranking: 'sparse', 'input.query(q)': '{"cells":0.5}', hits: 3 });
+  const m = await cli(['export', '--format', 'milvus', '--queries', '--index-name', 'c'], stdin);
+  assert.equal(JSON.parse(m.stdout).data[0]['4442'], 0.5);
+  const p = await cli(['export', '--format', 'pgvector', '--queries', '--dim', '30522', '--limit', '5'], stdin);
+  assert.equal(p.stdout, "SELECT id, -(embedding <#> '{4443:0.5}/30522'::sparsevec) AS score FROM corpus ORDER BY embedding <#> '{4443:0.5}/30522'::sparsevec LIMIT 5;\n");
+});
+
+test('opensearch queries over 64 are clamped and counted on stderr; --over-weight rescale; --tokens as [token, weight] pairs', async () => {
+  const stdin = JSON.stringify({ indices: [2075, 4442], values: [100, 2], tokens: [['##ing', 100], ['cells', 2]] }) + '\n';
+  const c = await cli(['export', '--format', 'opensearch', '--queries'], stdin);
+  assert.equal(c.code, 0, c.stderr);
+  assert.equal(c.stdout, '{"query":{"neural_sparse":{"sparse":{"query_tokens":{"##ing":64,"cells":2}}}}}\n');
+  assert.match(c.stderr, /clamped 1 query weights above 64 to 64/);
+  const r = await cli(['export', '--format', 'opensearch', '--queries', '--over-weight', 'rescale'], stdin);
+  assert.equal(r.stdout, '{"query":{"neural_sparse":{"sparse":{"query_tokens":{"##ing":64,"cells":1.28}}}}}\n');
+  const ids = await cli(['export', '--format', 'opensearch', '--field-type', 'sparse_vector', '--index-name', 'ann'], JSON.stringify({ id: 'd', indices: [2075], values: [1.5] }) + '\n');
+  assert.equal(ids.stdout, '{"index":{"_index":"ann","_id":"d"}}\n{"sparse":{"2075":1.5}}\n');
+  const bad = await cli(['export', '--format', 'qdrant', '--over-weight', 'clamp'], stdin);
+  assert.equal(bad.code, 2);
+});
+
+test('pgvector: COPY rows with 1-based indices and escaped ids; --mapping prints the SQL; the dimension is required', async () => {
+  const stdin = [{ id: 'a\tb', indices: [0, 4442], values: [0.5, 2] }, { id: 7, indices: [], values: [] }].map((l) => JSON.stringify(l)).join('\n') + '\n';
+  const r = await cli(['export', '--format', 'pgvector', '--vocab', VOCAB_TXT], stdin);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'a\\tb\t{1:0.5,4443:2}/30522\n7\t{}/30522\n');
+  const noDim = await cli(['export', '--format', 'pgvector'], stdin);
+  assert.equal(noDim.code, 2);
+  assert.match(noDim.stderr, /needs --dim <n> or --vocab/);
+  const sql = await cli(['export', '--format', 'pgvector', '--mapping', '--dim', '30522', '--index-name', 'docs']);
+  assert.equal(sql.stdout, 'CREATE EXTENSION IF NOT EXISTS vector;\nCREATE TABLE docs (id text PRIMARY KEY, embedding sparsevec(30522) NOT NULL);\nCREATE INDEX ON docs USING hnsw (embedding sparsevec_ip_ops);\n');
+  const es = await cli(['export', '--format', 'elasticsearch', '--mapping', '--index-name', 'my-index']);
+  assert.equal(es.stdout, 'PUT /my-index\n' + JSON.stringify({ mappings: { properties: { sparse: { type: 'sparse_vector', index_options: { prune: false } } } } }, null, 2) + '\n');
 });
 
 test('bad input lines: the error names the file and line', async () => {
@@ -107,7 +140,7 @@ test('usage errors exit 2 with one line', async () => {
   const r = await cli(['export', '--format', 'solr']);
   assert.equal(r.code, 2);
   assert.equal(r.stderr.trim().split('\n').length, 1);
-  assert.match(r.stderr, /--format must be one of opensearch, elasticsearch, qdrant, vespa, milvus, got 'solr' \[ERR_USAGE\]/);
+  assert.match(r.stderr, /--format must be one of opensearch, elasticsearch, qdrant, vespa, milvus, pgvector, got 'solr' \[ERR_USAGE\]/);
   const missing = await cli(['export', '--format', 'qdrant', '--vectors', join(TMP, 'nope.jsonl')]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /ERR_FILE_NOT_FOUND/);

@@ -49,7 +49,7 @@ test('Elasticsearch: sparse_vector query with query_vector, as documented', () =
   // https://elastic.co/docs/reference/query-languages/query-dsl/query-dsl-sparse-vector-query
   const body = elasticsearchQuery({ vector: vec([], []), tokens: { token1: 0.5, token2: 0.3, token3: 0.2 } }, { field: 'ml.tokens' });
   assert.deepEqual(JSON.parse(JSON.stringify(body)), {
-    query: { sparse_vector: { field: 'ml.tokens', query_vector: { token1: 0.5, token2: 0.3, token3: 0.2 } } },
+    query: { sparse_vector: { field: 'ml.tokens', query_vector: { token1: 0.5, token2: 0.3, token3: 0.2 }, prune: false } },
   });
 });
 
@@ -81,7 +81,7 @@ test('Elasticsearch: "." in tokens becomes "__" by default, colliding keys keep 
   ]);
   // The query side applies the same rewrite, so query and index agree.
   const q = elasticsearchQuery({ vector: vec([5], [1]) }, { tokenOf });
-  assert.deepEqual(JSON.parse(JSON.stringify(q)), { query: { sparse_vector: { field: 'sparse', query_vector: { __: 1 } } } });
+  assert.deepEqual(JSON.parse(JSON.stringify(q)), { query: { sparse_vector: { field: 'sparse', query_vector: { __: 1 }, prune: false } } });
   // dotReplacement: null keeps dots (clusters with elastic/elasticsearch#111981).
   const kept = elasticsearchDocument({ id: 1, vector: vec([5, 6], [1, 2]) }, { tokenOf, dotReplacement: null });
   assert.deepEqual(JSON.parse(JSON.stringify(kept)), { sparse: { '.': 1, 'e.g': 2 } });

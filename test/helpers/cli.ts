@@ -1,5 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
-import { main, type CliIo } from '../../src/cli/main.js';
+import { main } from '../../src/cli/main.js';
+import type { CliIo } from '../../src/cli/io.js';
 
 export interface CliRun {
   code: number;

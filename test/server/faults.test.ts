@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SparseIndex } from '../../src/index/sparse-index.js';
+import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { encodePoolOf, searchPoolOf, startServer } from '../../src/server/server.js';
 import type { SparseServer } from '../../src/server/types.js';
 import { loadTexts } from '../encoder/fixture-data.js';

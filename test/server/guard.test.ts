@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { SparseIndex } from '../../src/index/sparse-index.js';
+import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { acceptedHosts, startServer } from '../../src/server/server.js';
 import type { SparseServer } from '../../src/server/types.js';
 import { request } from './http-client.js';

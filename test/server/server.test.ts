@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SparseIndex } from '../../src/index/sparse-index.js';
+import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { encodePoolOf, startServer } from '../../src/server/server.js';
 import type { ServerLogEvent, SparseServer } from '../../src/server/types.js';
 import { assertMatrix, assertVector, close, loadExpected, loadTexts, type ResultRecord } from '../encoder/fixture-data.js';

@@ -1,23 +1,23 @@
-import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { SparseEncoderError } from '../../errors.js';
 import { SparseEncoder } from '../../encoder/sparse-encoder.js';
 import type { SparseVector } from '../../sparse/vector.js';
-import { intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
-import type { CliIo } from '../main.js';
-import { ProgressBar } from '../progress.js';
+import { type Options, intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
+import { OutputWriter, openInput, type CliIo } from '../io.js';
+import { readTextRecords, type TextRecord } from '../lines.js';
+import { ProgressBar, stdinHint } from '../progress.js';
 
 const HELP = `usage: sparse-encoder encode --model <id|path> [options]
 
 Encodes texts into sparse vectors, one JSON line per input text, in input order:
-  {"indices":[...],"values":[...]}   (+ "id" when the input line had one, + "tokens" with --tokens)
+  {"id":"d1","indices":[...],"values":[...]}   ("id" when the input line had one)
+  with --tokens also "tokens":[["token",weight],...], heaviest first (as the server's /encode)
 
-Input: one text per line (an empty line is an empty text), or JSONL with a string "text" field
-(and optionally "id", copied to the output). The format is chosen by the first non-empty line:
-if it is a JSON object with a string "text", every non-empty line must be one (blank lines are
-skipped); otherwise every line is taken literally as a text.
+Input, chosen by the first non-empty line:
+  JSONL     {"id": ..., "text": ...}            (id optional; copied as a string)
+  BEIR      {"_id": ..., "title": ..., "text": ...}  (text = title + " " + text when the title is
+            non-empty, as the evaluator builds it; e.g. a BEIR corpus.jsonl or queries.jsonl)
+  plain     anything else: one text per line (an empty line is an empty text)
+Once the first line is JSON with a string "text", every non-empty line must be.
 
 options:
   --model <id|path>       model folder or Hugging Face Hub id (required)
@@ -28,36 +28,35 @@ options:
   --output <file|->       output file, '-' for stdout (default: stdout)
   --batch-size <n>        texts per model run (default 32)
   --max-active-dims <k>   keep the k largest weights per vector (default: model's default)
-  --tokens                add "tokens": {token: weight} (decoded vocabulary entries)
+  --tokens                add "tokens": [[token, weight], ...] (decoded vocabulary entries)
   --revision <rev>        Hub branch, tag or commit (default main)
   --threads <n>           onnxruntime threads (default: number of CPUs)
 ${modelPrecisionHelp()}  --chunk-size <n>        lines read and encoded together (default 1024)
+  -h, --help              this help
 `;
 
-interface InputRecord {
-  text: string;
-  id?: unknown;
-  hasId: boolean;
-}
+
+/** Every option of this command (its --help lists each one; test/cli checks). */
+export const OPTIONS: Options = {
+  model: { type: 'string' },
+  query: { type: 'boolean' },
+  document: { type: 'boolean' },
+  input: { type: 'string' },
+  output: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'max-active-dims': { type: 'string' },
+  tokens: { type: 'boolean' },
+  revision: { type: 'string' },
+  threads: { type: 'string' },
+  quantize: { type: 'string' },
+  'fp32-vocab': { type: 'boolean' },
+  'chunk-size': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
 
 /** `sparse-encoder encode`: streams lines in, JSONL out, `--chunk-size` lines at a time. */
 export async function run(argv: string[], io: CliIo): Promise<void> {
-  const { values } = parseCommandArgs(argv, {
-    model: { type: 'string' },
-    query: { type: 'boolean' },
-    document: { type: 'boolean' },
-    input: { type: 'string' },
-    output: { type: 'string' },
-    'batch-size': { type: 'string' },
-    'max-active-dims': { type: 'string' },
-    tokens: { type: 'boolean' },
-    revision: { type: 'string' },
-    threads: { type: 'string' },
-    quantize: { type: 'string' },
-    'fp32-vocab': { type: 'boolean' },
-    'chunk-size': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseCommandArgs(argv, OPTIONS);
   if (values['help'] === true) {
     io.stdout.write(HELP);
     return;
@@ -79,116 +78,64 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const inputPath = (values['input'] as string | undefined) ?? '-';
   const outputPath = (values['output'] as string | undefined) ?? '-';
 
-  if (inputPath !== '-') {
-    try {
-      await access(inputPath, constants.R_OK);
-    } catch (err) {
-      throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `cannot read input file ${inputPath}`, { cause: err, details: { path: inputPath } });
-    }
-  }
-  const model = await SparseEncoder.fromPretrained(modelId, {
-    ...(revision !== undefined ? { revision } : {}),
-    ...(threads !== undefined ? { threads } : {}),
-    ...precision,
-  });
-  const input: NodeJS.ReadableStream = inputPath === '-' ? io.stdin : createReadStream(inputPath);
-  const output = outputPath === '-' ? io.stdout : createWriteStream(outputPath);
-  const progress = new ProgressBar(io.stderr, 'encode', undefined);
+  // Open both ends before the (slow) model load, so a bad path fails at once.
+  const input = await openInput(inputPath, io);
+  const output = await OutputWriter.open(outputPath, io);
+  const progress = new ProgressBar(io.stderr, 'encode', undefined, input.size);
+  progress.status(`loading ${modelId}`);
+  let model: SparseEncoder | undefined;
   let done = 0;
   try {
-    const inputError = new Promise<never>((_, reject) => {
-      input.once('error', (err: Error) =>
-        reject(new SparseEncoderError('ERR_FILE_NOT_FOUND', `cannot read input ${inputPath}: ${err.message}`, { cause: err, details: { path: inputPath } })),
-      );
+    model = await SparseEncoder.fromPretrained(modelId, {
+      ...(revision !== undefined ? { revision } : {}),
+      ...(threads !== undefined ? { threads } : {}),
+      ...precision,
     });
-    inputError.catch(() => undefined);
-    const encodeChunk = async (records: InputRecord[]): Promise<void> => {
+    const m = model;
+    progress.status('waiting for the first lines');
+    stdinHint(input, io, 'texts (one per line, or JSONL / BEIR lines)');
+    const encodeChunk = async (records: TextRecord[]): Promise<void> => {
       const opts = { batchSize, ...(maxActiveDims !== undefined ? { maxActiveDims } : {}) };
       const texts = records.map((r) => r.text);
-      const vectors =
-        task === 'query' ? await model.encodeQuery(texts, opts) : task === 'document' ? await model.encodeDocument(texts, opts) : await model.encode(texts, opts);
+      const vectors = task === 'query' ? await m.encodeQuery(texts, opts) : task === 'document' ? await m.encodeDocument(texts, opts) : await m.encode(texts, opts);
       let out = '';
       records.forEach((r, i) => {
-        out += formatRecord(r, vectors[i]!, withTokens ? model : undefined) + '\n';
+        out += formatRecord(r, vectors[i]!, withTokens ? m : undefined) + '\n';
       });
-      if (!output.write(out)) await once(output, 'drain');
+      await output.write(out);
       done += records.length;
       progress.update(done);
     };
-    await Promise.race([readRecords(input, chunkSize, encodeChunk), inputError]);
+    let chunk: TextRecord[] = [];
+    for await (const r of readTextRecords(input, (n) => progress.addBytes(n))) {
+      chunk.push(r);
+      if (chunk.length >= chunkSize) {
+        await encodeChunk(chunk);
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) await encodeChunk(chunk);
     progress.finish(done);
+    await output.close();
+  } catch (err) {
+    progress.clear();
+    throw err;
   } finally {
-    await model.dispose();
-    if (output !== io.stdout) {
-      const closed = once(output, 'close');
-      output.end();
-      await closed;
-    }
+    await model?.dispose();
   }
 }
 
-/** Reads lines, detects the format from the first non-empty one, and hands over chunks of records. */
-async function readRecords(input: NodeJS.ReadableStream, chunkSize: number, onChunk: (records: InputRecord[]) => Promise<void>): Promise<void> {
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let format: 'jsonl' | 'plain' | undefined;
-  let lineNo = 0;
-  let pendingEmpty = 0; // plain-text empty lines seen before the format is known
-  let chunk: InputRecord[] = [];
-  for await (const line of lines) {
-    lineNo++;
-    if (format === undefined) {
-      if (line.trim() === '') {
-        pendingEmpty++;
-        continue;
-      }
-      format = parseJsonRecord(line) !== undefined ? 'jsonl' : 'plain';
-      if (format === 'plain') for (; pendingEmpty > 0; pendingEmpty--) chunk.push({ text: '', hasId: false });
-    }
-    if (format === 'jsonl') {
-      if (line.trim() === '') continue;
-      const rec = parseJsonRecord(line);
-      if (rec === undefined) {
-        throw new SparseEncoderError('ERR_INVALID_INPUT', `input line ${lineNo}: expected a JSON object with a string "text" field (the input is JSONL, judged by its first line)`, {
-          details: { line: lineNo },
-        });
-      }
-      chunk.push(rec);
-    } else {
-      chunk.push({ text: line, hasId: false });
-    }
-    if (chunk.length >= chunkSize) {
-      await onChunk(chunk);
-      chunk = [];
-    }
-  }
-  if (format === undefined) for (; pendingEmpty > 0; pendingEmpty--) chunk.push({ text: '', hasId: false });
-  if (chunk.length > 0) await onChunk(chunk);
-}
-
-function parseJsonRecord(line: string): InputRecord | undefined {
-  const s = line.trim();
-  if (!s.startsWith('{')) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(s);
-  } catch {
-    return undefined;
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  const o = v as Record<string, unknown>;
-  if (typeof o['text'] !== 'string') return undefined;
-  return Object.hasOwn(o, 'id') ? { text: o['text'], id: o['id'], hasId: true } : { text: o['text'], hasId: false };
-}
-
-function formatRecord(r: InputRecord, v: SparseVector, decoder: SparseEncoder | undefined): string {
+function formatRecord(r: TextRecord, v: SparseVector, decoder: SparseEncoder | undefined): string {
   const values: string[] = [];
   for (let i = 0; i < v.values.length; i++) values.push(float32ToString(v.values[i]!));
   let s = '{';
-  if (r.hasId) s += `"id":${JSON.stringify(r.id ?? null)},`;
+  if (r.id !== undefined) s += `"id":${JSON.stringify(r.id)},`;
   s += `"indices":[${Array.from(v.indices).join(',')}],"values":[${values.join(',')}]`;
   if (decoder !== undefined) {
-    const tokens = decoder.decode(v).map(([t, w]) => `${JSON.stringify(t)}:${float32ToString(w)}`);
-    s += `,"tokens":{${tokens.join(',')}}`;
+    // Pairs, heaviest first: an object would lose the order ("13" and "39" are number-like keys,
+    // which JavaScript moves to the front), and pairs are what the server's /encode returns.
+    const tokens = decoder.decode(v).map(([t, w]) => `[${JSON.stringify(t)},${float32ToString(w)}]`);
+    s += `,"tokens":[${tokens.join(',')}]`;
   }
   return s + '}';
 }

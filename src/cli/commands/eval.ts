@@ -1,22 +1,25 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SparseEncoderError } from '../../errors.js';
 import { loadBeirDataset } from '../../eval/beir.js';
 import { evaluateRetrieval, type EvaluatedModel, type EvaluationProgress, type EvaluationResult } from '../../eval/evaluate.js';
 import type { FusionMethod } from '../../eval/fusion.js';
-import type { MetricConventions } from '../../eval/metrics.js';
+import type { MetricConventions, MetricCutoffs } from '../../eval/metrics.js';
 import type { SparseTextEncoder } from '../../eval/retriever.js';
 import { readTrecRun, writeTrecRun } from '../../eval/trec.js';
 import { intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs, requireOption, type ModelPrecisionOptions, type Options } from '../args.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../io.js';
 import { ProgressBar } from '../progress.js';
 
 const HELP = `usage: sparse-encoder eval --data <beir folder> (--model <id|path|bm25> [--model <second>] | --run <run.trec>) [options]
 
 Scores retrieval on a BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).
 
-  --data <folder>        BEIR dataset folder (required)
+  --data <folder|sample> BEIR dataset folder (required); 'sample' is the Cranfield collection
+                         shipped with the package (1,400 documents, 225 queries; no network)
   --model <id|path|bm25> model to evaluate; give two for hybrid search (fused, see --fusion)
+                         (default bm25)
   --run <file>           score an existing TREC run file instead (like trec_eval)
   --split <name>         qrels split (default test)
   --conventions st|trec  metric definitions: sentence-transformers (default) or trec_eval -c
@@ -31,9 +34,15 @@ ${modelPrecisionHelp().trimEnd()}
   --fusion rrf|weighted  hybrid fusion (default rrf)
   --rrf-k <n>            RRF constant (default 60)
   --weights <a,b>        per-model fusion weights (weighted default 0.5,0.5; rrf default 1,1)
-  --help                 show this help`;
+cut-offs (comma-separated, named as sentence-transformers' evaluator arguments):
+  --ndcg-at-k <list>     default 10
+  --mrr-at-k <list>      default 10
+  --map-at-k <list>      default 100
+  --accuracy-at-k <list> default 1,3,5,10
+  --precision-recall-at-k <list>  default 1,3,5,10,100
+  -h, --help             show this help`;
 
-const OPTIONS: Options = {
+export const OPTIONS: Options = {
   data: { type: 'string' },
   model: { type: 'string', multiple: true },
   run: { type: 'string' },
@@ -52,8 +61,35 @@ const OPTIONS: Options = {
   fusion: { type: 'string' },
   'rrf-k': { type: 'string' },
   weights: { type: 'string' },
+  'ndcg-at-k': { type: 'string' },
+  'mrr-at-k': { type: 'string' },
+  'map-at-k': { type: 'string' },
+  'accuracy-at-k': { type: 'string' },
+  'precision-recall-at-k': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
+
+
+/** The cut-off flags → MetricCutoffs keys. */
+const CUTOFF_FLAGS = {
+  'ndcg-at-k': 'ndcgAtK',
+  'mrr-at-k': 'mrrAtK',
+  'map-at-k': 'mapAtK',
+  'accuracy-at-k': 'accuracyAtK',
+  'precision-recall-at-k': 'precisionRecallAtK',
+} as const satisfies Record<string, keyof MetricCutoffs>;
+
+function cutoffOptions(values: Record<string, unknown>): Partial<MetricCutoffs> {
+  const out: { -readonly [K in keyof MetricCutoffs]?: number[] } = {};
+  for (const [flag, key] of Object.entries(CUTOFF_FLAGS)) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    const ks = String(v).split(',').map((x) => x.trim());
+    if (ks.some((x) => !/^[1-9]\d*$/.test(x))) throw new SparseEncoderError('ERR_USAGE', `--${flag} must be comma-separated positive integers, got '${String(v)}'`);
+    out[key] = [...new Set(ks.map(Number))].sort((a, b) => a - b);
+  }
+  return out;
+}
 
 /** What a loaded neural encoder must offer here (the SparseEncoder class does). */
 type DisposableEncoder = SparseTextEncoder & { dispose(): unknown };
@@ -65,10 +101,13 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     return;
   }
   const str = (name: string): string | undefined => values[name] as string | undefined;
-  const data = requireOption(str('data'), 'data');
-  const models = (values['model'] as string[] | undefined) ?? [];
-  const precision = modelPrecisionOptions(values);
+  const dataArg = requireOption(str('data'), 'data');
+  // `sample`: the Cranfield collection shipped in the package, so one command proves an install offline.
+  const data = dataArg === 'sample' ? fileURLToPath(new URL('../../../../samples/cranfield', import.meta.url)) : dataArg;
   const runPath = str('run');
+  // BM25 is the model that needs no download: the default when neither --model nor --run is given.
+  const models = (values['model'] as string[] | undefined) ?? (runPath === undefined ? ['bm25'] : []);
+  const precision = modelPrecisionOptions(values);
   if ((models.length === 0) === (runPath === undefined)) throw new SparseEncoderError('ERR_USAGE', 'give either --model or --run');
   if (models.length > 2) throw new SparseEncoderError('ERR_USAGE', `at most two --model values can be fused, got ${models.length}`);
   const conventions = (str('conventions') ?? 'st') as MetricConventions;
@@ -81,6 +120,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     lengthEncoding: lengthsOption(str('bm25-lengths')),
   };
   const fusion = fusionOption(str('fusion'), str('rrf-k'), str('weights'), models.length);
+  const cutoffs = cutoffOptions(values);
 
   const bars = new Bars(io.stderr);
   const onProgress = (e: EvaluationProgress): void => bars.update(e);
@@ -93,10 +133,10 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   let result: EvaluationResult;
   const encoders: DisposableEncoder[] = [];
   try {
-    const common = { dataset, conventions, batchSize, bm25: bm25Options, onProgress, ...(k === undefined ? {} : { k }) };
+    const common = { dataset, conventions, batchSize, bm25: bm25Options, onProgress, cutoffs, ...(k === undefined ? {} : { k }) };
     if (runPath !== undefined) {
       if (k !== undefined) throw new SparseEncoderError('ERR_USAGE', '--k applies to --model, not to --run');
-      result = await evaluateRetrieval({ dataset, run: await readTrecRun(runPath), conventions });
+      result = await evaluateRetrieval({ dataset, run: await readTrecRun(runPath), conventions, cutoffs });
     } else {
       const loaded: EvaluatedModel[] = [];
       for (const spec of models) {
@@ -174,7 +214,7 @@ async function writeOut(path: string, text: string): Promise<void> {
   try {
     await writeFile(path, text);
   } catch (err) {
-    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    throw new SparseEncoderError('ERR_OUTPUT_NOT_WRITABLE', `cannot write ${path}: ${(err as Error).message}`, { cause: err, details: { path } });
   }
 }
 

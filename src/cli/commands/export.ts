@@ -1,58 +1,81 @@
-import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { SparseEncoderError, isSparseEncoderError } from '../../errors.js';
+import { SparseEncoderError } from '../../errors.js';
 import { SparseEncoder } from '../../encoder/sparse-encoder.js';
-import { fromPairs } from '../../sparse/vector.js';
-import { elasticsearchBulk, elasticsearchQuery, openSearchBulk, openSearchQuery } from '../../export/lucene-engines.js';
-import { milvusInsert } from '../../export/milvus.js';
+import { OPENSEARCH_MAX_QUERY_WEIGHT, elasticsearchBulk, elasticsearchQuery, openSearchBulk, openSearchQuery } from '../../export/lucene-engines.js';
+import { milvusInsert, milvusQuery } from '../../export/milvus.js';
+import { PGVECTOR_HNSW_MAX_NNZ, pgvectorCopy, pgvectorQuery } from '../../export/pgvector.js';
 import { qdrantQuery, qdrantUpsert } from '../../export/qdrant.js';
-import type { ExportBatch, ExportFormat, ExportRecord, ExportWarning, TokenOf, TokenWeights } from '../../export/types.js';
-import { vespaFeed } from '../../export/vespa.js';
-import { intOption, parseCommandArgs } from '../args.js';
-import type { CliIo } from '../main.js';
+import { engineSchema, formatSchema } from '../../export/schemas.js';
+import type { BatchOptions, ExportBatch, ExportFormat, ExportRecord, ExportWarning, TokenOf, TokenWeights } from '../../export/types.js';
+import { vespaFeed, vespaQuery } from '../../export/vespa.js';
+import { type Options, intOption, parseCommandArgs } from '../args.js';
+import { OutputWriter, openInput, type CliIo } from '../io.js';
+import { lineVector, readVectorLines, type VectorLine } from '../lines.js';
+import { stdinHint } from '../progress.js';
 
 const HELP = `usage: sparse-encoder export --format <engine> [options]
+       sparse-encoder export --format <engine> --mapping [options]
 
 Turns sparse vectors into a search engine's bulk-ingest format (or, with --queries, its query
-bodies). Input: JSONL as 'sparse-encoder encode' writes it, one vector per line:
-  {"id": "d1", "indices": [...], "values": [...], "tokens": {"word": 1.2, ...}}
+bodies; with --mapping, the index / collection / table to create first). Input: JSONL as
+'sparse-encoder encode' writes it, one vector per line:
+  {"id": "d1", "indices": [...], "values": [...], "tokens": [["word", 1.2], ...]}
 "tokens" is optional (encode --tokens); other keys are copied into the documents as fields.
 
 formats:
-  opensearch      _bulk NDJSON; rank_features field {token: weight}
+  opensearch      _bulk NDJSON; rank_features field {token: weight}, or with
+                  --field-type sparse_vector (3.3+, SEISMIC) {"<token id>": weight}
   elasticsearch   _bulk NDJSON; sparse_vector field {token: weight}; '.' in tokens becomes '__'
   qdrant          one upsert body {"points": [...]} per line, for PUT /collections/<name>/points
   vespa           JSONL feed of put operations; tensor<float>(t{}) field {"cells": {token: weight}}
   milvus          one insert body {"collectionName", "data": [...]} per line, for
                   POST /v2/vectordb/entities/insert; SPARSE_FLOAT_VECTOR {"<index>": weight}
+  pgvector        COPY text rows "id<TAB>{i+1:v,...}/dim" for
+                  COPY <table> (id, embedding) FROM STDIN; sparsevec, 1-based indices
 
-Weights an engine rejects are dropped and counted on stderr: OpenSearch/Elasticsearch keep only
-weights >= 2^-126 (Lucene FeatureField), Milvus only weights >= 0. Qdrant point ids that are not
-unsigned integers or UUIDs become uuid5(NAMESPACE_URL, id); the original id is kept in the payload.
+Engine rules applied (changes are counted on stderr, never silent):
+  opensearch/elasticsearch  weights < 2^-126 dropped (Lucene FeatureField); opensearch query
+                            weights > 64 clamped to 64 (or --over-weight rescale); elasticsearch
+                            queries say "prune": false (exact scores) unless --prune index
+  milvus                    negative weights dropped; empty vectors kept as {} (2.4.12+) or
+                            left out with --skip-empty
+  pgvector                  more than 16000 non-zeros is an error; more than 1000 is a warning
+                            (HNSW cannot index them)
+  qdrant                    point ids that are not unsigned integers or UUIDs become
+                            uuid5(NAMESPACE_URL, id); the original id is kept in the payload
 
 options:
-  --format <engine>       opensearch | elasticsearch | qdrant | vespa | milvus (required)
+  --format <engine>       opensearch | elasticsearch | qdrant | vespa | milvus | pgvector (required)
   --vectors <file|->      input JSONL, '-' for stdin (default: stdin)
   --output <file|->       output file, '-' for stdout (default: stdout)
   --vocab <path|model>    vocab.txt (token of index i on line i+1), or a model folder / Hub id;
-                          needed by opensearch, elasticsearch and vespa when lines lack "tokens"
-  --index-name <name>     OpenSearch/Elasticsearch _index, Milvus collectionName, Vespa document
-                          type (default corpus)
-  --field <name>          the sparse field / Qdrant vector name (default sparse)
-  --queries               write one query body per input line instead (opensearch, elasticsearch,
-                          qdrant); "id" is optional then
+                          needed by opensearch (rank_features), elasticsearch and vespa when lines
+                          lack "tokens"; also gives pgvector its dimension
+  --dim <n>               pgvector: the vectors' dimension (default: --vocab's size, or the
+                          lines' "dim")
+  --index-name <name>     OpenSearch/Elasticsearch index, Qdrant/Milvus collection, Vespa document
+                          type, pgvector table (default corpus)
+  --field <name>          the sparse field / Qdrant vector name / pgvector column (default sparse;
+                          pgvector embedding)
+  --mapping               print the index mapping / collection body / schema / SQL and exit
+  --queries               write one query body per input line instead; "id" is optional then
+  --limit <n>             queries: hits to return (qdrant, milvus, vespa, pgvector; default 10)
   --batch-docs <n>        documents per batch (default 500)
   --batch-bytes <n>       most bytes per batch (default 5242880)
+  --field-type <type>     opensearch: rank_features | sparse_vector (default rank_features)
+  --over-weight <mode>    opensearch queries: clamp | rescale weights above 64 (default clamp)
+  --prune <mode>          elasticsearch queries: false | index | true (default false)
+  --no-index-options      elasticsearch --mapping: leave out index_options (clusters before 8.19/9.1)
+  --idf-modifier          qdrant --mapping: the IDF modifier (BM25-style vectors only)
+  --skip-empty            milvus: leave out documents with empty vectors (Milvus before 2.4.12)
   --keep-dots             elasticsearch: keep '.' in tokens (clusters that accept dotted features)
   --namespace <ns>        vespa: id namespace (default: --index-name)
   --id-field <name>       qdrant: payload key of the original id (default doc_id);
                           milvus: primary key field (default id)
+  -h, --help              this help
 `;
 
-const FORMATS: readonly ExportFormat[] = ['opensearch', 'elasticsearch', 'qdrant', 'vespa', 'milvus'];
-const TOKEN_KEYED = new Set<ExportFormat>(['opensearch', 'elasticsearch', 'vespa']);
+const FORMATS: readonly ExportFormat[] = ['opensearch', 'elasticsearch', 'qdrant', 'vespa', 'milvus', 'pgvector'];
 /** The largest dimension any engine here takes: Milvus needs indices below 2^32-1. */
 const MAX_DIM = 0xffffffff;
 
@@ -62,23 +85,35 @@ interface Vocabulary {
   dispose(): Promise<void>;
 }
 
+/** Every option of this command (its --help lists each one; test/cli checks). */
+export const OPTIONS: Options = {
+  format: { type: 'string' },
+  vectors: { type: 'string' },
+  output: { type: 'string' },
+  vocab: { type: 'string' },
+  'index-name': { type: 'string' },
+  field: { type: 'string' },
+  queries: { type: 'boolean' },
+  'batch-docs': { type: 'string' },
+  'batch-bytes': { type: 'string' },
+  'keep-dots': { type: 'boolean' },
+  namespace: { type: 'string' },
+  'id-field': { type: 'string' },
+  dim: { type: 'string' },
+  mapping: { type: 'boolean' },
+  limit: { type: 'string' },
+  'field-type': { type: 'string' },
+  'over-weight': { type: 'string' },
+  prune: { type: 'string' },
+  'no-index-options': { type: 'boolean' },
+  'idf-modifier': { type: 'boolean' },
+  'skip-empty': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
 /** `sparse-encoder export`: streams vector lines in, engine bodies out. */
 export async function run(argv: string[], io: CliIo): Promise<void> {
-  const { values } = parseCommandArgs(argv, {
-    format: { type: 'string' },
-    vectors: { type: 'string' },
-    output: { type: 'string' },
-    vocab: { type: 'string' },
-    'index-name': { type: 'string' },
-    field: { type: 'string' },
-    queries: { type: 'boolean' },
-    'batch-docs': { type: 'string' },
-    'batch-bytes': { type: 'string' },
-    'keep-dots': { type: 'boolean' },
-    namespace: { type: 'string' },
-    'id-field': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseCommandArgs(argv, OPTIONS);
   if (values['help'] === true) {
     io.stdout.write(HELP);
     return;
@@ -89,11 +124,23 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   }
   const engine = format as ExportFormat;
   const queries = values['queries'] === true;
-  if (queries && (engine === 'vespa' || engine === 'milvus')) {
-    throw new SparseEncoderError('ERR_USAGE', `--queries is supported for opensearch, elasticsearch and qdrant, not ${engine}`);
-  }
   const indexName = nonEmpty(values['index-name'], 'index-name') ?? 'corpus';
-  const field = nonEmpty(values['field'], 'field') ?? 'sparse';
+  const field = nonEmpty(values['field'], 'field') ?? (engine === 'pgvector' ? 'embedding' : 'sparse');
+  const only = (flag: string, engines: readonly ExportFormat[]): void => {
+    if (values[flag] !== undefined && !engines.includes(engine)) throw new SparseEncoderError('ERR_USAGE', `--${flag} applies to --format ${engines.join(' and ')} only`);
+  };
+  only('field-type', ['opensearch']);
+  only('over-weight', ['opensearch']);
+  only('prune', ['elasticsearch']);
+  only('no-index-options', ['elasticsearch']);
+  only('idf-modifier', ['qdrant']);
+  only('skip-empty', ['milvus']);
+  only('dim', ['pgvector']);
+  const fieldType = choice(values['field-type'], 'field-type', ['rank_features', 'sparse_vector'] as const, 'rank_features');
+  const overWeight = choice(values['over-weight'], 'over-weight', ['clamp', 'rescale'] as const, 'clamp');
+  const pruneArg = choice(values['prune'], 'prune', ['false', 'index', 'true'] as const, 'false');
+  const prune = pruneArg === 'index' ? ('index' as const) : pruneArg === 'true';
+  const limit = intOption(values['limit'] as string | undefined, 'limit', 10);
   const namespace = nonEmpty(values['namespace'], 'namespace');
   const idField = nonEmpty(values['id-field'], 'id-field');
   const maxDocuments = intOption(values['batch-docs'] as string | undefined, 'batch-docs', 500);
@@ -105,71 +152,103 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const inputPath = (values['vectors'] as string | undefined) ?? '-';
   const outputPath = (values['output'] as string | undefined) ?? '-';
   const vocabArg = nonEmpty(values['vocab'], 'vocab');
+  const dimArg = values['dim'] === undefined ? undefined : intOption(values['dim'] as string, 'dim', 0);
 
-  const tokenKeyed = TOKEN_KEYED.has(engine);
-  const vocab = tokenKeyed && vocabArg !== undefined ? await loadVocabulary(vocabArg) : undefined;
+  if (values['mapping'] === true) {
+    if (queries) throw new SparseEncoderError('ERR_USAGE', '--mapping and --queries cannot be combined');
+    let dim = dimArg;
+    if (engine === 'pgvector' && dim === undefined && vocabArg !== undefined) {
+      const v = await loadVocabulary(vocabArg);
+      dim = v.dim;
+      await v.dispose();
+    }
+    if (engine === 'pgvector' && dim === undefined) throw new SparseEncoderError('ERR_USAGE', '--format pgvector --mapping needs --dim <n> or --vocab (sparsevec(dim) needs the dimension)');
+    const schema = engineSchema(engine, {
+      name: indexName,
+      field,
+      fieldType,
+      indexOptions: values['no-index-options'] !== true,
+      idfModifier: values['idf-modifier'] === true,
+      ...(idField !== undefined ? { idField } : {}),
+      ...(dim !== undefined ? { dim } : {}),
+    });
+    io.stdout.write(formatSchema(schema));
+    return;
+  }
+
+  const tokenKeyed = engine === 'elasticsearch' || engine === 'vespa' || (engine === 'opensearch' && fieldType === 'rank_features');
+  const needsVocab = tokenKeyed || (engine === 'pgvector' && dimArg === undefined);
+  const vocab = needsVocab && vocabArg !== undefined ? await loadVocabulary(vocabArg) : undefined;
   const tokenOf = vocab?.tokenOf;
+  const pgDim = dimArg ?? vocab?.dim;
   // reportChanges sends at most one event of each type per document, so events count documents.
-  const tally = { documents: 0, dropped: 0, droppedIn: 0, renamed: 0, merged: 0 };
+  const tally: Tally = { documents: 0, dropped: 0, droppedIn: 0, renamed: 0, merged: 0, clamped: 0, rescaled: 0, empty: 0, unindexable: 0 };
   const onWarning = (w: ExportWarning): void => {
     if (w.type === 'weights-dropped') {
       tally.dropped += w.count;
       tally.droppedIn++;
     } else if (w.type === 'tokens-renamed') tally.renamed += w.count;
-    else tally.merged += w.count;
+    else if (w.type === 'tokens-merged') tally.merged += w.count;
+    else if (w.type === 'weights-clamped') tally.clamped += w.count;
+    else if (w.type === 'query-rescaled') tally.rescaled++;
+    else if (w.type === 'empty-vector') tally.empty++;
+    else tally.unindexable++;
   };
 
   try {
     const input = await openInput(inputPath, io);
-    const lines = readLines(input, inputPath, { requireId: !queries, tokenKeyed, hasVocab: tokenOf !== undefined, dim: vocab?.dim ?? MAX_DIM });
-    const out: NodeJS.WritableStream = outputPath === '-' ? io.stdout : createWriteStream(outputPath);
-    const failed = new Promise<never>((_, reject) => {
-      out.once('error', (err: Error) => reject(new SparseEncoderError('ERR_INVALID_ARGUMENT', `cannot write ${outputPath}: ${err.message}`, { cause: err })));
-    });
-    failed.catch(() => undefined);
-    const write = async (text: string): Promise<void> => {
-      if (!out.write(text)) await Promise.race([once(out, 'drain'), failed]);
+    const out = await OutputWriter.open(outputPath, io);
+    stdinHint(input, io, 'vector lines');
+    const lines = records(readVectorLines(input, { requireId: !queries }), { tokenKeyed, hasVocab: tokenOf !== undefined, dim: vocab?.dim ?? MAX_DIM });
+    // pgvector: the dimension comes from --dim / --vocab, else from each line's "dim".
+    const dimOf = (record: LineRecord): number => {
+      const d = pgDim ?? record.dim;
+      if (d === undefined) throw new SparseEncoderError('ERR_USAGE', `${inputPath === '-' ? 'stdin' : inputPath}: --format pgvector needs --dim <n> or --vocab (the lines carry no "dim")`);
+      return d;
     };
-    try {
+    const write = (text: string): Promise<void> => out.write(text);
+    {
       if (queries) {
         for await (const record of lines) {
           const q = { vector: record.vector, ...(record.tokens !== undefined ? { tokens: record.tokens } : {}) };
           const body =
             engine === 'opensearch'
-              ? openSearchQuery(q, { field, tokenOf, onWarning })
+              ? openSearchQuery(q, { field, tokenOf, onWarning, fieldType, overWeight })
               : engine === 'elasticsearch'
-                ? elasticsearchQuery(q, { field, tokenOf, onWarning, dotReplacement })
-                : qdrantQuery(q, { vectorName: field, onWarning });
+                ? elasticsearchQuery(q, { field, tokenOf, onWarning, dotReplacement, prune })
+                : engine === 'qdrant'
+                  ? qdrantQuery(q, { vectorName: field, onWarning, limit })
+                  : engine === 'milvus'
+                    ? milvusQuery(q, { collectionName: indexName, field, limit, onWarning, ...(idField !== undefined ? { outputFields: [idField] } : {}) })
+                    : engine === 'vespa'
+                      ? vespaQuery(q, { documentType: indexName, hits: limit, tokenOf, onWarning })
+                      : pgvectorQuery(q, { dim: dimOf(record), table: indexName, column: field, limit, onWarning });
           tally.documents++;
-          await write(JSON.stringify(body) + '\n');
+          await write((typeof body === 'string' ? body : JSON.stringify(body)) + '\n');
         }
       } else {
         const batch = { maxDocuments, maxBytes, onWarning };
         const withTokenOf = tokenOf === undefined ? {} : { tokenOf };
         const batches: AsyncGenerator<ExportBatch> =
           engine === 'opensearch'
-            ? openSearchBulk(lines, { ...batch, ...withTokenOf, field, index: indexName })
+            ? openSearchBulk(lines, { ...batch, ...withTokenOf, field, index: indexName, fieldType })
             : engine === 'elasticsearch'
               ? elasticsearchBulk(lines, { ...batch, ...withTokenOf, field, index: indexName, dotReplacement })
               : engine === 'vespa'
                 ? vespaFeed(lines, { ...batch, ...withTokenOf, field, documentType: indexName, ...(namespace !== undefined ? { namespace } : {}) })
                 : engine === 'qdrant'
                   ? qdrantUpsert(lines, { ...batch, vectorName: field, ...(idField !== undefined ? { idPayloadKey: idField } : {}) })
-                  : milvusInsert(lines, { ...batch, collectionName: indexName, field, ...(idField !== undefined ? { idField } : {}) });
+                  : engine === 'milvus'
+                    ? milvusInsert(lines, { ...batch, collectionName: indexName, field, emptyVectors: values['skip-empty'] === true ? 'skip' : 'keep', ...(idField !== undefined ? { idField } : {}) })
+                    : pgvectorRows(lines, dimOf, batch);
         for await (const b of batches) {
           tally.documents += b.documents;
-          // NDJSON bodies already end with a newline; JSON bodies go one per line.
-          await write(b.contentType === 'application/x-ndjson' ? b.body : b.body + '\n');
+          // NDJSON bodies and COPY rows already end with a newline; JSON bodies go one per line.
+          await write(b.contentType === 'application/json' ? b.body + '\n' : b.body);
         }
       }
-    } finally {
-      if (out !== io.stdout) {
-        const closed = once(out, 'close');
-        closed.catch(() => undefined);
-        out.end();
-        await Promise.race([closed, failed]);
-      }
     }
+    await out.close();
     const summary = summarize(tally, engine);
     if (summary !== '') io.stderr.write(`export: ${summary}\n`);
   } finally {
@@ -177,7 +256,19 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   }
 }
 
-function summarize(t: { documents: number; dropped: number; droppedIn: number; renamed: number; merged: number }, engine: ExportFormat): string {
+interface Tally {
+  documents: number;
+  dropped: number;
+  droppedIn: number;
+  renamed: number;
+  merged: number;
+  clamped: number;
+  rescaled: number;
+  empty: number;
+  unindexable: number;
+}
+
+function summarize(t: Tally, engine: ExportFormat): string {
   const parts: string[] = [];
   if (t.dropped > 0) {
     const rule = engine === 'milvus' ? 'negative' : engine === 'opensearch' || engine === 'elasticsearch' ? 'non-positive' : 'non-finite';
@@ -185,7 +276,37 @@ function summarize(t: { documents: number; dropped: number; droppedIn: number; r
   }
   if (t.renamed > 0) parts.push(`replaced '.' in ${t.renamed} tokens with '__'`);
   if (t.merged > 0) parts.push(`merged ${t.merged} repeated tokens (kept the largest weight)`);
+  if (t.clamped > 0) parts.push(`clamped ${t.clamped} query weights above ${OPENSEARCH_MAX_QUERY_WEIGHT} to ${OPENSEARCH_MAX_QUERY_WEIGHT} (OpenSearch refuses larger ones; --over-weight rescale keeps the ranking)`);
+  if (t.rescaled > 0) parts.push(`rescaled ${t.rescaled} queries so their largest weight is ${OPENSEARCH_MAX_QUERY_WEIGHT}`);
+  if (t.empty > 0) parts.push(`${t.empty} empty vectors (${engine === 'milvus' ? 'Milvus before 2.4.12 rejects them; --skip-empty leaves them out' : 'they match nothing'})`);
+  if (t.unindexable > 0) parts.push(`${t.unindexable} vectors have more than ${PGVECTOR_HNSW_MAX_NNZ} non-zeros (pgvector's HNSW index cannot take them; exact scans can)`);
   return parts.join('; ');
+}
+
+/**
+ * COPY rows; the dimension is taken from the options or the first line, and every later line
+ * must agree (a sparsevec column has one dimension).
+ */
+async function* pgvectorRows(lines: AsyncIterable<LineRecord>, dimOf: (r: LineRecord) => number, options: BatchOptions): AsyncGenerator<ExportBatch> {
+  const it = lines[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done === true) return;
+  const dim = dimOf(first.value);
+  const checked = async function* (): AsyncGenerator<LineRecord> {
+    yield first.value;
+    for (let n = await it.next(); n.done !== true; n = await it.next()) {
+      const d = dimOf(n.value);
+      if (d !== dim) throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `document ${JSON.stringify(n.value.id)} has dim ${d}, the first line ${dim}`);
+      yield n.value;
+    }
+  };
+  yield* pgvectorCopy(checked(), { ...options, dim });
+}
+
+function choice<T extends string>(v: unknown, name: string, allowed: readonly T[], fallback: T): T {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || !allowed.includes(v as T)) throw new SparseEncoderError('ERR_USAGE', `--${name} must be one of ${allowed.join(', ')}, got '${String(v)}'`);
+  return v as T;
 }
 
 function nonEmpty(v: unknown, name: string): string | undefined {
@@ -194,73 +315,28 @@ function nonEmpty(v: unknown, name: string): string | undefined {
   return v;
 }
 
-async function openInput(path: string, io: CliIo): Promise<NodeJS.ReadableStream> {
-  if (path === '-') return io.stdin;
-  const stream = createReadStream(path, { encoding: 'utf8' });
-  try {
-    await once(stream, 'open');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new SparseEncoderError(e.code === 'ENOENT' ? 'ERR_FILE_NOT_FOUND' : 'ERR_INVALID_ARGUMENT', `cannot read ${path}: ${e.message}`, { cause: err, details: { path } });
-  }
-  return stream;
-}
-
 interface LineRules {
-  requireId: boolean;
   tokenKeyed: boolean;
   hasVocab: boolean;
   dim: number;
 }
 
-/** Parses vector lines into records; every error names the file and line. */
-async function* readLines(input: NodeJS.ReadableStream, path: string, rules: LineRules): AsyncGenerator<ExportRecord> {
-  const name = path === '-' ? 'stdin' : path;
-  let n = 0;
-  for await (const text of createInterface({ input, crlfDelay: Infinity })) {
-    n++;
-    if (text.trim() === '') continue;
-    yield parseLine(text, `${name}:${n}`, rules);
-  }
-}
+/** A record plus the line's own "dim", when it has one. */
+type LineRecord = ExportRecord & { dim?: number };
 
-function parseLine(text: string, where: string, rules: LineRules): ExportRecord {
-  const bad = (msg: string, code: 'ERR_INVALID_INPUT' | 'ERR_USAGE' = 'ERR_INVALID_INPUT'): never => {
-    throw new SparseEncoderError(code, `${where}: ${msg}`, { details: { line: where } });
-  };
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch {
-    bad('not valid JSON');
-  }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) bad('expected a JSON object {"id", "indices", "values"}');
-  const { id, indices, values, tokens, dim: _dim, ...fields } = obj as Record<string, unknown>;
-  if (id === undefined) {
-    if (rules.requireId) bad('missing "id" (every exported document needs one; give encode JSONL input with ids)');
-  } else if (!((typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id)))) {
-    bad('"id" must be a non-empty string or a number');
-  }
-  if (!Array.isArray(indices) || !Array.isArray(values)) bad('expected "indices" and "values" arrays');
-  let vector;
-  try {
-    vector = fromPairs(indices as number[], values as number[], rules.dim);
-  } catch (err) {
-    if (isSparseEncoderError(err)) bad(err.message + (rules.dim < MAX_DIM && err.message.includes('outside') ? ' (the vocabulary size)' : ''));
-    throw err;
-  }
-  if (tokens !== undefined) {
-    if (tokens === null || typeof tokens !== 'object' || Array.isArray(tokens)) bad('"tokens" must be an object {token: weight}');
-    for (const [t, w] of Object.entries(tokens as Record<string, unknown>)) {
-      if (typeof w !== 'number') bad(`"tokens" weight of ${JSON.stringify(t)} is not a number`);
+/** Vector lines (the shared reader) as export records; errors name the file and line. */
+async function* records(lines: AsyncIterable<VectorLine>, rules: LineRules): AsyncGenerator<LineRecord> {
+  for await (const l of lines) {
+    const vector = lineVector(l, rules.dim);
+    if (l.tokens === undefined && rules.tokenKeyed && !rules.hasVocab) {
+      throw new SparseEncoderError('ERR_USAGE', `${l.where}: no "tokens" on this line; pass --vocab (vocab.txt or the model) or encode with --tokens`, { details: { line: l.where } });
     }
-  } else if (rules.tokenKeyed && !rules.hasVocab) {
-    bad('no "tokens" on this line; pass --vocab (vocab.txt or the model) or encode with --tokens', 'ERR_USAGE');
+    const record: LineRecord = { id: l.id ?? '', vector };
+    if (l.dim !== undefined) record.dim = l.dim;
+    if (l.tokens !== undefined) record.tokens = l.tokens;
+    if (l.extra !== undefined) record.fields = l.extra;
+    yield record;
   }
-  const record: ExportRecord = { id: (id ?? '') as string | number, vector: vector! };
-  if (tokens !== undefined) record.tokens = tokens as TokenWeights;
-  if (Object.keys(fields).length > 0) record.fields = fields;
-  return record;
 }
 
 /** vocab.txt (one token per line, line i+1 = index i), or a model's own vocabulary. */

@@ -1,8 +1,8 @@
 import { SparseEncoderError } from '../../errors.js';
 import { startServer } from '../../server/server.js';
 import type { ServerLogEvent } from '../../server/types.js';
-import { intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
-import type { CliIo } from '../main.js';
+import { type Options, intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
+import type { CliIo } from '../io.js';
 
 const HELP = `usage: sparse-encoder serve --model <id|path> [--index <file>] [options]
 
@@ -23,26 +23,30 @@ ${modelPrecisionHelp()}  --max-body-bytes <n>    largest request body (default 1
   --allowed-hosts <list>  comma-separated extra Host names to answer (on 127.0.0.1 only the loopback
                           names are answered otherwise, against DNS rebinding)
   --quiet                 do not log each request
+  -h, --help              this help
 `;
+
+/** Every option of this command (its --help lists each one; test/cli checks). */
+export const OPTIONS: Options = {
+  model: { type: 'string' },
+  index: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  workers: { type: 'string' },
+  threads: { type: 'string' },
+  revision: { type: 'string' },
+  quantize: { type: 'string' },
+  'fp32-vocab': { type: 'boolean' },
+  'max-body-bytes': { type: 'string' },
+  'max-texts': { type: 'string' },
+  'allowed-hosts': { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
 
 /** `sparse-encoder serve`: runs until SIGINT or SIGTERM. */
 export async function run(argv: string[], io: CliIo): Promise<void> {
-  const { values } = parseCommandArgs(argv, {
-    model: { type: 'string' },
-    index: { type: 'string' },
-    host: { type: 'string' },
-    port: { type: 'string' },
-    workers: { type: 'string' },
-    threads: { type: 'string' },
-    revision: { type: 'string' },
-    quantize: { type: 'string' },
-    'fp32-vocab': { type: 'boolean' },
-    'max-body-bytes': { type: 'string' },
-    'max-texts': { type: 'string' },
-    'allowed-hosts': { type: 'string' },
-    quiet: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseCommandArgs(argv, OPTIONS);
   if (values['help'] === true) {
     io.stdout.write(HELP);
     return;
@@ -73,7 +77,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
       ...(model !== undefined ? { model } : {}),
       ...(index !== undefined ? { index } : {}),
       host: str('host') ?? '127.0.0.1',
-      port: intOption(str('port'), 'port', 8080, 0),
+      port: portOption(str('port')),
       workers: intOption(str('workers'), 'workers', 1),
       ...(threads !== undefined ? { threadsPerWorker: intOption(threads, 'threads', 1) } : {}),
       ...(str('revision') !== undefined ? { revision: str('revision')! } : {}),
@@ -90,4 +94,10 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+function portOption(v: string | undefined): number {
+  const port = intOption(v, 'port', 8080, 0);
+  if (port > 65535) throw new SparseEncoderError('ERR_USAGE', `--port must be an integer from 0 to 65535, got '${v}'`);
+  return port;
 }

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SparseIndex } from '../../src/index/sparse-index.js';
-import { mulberry32 } from '../../src/index/cluster.js';
+import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
+import { mulberry32 } from '../../src/inverted-index/cluster.js';
 import { isSparseEncoderError } from '../../src/errors.js';
 import { emptyVector, fromPairs, type SparseVector } from '../../src/sparse/vector.js';
-import type { IndexDocument, WeightStorage } from '../../src/index/types.js';
+import type { IndexDocument, WeightStorage } from '../../src/inverted-index/types.js';
 import { assertSameRanking, bruteForce } from './brute-force.js';
 import { toySet } from './toy-data.js';
 

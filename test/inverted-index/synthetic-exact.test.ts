@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { SparseIndex } from '../../src/index/sparse-index.js';
+import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { syntheticCorpus } from '../../bench/synthetic-corpus.js';
 import { loadTokenVectors, loadVocab } from '../../bench/lib-splade-data.js';
 import { assertSameRanking, bruteForce } from './brute-force.js';

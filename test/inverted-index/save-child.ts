@@ -1,7 +1,7 @@
 // Child process for the crash test: builds a deterministic corpus of argv[3] documents and saves
 // it to argv[2], printing "saving" just before the write starts (the parent kills it then).
-import { SparseIndex } from '../../src/index/sparse-index.js';
-import { mulberry32 } from '../../src/index/cluster.js';
+import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
+import { mulberry32 } from '../../src/inverted-index/cluster.js';
 import { fromPairs } from '../../src/sparse/vector.js';
 
 const [path, count] = process.argv.slice(2);

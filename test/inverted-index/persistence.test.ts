@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SparseIndex } from '../../src/index/sparse-index.js';
+import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { isSparseEncoderError, type ErrorCode } from '../../src/errors.js';
 import { toySet } from './toy-data.js';
 import { assertSameRanking, bruteForce } from './brute-force.js';

@@ -18,8 +18,12 @@ import { endianness } from 'node:os';
 import { SparseEncoderError } from '../errors.js';
 import { processAlive } from '../files/local-files.js';
 
-export const MAGIC = Buffer.from('SPIDX\0\r\n', 'latin1');
-export const END_MAGIC = Buffer.from('SPIDXEND', 'latin1');
+const MAGIC_BYTES = Buffer.from('SPIDX\0\r\n', 'latin1');
+/** The file's first 8 bytes. */
+export const MAGIC: Uint8Array = MAGIC_BYTES;
+const END_MAGIC_BYTES = Buffer.from('SPIDXEND', 'latin1');
+/** The file's last 8 bytes. */
+export const END_MAGIC: Uint8Array = END_MAGIC_BYTES;
 export const FORMAT_VERSION = 1;
 const PREAMBLE = 32;
 const FOOTER = 16;
@@ -106,7 +110,7 @@ export async function writeIndexFile(
     headerRegion = align(PREAMBLE + headerBytes.length + 256);
   }
   const pre = Buffer.alloc(headerRegion);
-  MAGIC.copy(pre, 0);
+  MAGIC_BYTES.copy(pre, 0);
   pre.writeUInt32LE(FORMAT_VERSION, 8);
   pre.writeUInt32LE(headerBytes.length, 12);
   pre.writeBigUInt64LE(BigInt(total), 16);
@@ -151,7 +155,7 @@ export async function writeIndexFile(
     }
     const footer = Buffer.alloc(FOOTER);
     footer.writeUInt32LE(crc >>> 0, 0);
-    END_MAGIC.copy(footer, 8);
+    END_MAGIC_BYTES.copy(footer, 8);
     await put(footer);
     await fh.sync();
     await fh.close();
