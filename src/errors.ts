@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'ERR_INVALID_ARGUMENT',
   'ERR_INVALID_INPUT',
   'ERR_OVERSIZE_REQUEST',
+  'ERR_INPUT_TOO_LONG',
   // model resolution (hub/)
   'ERR_MODEL_NOT_FOUND',
   'ERR_FILE_NOT_FOUND',

@@ -9,6 +9,7 @@ export { resolveModel } from './hub/resolve.js';
 export type { AbortSignalLike, FetchLike, ModelBackend, ResolvedModel, ResolveModelOptions, ResolveProgressEvent } from './hub/types.js';
 export { SparseEncoder } from './encoder/sparse-encoder.js';
 export type {
+  BatchStats,
   EncodeOptions,
   EncodeProgressEvent,
   EncodeStreamOptions,

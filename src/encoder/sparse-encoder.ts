@@ -78,6 +78,27 @@ export interface EncodeOptions {
   maxActiveDims?: number;
   /** Called after each batch. Default: none. */
   onProgress?: (event: EncodeProgressEvent) => void;
+  /**
+   * `false`: refuse (ERR_INPUT_TOO_LONG) any text longer than the model's `maxSeqLength` tokens
+   * instead of truncating it, as text-embeddings-inference does with `truncate: false`. Default
+   * true (sentence-transformers truncates).
+   */
+  truncate?: boolean;
+  /**
+   * Most padded tokens (texts × longest text) per model run. Texts are then grouped by their token
+   * counts, longest first, so a run holds many short texts or few long ones and pads little.
+   * Default: none (runs of `batchSize` texts, grouped by character length as sentence-transformers does).
+   */
+  maxBatchTokens?: number;
+  /** Called after each model run with its size in texts, real tokens and padded tokens. Default: none. */
+  onBatch?: (batch: BatchStats) => void;
+}
+
+/** One model run: how many texts, their tokens, and the tokens after padding to the longest. */
+export interface BatchStats {
+  texts: number;
+  tokens: number;
+  paddedTokens: number;
 }
 
 /** Options of {@link SparseEncoder.encodeStream}. */
@@ -111,6 +132,8 @@ export interface ModelInfo {
   /** Route names (`default` for a model without a Router). */
   routes: string[];
   defaultRoute: string;
+  /** What encodes queries: `static` for inference-free models (a table lookup, no transformer run). */
+  queryKind: 'splade' | 'static' | 'csr';
   /**
    * Weights of the transformer graphs: `fp32`, `int8`, or `int8+fp32-vocab` (int8 with a float32
    * vocabulary projection). Models without a transformer (static embeddings alone) report `fp32`.
@@ -179,6 +202,7 @@ export class SparseEncoder {
       modules: model.description,
       routes: [...model.routes.keys()],
       defaultRoute: model.defaultRoute,
+      queryKind: (model.routes.get('query') ?? model.routes.get(model.defaultRoute)!).kind,
       precision: quantize === undefined ? 'fp32' : quantize.vocabProjection === false ? 'int8+fp32-vocab' : 'int8',
     };
     return new SparseEncoder(model, config, info, options.maxActiveDims);
@@ -275,6 +299,33 @@ export class SparseEncoder {
   }
 
   /**
+   * Every token of `text` as the model's tokenizer produces it for `task` (prompt included):
+   * id, vocabulary string, special or not, and its UTF-8 byte span in the tokenized string.
+   */
+  async tokens(text: string, options: { task?: EncodeTask; promptName?: string; addSpecialTokens?: boolean } = {}) {
+    this.checkAlive();
+    checkTexts([text]);
+    const route = this.route(options.task);
+    const input = route.prepare(this.resolvePrompt(options.task, options) + text);
+    return { input, tokens: await route.tokenizer.tokens(input, options.addSpecialTokens ?? true) };
+  }
+
+  /** Token counts of `texts` as `task` tokenizes them (prompt included, truncated to maxSeqLength). */
+  async tokenCounts(texts: readonly string[], options: { task?: EncodeTask; promptName?: string } = {}): Promise<number[]> {
+    this.checkAlive();
+    checkTexts(texts);
+    const route = this.route(options.task);
+    const prompt = this.resolvePrompt(options.task, options);
+    return (await route.tokenizer.lengths(texts.map((t) => route.prepare(prompt + t)))).map((l) => l.tokens);
+  }
+
+  /** The text of token ids (the default route's tokenizer). */
+  async decodeIds(ids: readonly number[], skipSpecialTokens = true): Promise<string> {
+    this.checkAlive();
+    return this.route(undefined).tokenizer.decodeIds(ids, skipSpecialTokens);
+  }
+
+  /**
    * Similarity matrix with the model's function (`similarityFnName`): rows are `a`, columns `b`.
    * Returned as `number[][]` (plain, JSON-friendly; values are float64 sums of float32 products).
    */
@@ -363,19 +414,54 @@ export class SparseEncoder {
     if (texts.length === 0) return [];
     const route = this.route(task);
     const prompt = this.resolvePrompt(task, options);
-    // Longest first, as sentence-transformers sorts (by length in code points), so batches pad little.
-    const order = texts.map((_, i) => i);
-    const lengths = texts.map(codePointLength);
-    order.sort((x, y) => lengths[y]! - lengths[x]! || x - y);
+    const maxBatchTokens = options.maxBatchTokens;
+    if (maxBatchTokens !== undefined && (!Number.isInteger(maxBatchTokens) || maxBatchTokens < 1)) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `maxBatchTokens must be a positive integer, got ${maxBatchTokens}`);
+    }
     const out = new Array<SparseVector>(texts.length);
     const routeOptions = maxActiveDims === undefined ? {} : { maxActiveDims };
-    for (let start = 0; start < order.length; start += batchSize) {
-      const idx = order.slice(start, start + batchSize);
+    const needLengths = maxBatchTokens !== undefined || options.truncate === false || options.onBatch !== undefined;
+    const tokenLengths = needLengths ? await route.tokenizer.lengths(texts.map((t) => route.prepare(prompt + t))) : undefined;
+    if (options.truncate === false && tokenLengths !== undefined) {
+      const i = tokenLengths.findIndex((l) => l.truncated);
+      if (i >= 0) {
+        throw new SparseEncoderError('ERR_INPUT_TOO_LONG', `text ${indexOffset + i} has more than the model's ${route.maxSeqLength} tokens (truncate is off)`, {
+          details: { index: indexOffset + i, maxSeqLength: route.maxSeqLength },
+        });
+      }
+    }
+    let done = 0;
+    const runOne = async (idx: number[]): Promise<void> => {
       const vectors = await route.encode(idx.map((i) => prompt + texts[i]!), routeOptions);
       idx.forEach((i, j) => {
         out[i] = vectors[j]!;
       });
-      options.onProgress?.({ type: 'encode-progress', done: Math.min(start + batchSize, texts.length), total: texts.length });
+      done += idx.length;
+      options.onProgress?.({ type: 'encode-progress', done, total: texts.length });
+    };
+    if (maxBatchTokens !== undefined) {
+      for (const run of planRuns(tokenLengths!.map((l) => l.tokens), maxBatchTokens, batchSize)) {
+        await runOne(run.indices);
+        options.onBatch?.({ texts: run.indices.length, tokens: run.tokens, paddedTokens: run.paddedTokens });
+      }
+      return out;
+    }
+    // Longest first, as sentence-transformers sorts (by length in code points), so batches pad little.
+    const order = texts.map((_, i) => i);
+    const lengths = texts.map(codePointLength);
+    order.sort((x, y) => lengths[y]! - lengths[x]! || x - y);
+    for (let start = 0; start < order.length; start += batchSize) {
+      const idx = order.slice(start, start + batchSize);
+      await runOne(idx);
+      if (options.onBatch !== undefined && tokenLengths !== undefined) {
+        let tokens = 0;
+        let longest = 0;
+        for (const i of idx) {
+          tokens += tokenLengths[i]!.tokens;
+          longest = Math.max(longest, tokenLengths[i]!.tokens);
+        }
+        options.onBatch({ texts: idx.length, tokens, paddedTokens: longest * idx.length });
+      }
     }
     return out;
   }
@@ -407,6 +493,37 @@ export class SparseEncoder {
   private checkAlive(): void {
     if (this.disposed) throw new SparseEncoderError('ERR_DISPOSED', 'this SparseEncoder has been disposed');
   }
+}
+
+/** A run may pad its texts by at most this share of their real tokens (one longer text starts a new run). */
+const RUN_PADDING_SLACK = 0.15;
+
+/**
+ * Model runs for texts of these token counts: shortest first (short texts finish first), each run
+ * within `maxBatchTokens` padded tokens (texts × longest) and `batchSize` texts, and cut where the
+ * next text would pad the run by more than 15% of its real tokens. On CPU a run's cost grows with
+ * its padded tokens, so padding is pure loss; a run's fixed overhead is what merging saves.
+ */
+export function planRuns(lengths: readonly number[], maxBatchTokens: number, batchSize = Number.MAX_SAFE_INTEGER): Array<{ indices: number[]; tokens: number; paddedTokens: number }> {
+  const order = lengths.map((_, i) => i).sort((x, y) => lengths[x]! - lengths[y]! || x - y);
+  const runs: Array<{ indices: number[]; tokens: number; paddedTokens: number }> = [];
+  let cur: { indices: number[]; tokens: number; paddedTokens: number } | undefined;
+  for (const i of order) {
+    const l = Math.max(1, lengths[i]!);
+    if (cur !== undefined) {
+      const n = cur.indices.length + 1;
+      const padded = n * l;
+      if (n <= batchSize && padded <= maxBatchTokens && padded <= (cur.tokens + l) * (1 + RUN_PADDING_SLACK)) {
+        cur.indices.push(i);
+        cur.tokens += l;
+        cur.paddedTokens = padded;
+        continue;
+      }
+    }
+    cur = { indices: [i], tokens: l, paddedTokens: l };
+    runs.push(cur);
+  }
+  return runs;
 }
 
 function checkMaxActiveDims(k: number): void {

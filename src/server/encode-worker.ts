@@ -1,7 +1,7 @@
-import { SparseEncoder } from '../encoder/sparse-encoder.js';
+import { SparseEncoder, planRuns, type EncodeOptions } from '../encoder/sparse-encoder.js';
 import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
-import type { FromWorker, JobRequest, JobResult, ServedModelInfo, ToWorker, WireError, WireVector, WorkerConfig } from './protocol.js';
+import type { FromWorker, JobRequest, JobResult, ServedModelInfo, ToWorker, WireBatch, WireError, WireToken, WireVector, WorkerConfig } from './protocol.js';
 
 /**
  * Entry point of an encode worker process (child_process.fork, IPC with the structured-clone
@@ -57,6 +57,7 @@ function describeModel(encoder: SparseEncoder): ServedModelInfo {
     modules: m.modules,
     precision: m.precision,
     routes: m.routes,
+    staticQueries: m.queryKind === 'static',
   };
 }
 
@@ -82,18 +83,95 @@ async function encodeSliced(id: number, texts: readonly string[], encodeSlice: (
   return out;
 }
 
-async function runJob(encoder: SparseEncoder, id: number, job: JobRequest): Promise<{ result: JobResult }> {
+type EncodeJob = Extract<JobRequest, { op: 'encode' }>;
+
+function encodeWith(encoder: SparseEncoder, job: EncodeJob, texts: string[], extra: EncodeOptions): Promise<SparseVector[]> {
+  const options: EncodeOptions = { ...extra };
+  if (job.maxActiveDims !== undefined) options.maxActiveDims = job.maxActiveDims;
+  if (job.truncate === false) options.truncate = false;
+  if (job.promptName !== undefined) options.promptName = job.promptName;
+  return job.task === 'query' ? encoder.encodeQuery(texts, options) : job.task === 'document' ? encoder.encodeDocument(texts, options) : encoder.encode(texts, options);
+}
+
+async function runJob(encoder: SparseEncoder, id: number, job: JobRequest, maxBatchTokens: number | undefined): Promise<JobResult> {
   if (job.op === 'similarity') {
     const q = await encodeSliced(id, job.queries, (t) => encoder.encodeQuery(t));
     const d = await encodeSliced(id, job.documents, (t) => encoder.encodeDocument(t));
-    return { result: { op: 'similarity', matrix: encoder.similarity(q, d) } };
+    return { op: 'similarity', matrix: encoder.similarity(q, d) };
   }
-  const options = job.maxActiveDims !== undefined ? { maxActiveDims: job.maxActiveDims } : {};
-  const vectors = await encodeSliced(id, job.texts, (t) =>
-    job.task === 'query' ? encoder.encodeQuery(t, options) : job.task === 'document' ? encoder.encodeDocument(t, options) : encoder.encode(t, options),
-  );
-  const wire = vectors.map((v) => toWire(encoder, v, job.tokens));
-  return { result: { op: 'encode', vectors: wire, dim: encoder.dim } };
+  if (job.op === 'tokenize') {
+    const task = job.task === 'plain' ? undefined : job.task;
+    const tokens: WireToken[][] = [];
+    for (const text of job.texts) {
+      const r = await encoder.tokens(text, { ...(task !== undefined ? { task } : {}), ...(job.promptName !== undefined ? { promptName: job.promptName } : {}), addSpecialTokens: job.addSpecialTokens });
+      const bytes = Buffer.from(r.input, 'utf8');
+      tokens.push(r.tokens.map((t) => ({ id: t.id, text: t.special ? t.token : bytes.subarray(t.start!, t.stop!).toString('utf8'), special: t.special, start: t.start, stop: t.stop })));
+    }
+    return { op: 'tokenize', tokens };
+  }
+  if (job.op === 'decode') {
+    const texts: string[] = [];
+    for (const ids of job.ids) texts.push(await encoder.decodeIds(ids, job.skipSpecialTokens));
+    return { op: 'decode', texts };
+  }
+  const batches: WireBatch[] = [];
+  const extra: EncodeOptions = { onBatch: (b) => batches.push(b), ...(maxBatchTokens !== undefined ? { maxBatchTokens } : {}) };
+  const vectors = await encodeSliced(id, job.texts, (t) => encodeWith(encoder, job, t, extra));
+  return { op: 'encode', vectors: vectors.map((v) => toWire(encoder, v, job.tokens)), dim: encoder.dim, batches };
+}
+
+/**
+ * Encode jobs merged by the pool: their texts are planned into runs together (similar lengths,
+ * within `maxBatchTokens` padded tokens), and each job is answered as soon as its last text has
+ * run, so no request waits for the whole merged set.
+ */
+async function runMerged(encoder: SparseEncoder, jobs: Array<{ id: number; job: EncodeJob }>, maxBatchTokens: number | undefined): Promise<void> {
+  const live = jobs.filter((j) => !cancelled.has(j.id));
+  for (const j of jobs) if (cancelled.has(j.id)) send({ type: 'failed', id: j.id, error: { code: 'ERR_CANCELLED', message: 'cancelled: the client went away' } });
+  if (live.length === 0) return;
+  const first = live[0]!.job;
+  const owner: number[] = [];
+  const texts: string[] = [];
+  live.forEach((j, n) => {
+    for (const t of j.job.texts) {
+      owner.push(n);
+      texts.push(t);
+    }
+  });
+  const vectors = new Array<SparseVector>(texts.length);
+  const left = live.map((j) => j.job.texts.length);
+  let pending: WireBatch[] = [];
+  try {
+    const task = first.task === 'plain' ? undefined : first.task;
+    const lengths = await encoder.tokenCounts(texts, { ...(task !== undefined ? { task } : {}), ...(first.promptName !== undefined ? { promptName: first.promptName } : {}) });
+    // Runs go in the order of their oldest request (the pool merged jobs in arrival order), so a
+    // long text is not overtaken run after run by shorter ones that came later.
+    const runs = planRuns(lengths, maxBatchTokens ?? Number.MAX_SAFE_INTEGER);
+    const oldest = (r: { indices: number[] }): number => Math.min(...r.indices.map((i) => owner[i]!));
+    runs.sort((a, b) => oldest(a) - oldest(b));
+    for (const run of runs) {
+      const out = await encodeWith(encoder, first, run.indices.map((i) => texts[i]!), { batchSize: run.indices.length });
+      pending.push({ texts: run.indices.length, tokens: run.tokens, paddedTokens: run.paddedTokens });
+      run.indices.forEach((i, k) => {
+        vectors[i] = out[k]!;
+        left[owner[i]!]!--;
+      });
+      // Answer every job whose texts are all done; the runs' statistics ride on the first answer.
+      live.forEach((j, n) => {
+        if (left[n] !== 0) return;
+        left[n] = -1;
+        let at = 0;
+        for (let m = 0; m < n; m++) at += live[m]!.job.texts.length;
+        const mine = vectors.slice(at, at + j.job.texts.length);
+        send({ type: 'result', id: j.id, result: { op: 'encode', vectors: mine.map((v) => toWire(encoder, v, j.job.tokens)), dim: encoder.dim, batches: pending } });
+        pending = [];
+      });
+    }
+  } catch (err) {
+    live.forEach((j, n) => {
+      if (left[n]! >= 0) send({ type: 'failed', id: j.id, error: toWireError(err) });
+    });
+  }
 }
 
 // The parent going away (its IPC channel closing) ends this process: an orphan would hold a model copy.
@@ -113,11 +191,19 @@ if (encoder !== undefined) {
     }
     // A test hook: crash the way a native fault in onnxruntime would (no JS cleanup).
     if (message.type === 'abort-for-test') process.abort();
-    const { id } = message;
-    runJob(encoder, id, message.job).then(
-      ({ result }) => send({ type: 'result', id, result }),
+    const { jobs, maxBatchTokens } = message;
+    const done = (): void => {
+      for (const j of jobs) cancelled.delete(j.id);
+    };
+    if (jobs.length > 1 && jobs.every((j) => j.job.op === 'encode')) {
+      void runMerged(encoder, jobs as Array<{ id: number; job: EncodeJob }>, maxBatchTokens).finally(done);
+      return;
+    }
+    const { id, job } = jobs[0]!;
+    runJob(encoder, id, job, maxBatchTokens).then(
+      (result) => send({ type: 'result', id, result }),
       (err: unknown) => send({ type: 'failed', id, error: err instanceof Cancelled ? { code: 'ERR_CANCELLED', message: 'cancelled: the client went away' } : toWireError(err) }),
-    ).finally(() => cancelled.delete(id));
+    ).finally(done);
   });
   send({ type: 'ready', info: describeModel(encoder) });
 }

@@ -13,6 +13,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_ORIGIN_NOT_ALLOWED: 403,
   ERR_HOST_NOT_ALLOWED: 421,
   ERR_OVERSIZE_REQUEST: 413,
+  ERR_INPUT_TOO_LONG: 422,
   ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   ERR_OVERLOADED: 503,
   ERR_WORKER_CRASHED: 503,
@@ -33,6 +34,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
     ...headers,
   });
   res.end(text);
+}
+
+/** A non-JSON answer (or a HEAD answer: headers only). */
+export function sendRaw(res: ServerResponse, status: number, text: string, contentType: string, headOnly = false): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)) });
+  res.end(headOnly ? undefined : text);
 }
 
 export function sendError(res: ServerResponse, err: SparseEncoderError, headers: Record<string, string> = {}): number {

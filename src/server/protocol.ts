@@ -36,13 +36,42 @@ export interface ServedModelInfo {
   /** Weights of the transformer graphs (`fp32`, `int8`, `int8+fp32-vocab`). */
   precision: string;
   routes: string[];
+  /** Queries are a table lookup (inference-free models): no transformer run, so they skip the queue. */
+  staticQueries: boolean;
 }
 
 export type EncodeMode = 'query' | 'document' | 'plain';
 
 export type JobRequest =
-  | { op: 'encode'; texts: string[]; task: EncodeMode; maxActiveDims?: number; tokens: boolean }
-  | { op: 'similarity'; queries: string[]; documents: string[] };
+  | {
+      op: 'encode';
+      texts: string[];
+      task: EncodeMode;
+      maxActiveDims?: number;
+      tokens: boolean;
+      /** false: refuse texts over the model's length (ERR_INPUT_TOO_LONG) instead of truncating. Default true. */
+      truncate?: boolean;
+      promptName?: string;
+    }
+  | { op: 'similarity'; queries: string[]; documents: string[] }
+  | { op: 'tokenize'; texts: string[]; task: EncodeMode; addSpecialTokens: boolean; promptName?: string }
+  | { op: 'decode'; ids: number[][]; skipSpecialTokens: boolean };
+
+/** One token as text-embeddings-inference's /tokenize reports it (byte offsets; null for special tokens). */
+export interface WireToken {
+  id: number;
+  text: string;
+  special: boolean;
+  start: number | null;
+  stop: number | null;
+}
+
+/** One onnxruntime run of a job: texts, real tokens, tokens after padding. */
+export interface WireBatch {
+  texts: number;
+  tokens: number;
+  paddedTokens: number;
+}
 
 /** One encoded vector: fresh (transferable) arrays, and its decoded tokens when asked for. */
 export interface WireVector {
@@ -51,7 +80,11 @@ export interface WireVector {
   tokens?: Array<[token: string, weight: number]>;
 }
 
-export type JobResult = { op: 'encode'; vectors: WireVector[]; dim: number } | { op: 'similarity'; matrix: number[][] };
+export type JobResult =
+  | { op: 'encode'; vectors: WireVector[]; dim: number; batches: WireBatch[] }
+  | { op: 'similarity'; matrix: number[][] }
+  | { op: 'tokenize'; tokens: WireToken[][] }
+  | { op: 'decode'; texts: string[] };
 
 export interface WireError {
   code: ErrorCode;
@@ -60,7 +93,12 @@ export interface WireError {
 }
 
 export type ToWorker =
-  | { type: 'job'; id: number; job: JobRequest }
+  /**
+   * One job, or several encode jobs of the same kind merged by the pool (dynamic batching): the
+   * worker encodes their texts together, in runs of at most `maxBatchTokens` padded tokens, and
+   * answers each job on its own.
+   */
+  | { type: 'jobs'; jobs: Array<{ id: number; job: JobRequest }>; maxBatchTokens?: number }
   /** The client of job `id` went away: stop it at the next slice. */
   | { type: 'cancel'; id: number }
   | { type: 'close' }

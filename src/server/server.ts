@@ -3,17 +3,31 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { SparseEncoderError, type ErrorCode } from '../errors.js';
 
 import type { SparseVector } from '../sparse/vector.js';
-import { readJsonBody, sendError, sendJson } from './http-io.js';
-import type { JobResult, ServedModelInfo, WireVector } from './protocol.js';
+import { readJsonBody, sendError, sendJson, sendRaw, statusOf } from './http-io.js';
+import { ServerMetrics } from './metrics.js';
+import { openApiDocument } from './openapi.js';
+import type { JobRequest, JobResult, ServedModelInfo, WireBatch, WireVector } from './protocol.js';
+import { parseDecode, parseEmbedSparse, parseTokenize, teiBody, teiSparse, teiStatus, teiTooLong, type TeiLimits } from './tei.js';
 import { parseEncodeRequest, parseSearchRequest, parseSimilarityRequest, type RequestLimits } from './requests.js';
 import type { ServerLogEvent, ServerOptions, SparseServer } from './types.js';
 import { SearchPool } from './search-pool.js';
 import { EncodePool } from './worker-pool.js';
 
 const MiB = 1024 * 1024;
+
+/**
+ * Padded tokens per onnxruntime run under dynamic batching. TEI's 16,384 suits GPUs; on CPU a run
+ * gets slower per text past about a thousand tokens (the SPLADE head's tokens × vocabulary logits
+ * leave the caches; BENCHMARKS.md), so runs stay near that.
+ */
+const DEFAULT_MAX_BATCH_TOKENS = 1024;
+
+/** The package version, reported in /info (TEI's `version`) and /openapi.json. */
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 interface Resolved {
   host: string;
@@ -30,15 +44,28 @@ interface Resolved {
   threadsPerWorker: number;
   maxBodyBytes: number;
   maxQueuedJobs: number;
+  maxBatchTokens: number;
+  tei: TeiLimits;
   limits: RequestLimits;
   log: (event: ServerLogEvent) => void;
 }
 
 type Handler = (body: unknown, signal: AbortSignal) => Promise<unknown>;
+type Method = 'GET' | 'POST' | 'HEAD';
 
 interface Route {
-  method: 'GET' | 'POST';
-  handle: Handler;
+  /** Handlers by method; HEAD answers like GET without a body. */
+  methods: Partial<Record<'GET' | 'POST', Handler>>;
+  /** Errors in text-embeddings-inference's shape and statuses (its routes). */
+  tei?: boolean;
+}
+
+/** A handler's non-JSON answer (/metrics). */
+class RawBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
 }
 
 /** The pool behind each server, for tests that need to crash a worker (not part of the public API). */
@@ -68,6 +95,10 @@ export function encodePoolOf(server: SparseServer): EncodePool | undefined {
  */
 export async function startServer(options: ServerOptions = {}): Promise<SparseServer> {
   const o = resolveOptions(options);
+  // Bind first: a busy port or a bad address fails at once, not after a model download. Until the
+  // model and index are loaded, /health answers 503 and the other routes 503 ERR_UNAVAILABLE.
+  const app = new App(o, options.model !== undefined, options.index !== undefined);
+  await app.listen();
   let index: SearchPool | undefined;
   let pool: EncodePool | undefined;
   try {
@@ -87,6 +118,8 @@ export async function startServer(options: ServerOptions = {}): Promise<SparseSe
         workers: o.workers,
         maxQueued: o.maxQueuedJobs,
         jobTimeoutMs: o.jobTimeoutMs,
+        maxBatchTokens: o.maxBatchTokens,
+        onBatches: (batches) => app.recordBatches(batches),
         onLog: o.log,
       });
       if (index !== undefined && pool.info.dim !== index.dim) {
@@ -95,18 +128,18 @@ export async function startServer(options: ServerOptions = {}): Promise<SparseSe
         });
       }
     }
-    const app = new App(o, pool, index);
-    await app.listen();
-    const server: SparseServer = { url: app.url, close: () => app.close() };
-    if (pool) POOLS.set(server, pool);
-    if (index) SEARCH_POOLS.set(server, index);
-    o.log({ type: 'listening', level: 'info', message: `listening on ${app.url}`, url: app.url });
-    return server;
   } catch (err) {
     await pool?.close();
     await index?.close();
+    await app.close();
     throw err;
   }
+  app.attach(pool, index);
+  const server: SparseServer = { url: app.url, close: () => app.close() };
+  if (pool) POOLS.set(server, pool);
+  if (index) SEARCH_POOLS.set(server, index);
+  o.log({ type: 'listening', level: 'info', message: `listening on ${app.url}`, url: app.url });
+  return server;
 }
 
 class App {
@@ -122,17 +155,34 @@ class App {
   /** Host header values answered (undefined: any), known once listening. */
   private hosts: Set<string> | undefined;
 
+  private pool: EncodePool | undefined;
+  private index: SearchPool | undefined;
+  private ready = false;
+  private readonly metrics = new ServerMetrics();
+
   constructor(
     private readonly o: Resolved,
-    private readonly pool: EncodePool | undefined,
-    private readonly index: SearchPool | undefined,
+    private readonly hasModel: boolean,
+    private readonly hasIndex: boolean,
   ) {
+    const health: Handler = async () => {
+      if (!this.ready) throw new SparseEncoderError('ERR_UNAVAILABLE', 'loading: the model and index are not ready yet', { details: { teiErrorType: 'Unhealthy' } });
+      return { status: 'ok' };
+    };
     this.routes = {
-      '/health': { method: 'GET', handle: async () => ({ status: 'ok' }) },
-      '/info': { method: 'GET', handle: async () => this.info() },
-      '/encode': { method: 'POST', handle: (b, s) => this.encode(b, s) },
-      '/search': { method: 'POST', handle: (b, s) => this.search(b, s) },
-      '/similarity': { method: 'POST', handle: (b, s) => this.similarity(b, s) },
+      '/health': { methods: { GET: health } },
+      '/info': { methods: { GET: async () => this.info() } },
+      '/encode': { methods: { POST: (b, s) => this.encode(b, s) } },
+      '/search': { methods: { POST: (b, s) => this.search(b, s) } },
+      '/similarity': { methods: { POST: (b, s) => this.similarity(b, s) } },
+      // text-embeddings-inference's routes (router/src/http/server.rs): POST / is /embed_sparse for a SPLADE model.
+      '/': { methods: { GET: health, POST: (b, s) => this.embedSparse(b, s) }, tei: true },
+      '/embed_sparse': { methods: { POST: (b, s) => this.embedSparse(b, s) }, tei: true },
+      '/tokenize': { methods: { POST: (b, s) => this.tokenize(b, s) }, tei: true },
+      '/decode': { methods: { POST: (b, s) => this.decode(b, s) }, tei: true },
+      '/ping': { methods: { GET: health }, tei: true },
+      '/metrics': { methods: { GET: async () => new RawBody(this.renderMetrics(), 'text/plain; version=0.0.4; charset=utf-8') } },
+      '/openapi.json': { methods: { GET: async () => openApiDocument(VERSION) } },
     };
     // Node checks these timeouts every connectionsCheckingInterval (30 s by default): check each second.
     this.http = createHttpServer(
@@ -145,6 +195,21 @@ class App {
       (req, res) => void this.handle(req, res),
     );
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket));
+  }
+
+  /** The loaded model and index: from now on every route answers. */
+  attach(pool: EncodePool | undefined, index: SearchPool | undefined): void {
+    this.pool = pool;
+    this.index = index;
+    this.ready = true;
+  }
+
+  recordBatches(batches: WireBatch[]): void {
+    for (const b of batches) {
+      this.metrics.batchTexts.observe(b.texts);
+      this.metrics.batchTokens.observe(b.tokens);
+      this.metrics.batchPaddedTokens.observe(b.paddedTokens);
+    }
   }
 
   listen(): Promise<void> {
@@ -200,18 +265,21 @@ class App {
       if (!res.writableFinished) abort.abort();
     });
     const path = pathOf(req.url);
+    const route = Object.hasOwn(this.routes, path) ? this.routes[path] : undefined;
     let status = 200;
     try {
       if (this.closing) throw new SparseEncoderError('ERR_UNAVAILABLE', 'the server is shutting down');
       this.checkHostAndOrigin(req);
-      const route = Object.hasOwn(this.routes, path) ? this.routes[path] : undefined;
       if (route === undefined) throw new SparseEncoderError('ERR_ROUTE_NOT_FOUND', `no route ${path} (routes: ${Object.keys(this.routes).join(', ')})`);
-      if (req.method !== route.method) {
-        res.setHeader('allow', route.method);
-        throw new SparseEncoderError('ERR_METHOD_NOT_ALLOWED', `${path} takes ${route.method}, not ${req.method}`);
+      const method = (req.method ?? 'GET') as Method;
+      const handler = route.methods[method === 'HEAD' ? 'GET' : (method as 'GET' | 'POST')];
+      if (handler === undefined) {
+        const allowed = Object.keys(route.methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+        res.setHeader('allow', allowed.join(', '));
+        throw new SparseEncoderError('ERR_METHOD_NOT_ALLOWED', `${path} takes ${allowed.join(' or ')}, not ${req.method}`);
       }
       let body: unknown;
-      if (route.method === 'POST') {
+      if (method === 'POST') {
         this.reading.add(req);
         try {
           body = await readJsonBody(req, this.o.maxBodyBytes);
@@ -219,19 +287,24 @@ class App {
           this.reading.delete(req);
         }
       }
-      const result = await route.handle(body, abort.signal);
+      const result = await handler(body, abort.signal);
       if (res.destroyed) status = 499; // the client went away first
+      else if (result instanceof RawBody) sendRaw(res, 200, result.text, result.contentType, method === 'HEAD');
+      else if (method === 'HEAD') sendRaw(res, 200, JSON.stringify(result), 'application/json; charset=utf-8', true);
       else sendJson(res, 200, result);
     } catch (err) {
-      status = this.fail(req, res, err);
+      status = this.fail(req, res, err, route?.tei === true);
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
+      const known = route !== undefined ? path : 'other';
+      this.metrics.requests.inc({ route: known, method: req.method ?? '', status: String(status) });
+      this.metrics.requestSeconds.observe((performance.now() - started) / 1000, { route: known });
       this.o.log({ type: 'request', level: 'info', message: `${req.method} ${path} ${status} ${ms} ms`, method: req.method ?? '', path, status, ms });
       if (--this.active === 0 && this.onIdle) this.onIdle();
     }
   }
 
-  private fail(req: IncomingMessage, res: ServerResponse, err: unknown): number {
+  private fail(req: IncomingMessage, res: ServerResponse, err: unknown, tei = false): number {
     let e: SparseEncoderError;
     if (err instanceof SparseEncoderError) e = err;
     else {
@@ -245,6 +318,11 @@ class App {
     }
     // An unread body (413, or a refusal before reading) would be left in the connection: close it.
     const headers: Record<string, string> = !req.complete || this.closing ? { connection: 'close' } : {};
+    if (tei) {
+      const status = teiStatus(e, statusOf(e.code));
+      sendJson(res, status, teiBody(e), headers);
+      return status;
+    }
     return sendError(res, e, headers);
   }
 
@@ -271,7 +349,24 @@ class App {
 
   private info(): unknown {
     const stats = this.pool?.stats();
+    const m = this.pool?.info;
     return {
+      // text-embeddings-inference's Info (router/src/lib.rs), for its clients; ours follow.
+      model_id: m ? publicModelInfo(m).id : null,
+      model_sha: null,
+      model_dtype: m ? (m.precision === 'fp32' ? 'float32' : m.precision) : null,
+      served_model_name: m ? publicModelInfo(m).id : null,
+      model_type: { embedding: { pooling: 'splade' } },
+      max_concurrent_requests: this.o.maxQueuedJobs,
+      max_input_length: m?.maxSeqLength ?? null,
+      max_batch_tokens: this.o.maxBatchTokens,
+      max_batch_requests: null,
+      max_client_batch_size: this.o.tei.maxClientBatchSize,
+      auto_truncate: this.o.tei.autoTruncate,
+      tokenization_workers: this.o.workers,
+      version: VERSION,
+      sha: null,
+      docker_label: null,
       model: this.pool ? publicModelInfo(this.pool.info) : null,
       index: this.index ? { size: this.index.size, ...this.index.info() } : null,
       server: {
@@ -289,19 +384,74 @@ class App {
   }
 
   private needPool(what: string): EncodePool {
+    if (!this.ready && this.hasModel) throw new SparseEncoderError('ERR_UNAVAILABLE', 'loading: the model is not ready yet', { details: { teiErrorType: 'Unhealthy' } });
     if (!this.pool) throw new SparseEncoderError('ERR_ROUTE_NOT_FOUND', `${what} needs a model; this server was started without one`);
     return this.pool;
+  }
+
+  private async timedEncode(route: string, pool: EncodePool, request: JobRequest, signal: AbortSignal): Promise<JobResult> {
+    const t0 = performance.now();
+    try {
+      return await pool.run(request, signal);
+    } finally {
+      this.metrics.encodeSeconds.observe((performance.now() - t0) / 1000, { route });
+    }
+  }
+
+  /** `POST /embed_sparse`: TEI's request; `[[{index, value}, ...], ...]`, non-zeros in ascending index. */
+  private async embedSparse(body: unknown, signal: AbortSignal): Promise<unknown> {
+    const pool = this.needPool('/embed_sparse');
+    const r = parseEmbedSparse(body, this.o.tei);
+    const request: JobRequest = { op: 'encode', texts: r.texts, task: r.task, tokens: false, truncate: r.truncate, ...(r.promptName !== undefined ? { promptName: r.promptName } : {}) };
+    let result: JobResult;
+    try {
+      result = await this.timedEncode('/embed_sparse', pool, request, signal);
+    } catch (err) {
+      if (err instanceof SparseEncoderError && err.code === 'ERR_INPUT_TOO_LONG') throw teiTooLong(err, pool.info.maxSeqLength);
+      throw err;
+    }
+    return expectOp(result, 'encode').vectors.map((v) => teiSparse(v.indices, v.values));
+  }
+
+  /** `POST /tokenize`: `[[{id, text, special, start, stop}, ...], ...]` (byte offsets, as TEI). */
+  private async tokenize(body: unknown, signal: AbortSignal): Promise<unknown> {
+    const pool = this.needPool('/tokenize');
+    const r = parseTokenize(body, this.o.tei);
+    const result = await pool.run({ op: 'tokenize', texts: r.texts, task: r.task, addSpecialTokens: r.addSpecialTokens, ...(r.promptName !== undefined ? { promptName: r.promptName } : {}) }, signal);
+    return expectOp(result, 'tokenize').tokens;
+  }
+
+  /** `POST /decode`: `[string, ...]`. */
+  private async decode(body: unknown, signal: AbortSignal): Promise<unknown> {
+    const pool = this.needPool('/decode');
+    const r = parseDecode(body, this.o.tei);
+    return expectOp(await pool.run({ op: 'decode', ids: r.ids, skipSpecialTokens: r.skipSpecialTokens }, signal), 'decode').texts;
+  }
+
+  private renderMetrics(): string {
+    const enc = this.pool?.stats();
+    const srch = this.index?.stats?.();
+    return this.metrics.render([
+      { name: 'sparse_encoder_ready', help: 'Whether the model and index are loaded (1) or still loading (0).', value: this.ready ? 1 : 0 },
+      { name: 'sparse_encoder_encode_queue_depth', help: 'Encode requests waiting for a worker.', value: enc?.queued ?? 0 },
+      { name: 'sparse_encoder_encode_workers_busy', help: 'Encode workers running a job.', value: enc?.busy ?? 0 },
+      { name: 'sparse_encoder_encode_workers_ready', help: 'Encode workers loaded and alive.', value: enc?.ready ?? 0 },
+      { name: 'sparse_encoder_encode_worker_restarts', help: 'Encode workers replaced after a crash or timeout.', value: enc?.restarts ?? 0 },
+      { name: 'sparse_encoder_search_queue_depth', help: 'Search requests waiting for a search worker.', value: srch?.queued ?? 0 },
+      { name: 'sparse_encoder_requests_in_flight', help: 'Requests being handled.', value: this.active },
+    ]);
   }
 
   private async encode(body: unknown, signal: AbortSignal): Promise<unknown> {
     const pool = this.needPool('/encode');
     const r = parseEncodeRequest(body, this.o.limits);
     if (r.texts.length === 0) return { vectors: [], dim: pool.info.dim };
-    const result = expectOp(await pool.run({ op: 'encode', ...r }, signal), 'encode');
+    const result = expectOp(await this.timedEncode('/encode', pool, { op: 'encode', ...r }, signal), 'encode');
     return { vectors: result.vectors.map(toJsonVector), dim: result.dim };
   }
 
   private async search(body: unknown, signal: AbortSignal): Promise<unknown> {
+    if (!this.ready && this.hasIndex) throw new SparseEncoderError('ERR_UNAVAILABLE', 'loading: the index is not ready yet');
     if (!this.index) throw new SparseEncoderError('ERR_ROUTE_NOT_FOUND', '/search needs an index; this server was started without one');
     const index = this.index;
     const r = parseSearchRequest(body, this.o.limits, index.dim);
@@ -315,13 +465,15 @@ class App {
     if (r.texts !== undefined) {
       if (!this.pool) throw new SparseEncoderError('ERR_INVALID_INPUT', 'this server has no model to encode text queries; send "vector" or "vectors"');
       if (r.texts.length === 0) return { results: [] };
-      const encoded = expectOp(await this.pool.run({ op: 'encode', texts: r.texts, task: 'query', tokens: false }, signal), 'encode');
+      const encoded = expectOp(await this.timedEncode('/search', this.pool, { op: 'encode', texts: r.texts, task: 'query', tokens: false }, signal), 'encode');
       vectors = encoded.vectors.map((v) => ({ indices: v.indices, values: v.values, dim: encoded.dim }));
     } else {
       vectors = r.vectors!;
     }
     // In a search worker thread: the main thread stays free for /health and small requests.
+    const t0 = performance.now();
     const results = await index.run({ vectors: vectors.map((v) => ({ indices: v.indices, values: v.values })), k: r.k, exact: r.exact, fields: r.fields }, signal);
+    this.metrics.searchSeconds.observe((performance.now() - t0) / 1000);
     return { results };
   }
 
@@ -429,6 +581,12 @@ function resolveOptions(options: ServerOptions): Resolved {
     threadsPerWorker: int('threadsPerWorker', Math.max(1, Math.floor(availableParallelism() / workers)), 1, 1024),
     maxBodyBytes: int('maxBodyBytes', MiB, 1),
     maxQueuedJobs: int('maxQueuedJobs', 1024, 0),
+    maxBatchTokens: int('maxBatchTokens', DEFAULT_MAX_BATCH_TOKENS, 0),
+    tei: {
+      maxClientBatchSize: int('maxClientBatchSize', 32, 1),
+      maxTextLength: int('maxTextLength', 100_000, 1),
+      autoTruncate: options.autoTruncate ?? true,
+    },
     limits: {
       maxTexts: int('maxTextsPerRequest', 256, 1),
       maxTextLength: int('maxTextLength', 100_000, 1),

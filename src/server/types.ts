@@ -54,6 +54,16 @@ export interface ServerOptions {
   maxQueuedJobs?: number;
   /** Largest `k` accepted by /search. Default 1000. */
   maxK?: number;
+  /**
+   * Dynamic batching: concurrent encode requests of the same kind share onnxruntime runs of at most
+   * this many padded tokens (texts × longest), grouped by length; an idle server never waits to
+   * fill a batch. 0 turns it off (each request runs on its own). Default 1,024 (TEI's 16,384 is for GPUs; on CPU longer runs are slower per text).
+   */
+  maxBatchTokens?: number;
+  /** Most inputs in one TEI request (`/embed_sparse`, `/tokenize`, `/decode`); more is 422. Default 32 (TEI's). */
+  maxClientBatchSize?: number;
+  /** TEI routes: whether inputs over the model's length are truncated when a request does not say (`truncate`). Default true (TEI's). */
+  autoTruncate?: boolean;
   /** Receives log events (the library never prints). Default: none. */
   onLog?: (event: ServerLogEvent) => void;
 }

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SparseEncoderError } from '../errors.js';
-import type { FromWorker, JobRequest, JobResult, ServedModelInfo, ToWorker, WireError, WorkerConfig } from './protocol.js';
+import type { FromWorker, JobRequest, JobResult, ServedModelInfo, ToWorker, WireBatch, WireError, WorkerConfig } from './protocol.js';
 import { dropOrCancelOnAbort } from './job-queue.js';
 import type { ServerLogEvent } from './types.js';
 
@@ -13,6 +13,14 @@ export interface EncodePoolOptions {
   maxQueued: number;
   /** A job running longer than this has its worker killed and replaced (ERR_WORKER_TIMEOUT). */
   jobTimeoutMs: number;
+  /**
+   * Dynamic batching: when a worker frees up, queued encode requests of the same kind go to it as
+   * one job, in onnxruntime runs of at most this many padded tokens (grouped by length). Nothing
+   * waits for a batch to fill: an idle server runs each request at once. 0 turns batching off.
+   */
+  maxBatchTokens: number;
+  /** Called with each finished job's onnxruntime runs (metrics). Default: none. */
+  onBatches?: (batches: WireBatch[]) => void;
   onLog: (event: ServerLogEvent) => void;
 }
 
@@ -28,7 +36,8 @@ interface Slot {
   index: number;
   worker: ChildProcess;
   state: 'loading' | 'idle' | 'busy' | 'stopping';
-  job: Job | undefined;
+  /** The jobs it is running: one, or several merged encode jobs. */
+  jobs: Job[];
   startedAt: number;
   /** Settles when the worker has loaded its model (or failed to). */
   ready: Promise<ServedModelInfo>;
@@ -117,10 +126,12 @@ export class EncodePool {
     }
     return new Promise<JobResult>((resolve, reject) => {
       const job: Job = { id: this.nextId++, request, resolve, reject, signal };
-      this.queue.push(job);
+      // Inference-free queries are a table lookup: they go first, never behind document runs.
+      if (request.op === 'encode' && request.task === 'query' && this.modelInfo?.staticQueries === true) this.queue.unshift(job);
+      else this.queue.push(job);
       // Running: the worker stops at its next slice and answers 'failed' with ERR_CANCELLED.
       dropOrCancelOnAbort(signal, this.queue, job, reject, () => {
-        const slot = this.slots.find((s) => s.job === job);
+        const slot = this.slots.find((s) => s.jobs.includes(job));
         if (slot !== undefined) this.post(slot, { type: 'cancel', id: job.id });
       });
       this.pump();
@@ -166,7 +177,7 @@ export class EncodePool {
       settle = { resolve, reject };
     });
     ready.catch(() => undefined); // observed by start() or onLoadFailed; never unhandled
-    const slot: Slot = { index, worker, state: 'loading', job: undefined, startedAt: Date.now(), ready, lastError: undefined, exited: false, timer: undefined };
+    const slot: Slot = { index, worker, state: 'loading', jobs: [], startedAt: Date.now(), ready, lastError: undefined, exited: false, timer: undefined };
     this.slots[index] = slot;
     worker.on('message', (m: FromWorker) => this.onMessage(slot, m, settle));
     worker.on('error', (err: Error) => {
@@ -202,13 +213,16 @@ export class EncodePool {
       }
       case 'result':
       case 'failed': {
-        const job = slot.job;
-        if (!job || job.id !== m.id) return;
-        slot.job = undefined;
+        const at = slot.jobs.findIndex((j) => j.id === m.id);
+        if (at < 0) return;
+        const [job] = slot.jobs.splice(at, 1);
+        if (m.type === 'result') {
+          if (m.result.op === 'encode' && m.result.batches.length > 0) this.options.onBatches?.(m.result.batches);
+          job!.resolve(m.result);
+        } else job!.reject(fromWire(m.error));
+        if (slot.jobs.length > 0) return;
         clearTimeout(slot.timer);
         if (slot.state === 'busy') slot.state = 'idle';
-        if (m.type === 'result') job.resolve(m.result);
-        else job.reject(fromWire(m.error));
         this.pump();
         return;
       }
@@ -221,9 +235,8 @@ export class EncodePool {
     const wasLoading = slot.state === 'loading';
     slot.state = 'stopping';
     const reason = slot.lastError?.message ?? how;
-    const job = slot.job;
-    slot.job = undefined;
-    if (job) {
+    const jobs = slot.jobs.splice(0);
+    for (const job of jobs) {
       job.reject(new SparseEncoderError('ERR_WORKER_CRASHED', `the encode worker stopped while running this request (${reason})`, { details: { worker: slot.index } }));
     }
     if (expected || this.closing) return;
@@ -236,9 +249,9 @@ export class EncodePool {
     this.options.onLog({
       type: 'worker-exit',
       level: 'error',
-      message: `worker ${slot.index} stopped unexpectedly (${reason}); ${job ? 1 : 0} request failed; starting a replacement`,
+      message: `worker ${slot.index} stopped unexpectedly (${reason}); ${jobs.length} request(s) failed; starting a replacement`,
       worker: slot.index,
-      failedJobs: job ? 1 : 0,
+      failedJobs: jobs.length,
     });
     this.restarts++;
     this.spawn(slot.index, this.restartConfig);
@@ -274,23 +287,55 @@ export class EncodePool {
       let job = this.queue.shift();
       while (job?.signal?.aborted) job = this.queue.shift();
       if (!job) return;
+      const jobs = [job, ...this.mergeable(job)];
       slot.state = 'busy';
-      slot.job = job;
-      this.post(slot, { type: 'job', id: job.id, job: job.request });
-      slot.timer = setTimeout(() => this.onJobTimeout(slot, job), this.options.jobTimeoutMs);
+      slot.jobs = jobs;
+      const maxBatchTokens = this.options.maxBatchTokens > 0 ? this.options.maxBatchTokens : undefined;
+      this.post(slot, { type: 'jobs', jobs: jobs.map((j) => ({ id: j.id, job: j.request })), ...(maxBatchTokens !== undefined ? { maxBatchTokens } : {}) });
+      slot.timer = setTimeout(() => this.onJobTimeout(slot, jobs), this.options.jobTimeoutMs);
       slot.timer.unref();
     }
   }
 
-  /** A job past its deadline: fail it, then kill its worker (which the exit handler replaces). */
-  private onJobTimeout(slot: Slot, job: Job): void {
-    if (slot.job !== job || this.slots[slot.index] !== slot) return;
-    slot.job = undefined;
-    job.reject(
-      new SparseEncoderError('ERR_WORKER_TIMEOUT', `the request ran longer than ${this.options.jobTimeoutMs} ms; its worker was stopped and is being replaced`, {
-        details: { worker: slot.index, jobTimeoutMs: this.options.jobTimeoutMs },
-      }),
-    );
+  /**
+   * Queued encode jobs that can share `first`'s run (same task, prompt, pruning, tokens flag;
+   * truncating), taken out of the queue, while their texts stay within eight runs' worth of the
+   * token budget (estimated at 4 characters a token; the worker cuts the exact runs and answers
+   * each job as its run ends). Only jobs already waiting are taken: nothing waits to fill a batch.
+   */
+  private mergeable(first: Job): Job[] {
+    const r = first.request;
+    if (this.options.maxBatchTokens <= 0 || r.op !== 'encode' || r.truncate === false) return [];
+    const key = mergeKey(r);
+    const budget = this.options.maxBatchTokens * 4 * 8;
+    let chars = r.texts.reduce((a, t) => a + t.length, 0);
+    const out: Job[] = [];
+    for (let i = 0; i < this.queue.length; ) {
+      const j = this.queue[i]!;
+      const q = j.request;
+      if (j.signal?.aborted || q.op !== 'encode' || q.truncate === false || mergeKey(q) !== key) {
+        i++;
+        continue;
+      }
+      const size = q.texts.reduce((a, t) => a + t.length, 0);
+      if (chars + size > budget) break;
+      chars += size;
+      out.push(j);
+      this.queue.splice(i, 1);
+    }
+    return out;
+  }
+
+  /** A job past its deadline: fail it (and any merged with it), then kill its worker (which the exit handler replaces). */
+  private onJobTimeout(slot: Slot, jobs: Job[]): void {
+    if (this.slots[slot.index] !== slot || !jobs.some((j) => slot.jobs.includes(j))) return;
+    for (const job of slot.jobs.splice(0)) {
+      job.reject(
+        new SparseEncoderError('ERR_WORKER_TIMEOUT', `the request ran longer than ${this.options.jobTimeoutMs} ms; its worker was stopped and is being replaced`, {
+          details: { worker: slot.index, jobTimeoutMs: this.options.jobTimeoutMs },
+        }),
+      );
+    }
     slot.lastError = new Error(`killed after a job ran past ${this.options.jobTimeoutMs} ms`);
     slot.worker.kill('SIGKILL');
   }
@@ -312,6 +357,10 @@ export class EncodePool {
     }
     clearTimeout(timer);
   }
+}
+
+function mergeKey(r: Extract<JobRequest, { op: 'encode' }>): string {
+  return JSON.stringify([r.task, r.maxActiveDims ?? null, r.tokens, r.promptName ?? null]);
 }
 
 function fromWire(e: WireError): SparseEncoderError {

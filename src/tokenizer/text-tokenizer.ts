@@ -130,6 +130,58 @@ export class TextTokenizer {
     return { ids, typeIds: encodings.map((e) => e.getTypeIds()) };
   }
 
+  /**
+   * Token counts of `texts` as {@link encode} tokenizes them, and whether truncation cut each one
+   * (the encoding has overflowing parts): for token budgets and for refusing over-long inputs.
+   */
+  async lengths(texts: readonly string[]): Promise<Array<{ tokens: number; truncated: boolean }>> {
+    if (texts.length === 0) return [];
+    let encodings;
+    try {
+      encodings = await this.tokenizer.encodeBatch(texts as string[], { addSpecialTokens: this.addSpecialTokens });
+    } catch (err) {
+      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
+    }
+    return encodings.map((e) => ({ tokens: e.getIds().length, truncated: e.getOverflowing().length > 0 }));
+  }
+
+  /**
+   * Every token of `text` with its id, vocabulary string, whether it is special, and its byte span
+   * in `text` (UTF-8; null for special tokens), as text-embeddings-inference's /tokenize reports.
+   */
+  async tokens(text: string, addSpecialTokens: boolean): Promise<Array<{ id: number; token: string; special: boolean; start: number | null; stop: number | null }>> {
+    let e;
+    try {
+      e = await this.tokenizer.encode(text, null, { addSpecialTokens });
+    } catch (err) {
+      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
+    }
+    const ids = e.getIds();
+    const tokens = e.getTokens();
+    const offsets = e.getOffsets();
+    const special = e.getSpecialTokensMask();
+    // The bindings report offsets in Unicode code points; TEI's are UTF-8 bytes.
+    const byteAt = utf8Offsets(text);
+    return ids.map((id, i) => {
+      const isSpecial = special[i] === 1;
+      const [start, stop] = offsets[i] ?? [0, 0];
+      return { id, token: tokens[i] ?? '', special: isSpecial, start: isSpecial ? null : byteAt(start!), stop: isSpecial ? null : byteAt(stop!) };
+    });
+  }
+
+  /** The text of `ids` (`skipSpecialTokens`: leave out [CLS], [SEP], <s> ...). */
+  async decodeIds(ids: readonly number[], skipSpecialTokens: boolean): Promise<string> {
+    const size = this.vocabSize;
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= size) throw new SparseEncoderError('ERR_INVALID_INPUT', `token id ${id} is outside the vocabulary (0..${size - 1})`);
+    }
+    try {
+      return await this.tokenizer.decode(ids as number[], skipSpecialTokens);
+    } catch (err) {
+      throw new SparseEncoderError('ERR_TOKENIZER', `decoding failed: ${firstLine(err)}`, { cause: err });
+    }
+  }
+
   /** The vocabulary string of `id` (`##ing`, `Ġworld`, `[CLS]`), or undefined outside the vocabulary. */
   idToToken(id: number): string | undefined {
     return this.tokenizer.idToToken(id) ?? undefined;
@@ -149,6 +201,16 @@ export class TextTokenizer {
     const pad = this.specialTokens['pad_token'];
     return pad === undefined ? undefined : this.tokenToId(pad);
   }
+}
+
+/** Maps a code-point offset of `text` (as the bindings count) to a UTF-8 byte offset. */
+function utf8Offsets(text: string): (codePointOffset: number) => number {
+  const bytes = [0];
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    bytes.push(bytes[bytes.length - 1]! + (c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4));
+  }
+  return (o) => bytes[Math.max(0, Math.min(bytes.length - 1, o))]!;
 }
 
 function firstLine(err: unknown): string {

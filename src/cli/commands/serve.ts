@@ -7,7 +7,9 @@ import type { CliIo } from '../io.js';
 const HELP = `usage: sparse-encoder serve --model <id|path> [--index <file>] [options]
 
 Serves a model and/or an index over HTTP (JSON): GET /health, GET /info, POST /encode,
-POST /search, POST /similarity. Prints the URL and log lines to stderr; stops on SIGINT/SIGTERM
+POST /search, POST /similarity; text-embeddings-inference's POST /embed_sparse (and POST /),
+/tokenize, /decode; GET /metrics (Prometheus), GET /openapi.json. The port is bound before the
+model loads (a busy port fails at once; /health answers 503 until loaded). Prints the URL and log lines to stderr; stops on SIGINT/SIGTERM
 after finishing the requests in flight.
 
 options:
@@ -22,6 +24,12 @@ ${modelPrecisionHelp()}  --max-body-bytes <n>    largest request body (default 1
   --max-texts <n>         most texts per request (default 256)
   --allowed-hosts <list>  comma-separated extra Host names to answer (on 127.0.0.1 only the loopback
                           names are answered otherwise, against DNS rebinding)
+  --max-batch-tokens <n>  dynamic batching: concurrent requests share onnxruntime runs of at most n
+                          padded tokens, grouped by length; 0 turns it off (default 1024; TEI's
+                          16384 is for GPUs)
+  --max-client-batch-size <n>  most inputs per TEI request (default 32, as TEI)
+  --no-auto-truncate      TEI routes: refuse over-long inputs unless a request says truncate: true
+                          (default: truncate, as TEI's --auto-truncate)
   --quiet                 do not log each request
   -h, --help              this help
 `;
@@ -41,6 +49,9 @@ export const OPTIONS: Options = {
   'max-texts': { type: 'string' },
   'allowed-hosts': { type: 'string' },
   quiet: { type: 'boolean' },
+  'max-batch-tokens': { type: 'string' },
+  'max-client-batch-size': { type: 'string' },
+  'no-auto-truncate': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -84,6 +95,9 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
       ...precision,
       maxBodyBytes: intOption(str('max-body-bytes'), 'max-body-bytes', 1024 * 1024),
       maxTextsPerRequest: intOption(str('max-texts'), 'max-texts', 256),
+      maxBatchTokens: intOption(str('max-batch-tokens'), 'max-batch-tokens', 1024, 0),
+      maxClientBatchSize: intOption(str('max-client-batch-size'), 'max-client-batch-size', 32),
+      autoTruncate: values['no-auto-truncate'] !== true,
       ...(str('allowed-hosts') !== undefined ? { allowedHosts: str('allowed-hosts')!.split(',').map((h) => h.trim()).filter((h) => h !== '') } : {}),
       onLog,
     });
