@@ -5,7 +5,7 @@
  *
  * Two servers run at once in child processes (as `sparse-encoder serve` would), each with one encode
  * worker on the random-weight BERT-base-shaped SPLADE model (max_seq_length 256, the real
- * bert-base-uncased tokenizer): one with dynamic batching (maxBatchTokens 1024, the default), one
+ * bert-base-uncased tokenizer): one with dynamic batching (maxBatchTokens 512, the default), one
  * without (maxBatchTokens 0). Clients send one text per POST /embed_sparse, back to back, on
  * keep-alive connections: SciFact queries of 8-32 tokens (1, 8 and 32 clients) and SciFact
  * documents of mixed lengths (32 clients, truncated at 256 tokens). Each row runs "on" and "off"
@@ -20,6 +20,7 @@ import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SparseEncoder } from '../src/encoder/sparse-encoder.js';
 import { TextTokenizer } from '../src/tokenizer/text-tokenizer.js';
 import { SHARED, writeRandomBertBaseSplade } from './lib-bench-data.js';
 
@@ -30,7 +31,7 @@ function arg(name: string, fallback: string): string {
 
 // One keep-alive agent per load phase, destroyed after it: a connection left idle while the other
 // server is measured would outlive the server's 5 s keep-alive timeout and race its close.
-const MAX_BATCH_TOKENS = 1024;
+const MAX_BATCH_TOKENS = 512;
 let agent = new Agent({ keepAlive: true, maxSockets: 128 });
 
 function post(base: string, path: string, body: unknown): Promise<{ ms: number; status: number }> {
@@ -112,6 +113,26 @@ async function main(): Promise<void> {
     const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
     process.stderr.write(`queries: ${queries.length} of 8-32 tokens (mean ${mean(qTok).toFixed(1)}); documents: mean ${mean(dLen.map((l) => l.tokens)).toFixed(0)} tokens after truncation\n`);
 
+    // Run size alone, in this process (no server yet): ms per text at fixed batch sizes, for the
+    // default token budget.
+    const runRows: string[] = [];
+    {
+      const encoder = await SparseEncoder.fromPretrained(model);
+      await encoder.encode(docs.slice(0, 4));
+      for (const [kind, texts] of [['documents', docs.slice(0, 48)], ['queries', queries.slice(0, 96)]] as const) {
+        const cells: string[] = [];
+        for (const bs of [1, 2, 4, 8, 16]) {
+          // The first pass meets new input shapes (onnxruntime allocates for them); time the second.
+          await encoder.encode(texts as string[], { batchSize: bs });
+          const t0 = performance.now();
+          await encoder.encode(texts as string[], { batchSize: bs });
+          cells.push(((performance.now() - t0) / texts.length).toFixed(1));
+        }
+        runRows.push(`| ${kind} | ${cells.join(' | ')} |`);
+      }
+      await encoder.dispose();
+    }
+
     const on = await startChild(model, MAX_BATCH_TOKENS);
     children.push(on.child);
     const off = await startChild(model, 0);
@@ -175,6 +196,12 @@ async function main(): Promise<void> {
         'Random-weight BERT-base-shaped SPLADE model (12 layers, 768 hidden, 30522 vocabulary, max_seq_length 256), one encode worker per server ' +
         `with onnxruntime's default threads. Queries: ${queries.length} SciFact queries of 8-32 tokens (mean ${mean(qTok).toFixed(1)}); documents: the first 2,000 SciFact documents ` +
         `(mean ${mean(dLen.map((l) => l.tokens)).toFixed(0)} tokens after truncation at 256). One text per request; each row ${seconds} s per mode, on/off/off/on in halves.`,
+      '',
+      'Run size alone (one process, no server; ms per text, texts sorted by length as sentence-transformers does; the second of two passes):',
+      '',
+      '| texts | 1 per run | 2 | 4 | 8 | 16 |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...runRows,
       '',
       '| texts | clients | batching | requests/s | p50 ms | p99 ms | texts per run | padded / real tokens |',
       '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',

@@ -20,11 +20,11 @@ import { EncodePool } from './worker-pool.js';
 const MiB = 1024 * 1024;
 
 /**
- * Padded tokens per onnxruntime run under dynamic batching. TEI's 16,384 suits GPUs; on CPU a run
- * gets slower per text past about a thousand tokens (the SPLADE head's tokens × vocabulary logits
- * leave the caches; BENCHMARKS.md), so runs stay near that.
+ * Padded tokens per onnxruntime run under dynamic batching. TEI's 16,384 suits GPUs; on CPU,
+ * 256-token documents run fastest two at a time and slower per text from four on, while short
+ * queries keep gaining up to about eight per run (bench:batching, BENCHMARKS.md): 512 allows both.
  */
-const DEFAULT_MAX_BATCH_TOKENS = 1024;
+const DEFAULT_MAX_BATCH_TOKENS = 512;
 
 /** The package version, reported in /info (TEI's `version`) and /openapi.json. */
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

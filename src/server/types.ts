@@ -57,7 +57,7 @@ export interface ServerOptions {
   /**
    * Dynamic batching: concurrent encode requests of the same kind share onnxruntime runs of at most
    * this many padded tokens (texts × longest), grouped by length; an idle server never waits to
-   * fill a batch. 0 turns it off (each request runs on its own). Default 1,024 (TEI's 16,384 is for GPUs; on CPU longer runs are slower per text).
+   * fill a batch. 0 turns it off (each request runs on its own). Default 512 (TEI's 16,384 is for GPUs; on CPU longer runs are slower per text: BENCHMARKS.md).
    */
   maxBatchTokens?: number;
   /** Most inputs in one TEI request (`/embed_sparse`, `/tokenize`, `/decode`); more is 422. Default 32 (TEI's). */

@@ -106,7 +106,7 @@ test('GET /info: TEI Info fields (router/src/lib.rs) next to ours', async () => 
   assert.deepEqual(b.model_type, { embedding: { pooling: 'splade' } });
   assert.equal(b.max_input_length, plainModel.maxSeqLength);
   assert.equal(b.max_client_batch_size, 32);
-  assert.equal(b.max_batch_tokens, 1024);
+  assert.equal(b.max_batch_tokens, 512);
   assert.equal(b.auto_truncate, true);
   assert.equal(b.version, pkg.version);
   for (const key of ['model_sha', 'model_dtype', 'served_model_name', 'max_concurrent_requests', 'max_batch_requests', 'tokenization_workers', 'sha', 'docker_label']) assert.ok(key in b, key);

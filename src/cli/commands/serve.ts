@@ -25,7 +25,7 @@ ${modelPrecisionHelp()}  --max-body-bytes <n>    largest request body (default 1
   --allowed-hosts <list>  comma-separated extra Host names to answer (on 127.0.0.1 only the loopback
                           names are answered otherwise, against DNS rebinding)
   --max-batch-tokens <n>  dynamic batching: concurrent requests share onnxruntime runs of at most n
-                          padded tokens, grouped by length; 0 turns it off (default 1024; TEI's
+                          padded tokens, grouped by length; 0 turns it off (default 512; TEI's
                           16384 is for GPUs)
   --max-client-batch-size <n>  most inputs per TEI request (default 32, as TEI)
   --no-auto-truncate      TEI routes: refuse over-long inputs unless a request says truncate: true
@@ -95,7 +95,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
       ...precision,
       maxBodyBytes: intOption(str('max-body-bytes'), 'max-body-bytes', 1024 * 1024),
       maxTextsPerRequest: intOption(str('max-texts'), 'max-texts', 256),
-      maxBatchTokens: intOption(str('max-batch-tokens'), 'max-batch-tokens', 1024, 0),
+      maxBatchTokens: intOption(str('max-batch-tokens'), 'max-batch-tokens', 512, 0),
       maxClientBatchSize: intOption(str('max-client-batch-size'), 'max-client-batch-size', 32),
       autoTruncate: values['no-auto-truncate'] !== true,
       ...(str('allowed-hosts') !== undefined ? { allowedHosts: str('allowed-hosts')!.split(',').map((h) => h.trim()).filter((h) => h !== '') } : {}),
