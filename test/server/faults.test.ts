@@ -115,7 +115,9 @@ test('searches run off the main thread: /health answers while heavy searches run
     for (const r of done) assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 200));
     assert.equal(done[0]!.body.results.length, 256);
     assert.equal(health.status, 200);
-    assert.ok(healthAt < searchesAt / 4, `/health at ${healthAt.toFixed(0)} ms, searches done at ${searchesAt.toFixed(0)} ms`);
+    // On the main thread /health would come after all four searches (ratio ~1); the main thread still
+    // parses the four large request bodies first, so under a loaded CI it lands near a quarter.
+    assert.ok(healthAt < searchesAt / 2, `/health at ${healthAt.toFixed(0)} ms, searches done at ${searchesAt.toFixed(0)} ms`);
     // The same results as the index gives in this process.
     const index = await SparseIndex.open(INDEX);
     const direct = index.search({ indices: Uint32Array.from(vectors[3]!.indices), values: Float32Array.from(vectors[3]!.values), dim: DIM }, { k: 10, exact: true, fields: false });
