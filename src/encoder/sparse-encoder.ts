@@ -48,6 +48,12 @@ export interface SparseEncoderLoadOptions {
    * keeps that one matrix float32 (slower, slightly closer to fp32). Default true.
    */
   int8VocabProjection?: boolean;
+  /**
+   * Router models: load only these routes, e.g. `['query']` for an inference-free model's query
+   * side alone (a tokenizer and a weight table: no transformer, no onnxruntime session). Tasks
+   * whose route is not loaded fall back to the first loaded one. Default: all routes.
+   */
+  routes?: readonly string[];
 }
 
 /** Progress of an encode call, as data: `done` of `total` texts are encoded. */
@@ -190,7 +196,11 @@ export class SparseEncoder {
     });
     const config = await readEncoderConfig(resolved.folder);
     const quantize = quantizeOptionsOf(options);
+    if (options.routes !== undefined && (!Array.isArray(options.routes) || options.routes.length === 0 || options.routes.some((r) => typeof r !== 'string'))) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'routes must be a non-empty array of route names');
+    }
     const model = await loadSparseModel(resolved.folder, {
+      ...(options.routes === undefined ? {} : { routes: options.routes }),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       ...(quantize === undefined ? {} : { quantize }),
     });

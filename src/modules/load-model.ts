@@ -16,7 +16,10 @@ import type { TransformerLoadOptions } from './splade-transformer.js';
 import { architectureOf } from './transformer-config.js';
 
 /** onnxruntime threads per session and weight precision. Default: onnxruntime's choice of threads, fp32. */
-export type LoadModelOptions = TransformerLoadOptions;
+export type LoadModelOptions = TransformerLoadOptions & {
+  /** Router models: build only these routes (the others are validated, not loaded). Default: all. */
+  routes?: readonly string[];
+};
 
 /**
  * The module pipeline of a model folder. A plain model has one route (named `default`);
@@ -181,10 +184,14 @@ async function loadRouter(routerFolder: string, options: LoadModelOptions): Prom
         // The module id is the sub-folder, relative to the Router's own folder.
         return { kind, type: String(types[id]), folder: moduleFolder(routerFolder, id, where), where };
       });
-      routes.set(name, await buildRoute(refs, `${configPath} route "${name}"`, options));
       parts.push(`${name}: ${refs.map((r) => r.kind).join(' → ')}`);
+      if (options.routes !== undefined && !options.routes.includes(name)) continue;
+      routes.set(name, await buildRoute(refs, `${configPath} route "${name}"`, options));
     }
-    if (routes.size === 0) throw new SparseEncoderError('ERR_INVALID_CONFIG', `${configPath} defines no routes`, { details: { path: configPath } });
+    if (routes.size === 0) {
+      const what = options.routes === undefined ? 'defines no routes' : `has none of the routes asked for (${options.routes.join(', ')})`;
+      throw new SparseEncoderError('ERR_INVALID_CONFIG', `${configPath} ${what}`, { details: { path: configPath } });
+    }
     const dims = new Set([...routes.values()].map((r) => r.dim));
     if (dims.size > 1) {
       throw new SparseEncoderError('ERR_SHAPE_MISMATCH', `${configPath}: routes produce different dimensions (${[...routes].map(([n, r]) => `${n}: ${r.dim}`).join(', ')})`, {
@@ -196,14 +203,16 @@ async function loadRouter(routerFolder: string, options: LoadModelOptions): Prom
     throw err;
   }
   const declared = parameters['default_route'];
-  if (declared !== undefined && declared !== null && (typeof declared !== 'string' || !routes.has(declared))) {
+  if (declared !== undefined && declared !== null && (typeof declared !== 'string' || !Object.hasOwn(structure, declared))) {
     await Promise.all([...routes.values()].map((r) => r.dispose()));
-    throw new SparseEncoderError('ERR_INVALID_CONFIG', `${configPath}: default_route ${JSON.stringify(declared)} is not one of the routes (${[...routes.keys()].join(', ')})`, {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `${configPath}: default_route ${JSON.stringify(declared)} is not one of the routes (${Object.keys(structure).join(', ')})`, {
       details: { path: configPath },
     });
   }
-  // Without a default route, plain encode() uses `document` (what the query/document naming suggests), else the first route.
-  const defaultRoute = typeof declared === 'string' ? declared : routes.has('document') ? 'document' : routes.keys().next().value!;
+  // Without a default route, plain encode() uses `document` (what the query/document naming suggests), else the first
+  // route; with only some routes loaded, the first of those when the default is not among them.
+  const preferred = typeof declared === 'string' ? declared : routes.has('document') ? 'document' : undefined;
+  const defaultRoute = preferred !== undefined && routes.has(preferred) ? preferred : routes.keys().next().value!;
   return {
     routes,
     defaultRoute,

@@ -60,6 +60,9 @@ interface Route {
   tei?: boolean;
 }
 
+/** What the server needs of a query-only SparseEncoder. */
+type StaticQueryEncoder = Pick<import('../encoder/sparse-encoder.js').SparseEncoder, 'encodeQuery' | 'decode' | 'dim' | 'dispose'>;
+
 /** A handler's non-JSON answer (/metrics). */
 class RawBody {
   constructor(
@@ -134,7 +137,18 @@ export async function startServer(options: ServerOptions = {}): Promise<SparseSe
     await app.close();
     throw err;
   }
-  app.attach(pool, index);
+  // Inference-free queries are a tokenizer and a weight table: encode them here, on the main thread,
+  // so they never wait behind a worker's document runs (and load nothing of the transformer).
+  let staticQueries: StaticQueryEncoder | undefined;
+  if (pool !== undefined && pool.info.router && pool.info.staticQueries) {
+    try {
+      const { SparseEncoder } = await import('../encoder/sparse-encoder.js');
+      staticQueries = await SparseEncoder.fromPretrained(pool.info.folder, { routes: ['query'], localFilesOnly: true, threads: 1 });
+    } catch (err) {
+      o.log({ type: 'internal-error', level: 'error', message: `queries will go through the workers: the static query route did not load here (${(err as Error).message})`, error: err });
+    }
+  }
+  app.attach(pool, index, staticQueries);
   const server: SparseServer = { url: app.url, close: () => app.close() };
   if (pool) POOLS.set(server, pool);
   if (index) SEARCH_POOLS.set(server, index);
@@ -157,6 +171,8 @@ class App {
 
   private pool: EncodePool | undefined;
   private index: SearchPool | undefined;
+  /** The query route of an inference-free model, loaded in this process (see startServer). */
+  private staticQueries: StaticQueryEncoder | undefined;
   private ready = false;
   private readonly metrics = new ServerMetrics();
 
@@ -198,9 +214,10 @@ class App {
   }
 
   /** The loaded model and index: from now on every route answers. */
-  attach(pool: EncodePool | undefined, index: SearchPool | undefined): void {
+  attach(pool: EncodePool | undefined, index: SearchPool | undefined, staticQueries?: StaticQueryEncoder): void {
     this.pool = pool;
     this.index = index;
+    this.staticQueries = staticQueries;
     this.ready = true;
   }
 
@@ -252,6 +269,7 @@ class App {
       await stopped;
       await this.pool?.close();
       await this.index?.close();
+      await this.staticQueries?.dispose();
       this.o.log({ type: 'closed', level: 'info', message: 'server closed' });
     })();
     return this.closed;
@@ -392,6 +410,15 @@ class App {
   private async timedEncode(route: string, pool: EncodePool, request: JobRequest, signal: AbortSignal): Promise<JobResult> {
     const t0 = performance.now();
     try {
+      const local = this.staticQueries;
+      if (local !== undefined && request.op === 'encode' && request.task === 'query') {
+        const vectors = await local.encodeQuery(request.texts, {
+          ...(request.maxActiveDims !== undefined ? { maxActiveDims: request.maxActiveDims } : {}),
+          ...(request.truncate === false ? { truncate: false } : {}),
+        });
+        const wire = vectors.map((v) => ({ indices: v.indices.slice(), values: v.values.slice(), ...(request.tokens ? { tokens: local.decode(v) } : {}) }));
+        return { op: 'encode', vectors: wire, dim: local.dim, batches: [] };
+      }
       return await pool.run(request, signal);
     } finally {
       this.metrics.encodeSeconds.observe((performance.now() - t0) / 1000, { route });

@@ -126,7 +126,7 @@ export class EncodePool {
     }
     return new Promise<JobResult>((resolve, reject) => {
       const job: Job = { id: this.nextId++, request, resolve, reject, signal };
-      // Inference-free queries are a table lookup: they go first, never behind document runs.
+      // Inference-free queries are a table lookup (when the server could not encode them itself): they go first.
       if (request.op === 'encode' && request.task === 'query' && this.modelInfo?.staticQueries === true) this.queue.unshift(job);
       else this.queue.push(job);
       // Running: the worker stops at its next slice and answers 'failed' with ERR_CANCELLED.

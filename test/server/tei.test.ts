@@ -206,3 +206,20 @@ test('HEAD /health answers 200 without a body; the port is bound before the mode
   assert.equal((await request(s.url, '/health')).status, 200);
   await s.close();
 });
+
+test('inference-free queries never wait behind document runs: they are encoded on the main thread', async () => {
+  const long = Array.from({ length: 256 }, (_, i) => `document ${i} ${'about the structure of proteins and their folding '.repeat(12)}`);
+  let docsDone = 0;
+  const docs = request(router.url, '/encode', { json: { texts: long, task: 'document' } }).then((r) => {
+    docsDone = performance.now();
+    return r;
+  });
+  await new Promise((r) => setTimeout(r, 30)); // the document job is running in the worker
+  const q = await request(router.url, '/embed_sparse', { json: { inputs: 'what folds proteins', prompt_name: 'query' } });
+  const queryDone = performance.now();
+  assert.equal(q.status, 200, JSON.stringify(q.body));
+  assertSame(q.body[0], await routerModel.encodeQuery('what folds proteins'), 'query');
+  const d = await docs;
+  assert.equal(d.status, 200);
+  assert.ok(queryDone < docsDone, `the query (${queryDone.toFixed(0)}) was answered before the documents (${docsDone.toFixed(0)})`);
+});
