@@ -113,7 +113,16 @@ export type FromWorker =
 
 /** A search over the index in a search worker thread. */
 export type ToSearchWorker =
-  | { type: 'search'; id: number; vectors: Array<{ indices: Uint32Array; values: Float32Array }>; k: number; exact: boolean; fields: boolean }
+  | {
+      type: 'search';
+      id: number;
+      vectors: Array<{ indices: Uint32Array; values: Float32Array }>;
+      k: number;
+      exact: boolean;
+      fields: boolean;
+      heapFactor?: number;
+      queryTermCut?: number;
+    }
   | { type: 'cancel'; id: number }
   | { type: 'close' };
 

@@ -18,6 +18,9 @@ export interface SearchRequest {
   k: number;
   exact: boolean;
   fields: boolean;
+  /** Approximate search settings (SearchOptions); default: the index's. */
+  heapFactor?: number;
+  queryTermCut?: number;
 }
 
 interface Job {
@@ -171,7 +174,17 @@ export class SearchPool {
       if (job === undefined) return;
       slot.job = job;
       const { vectors, k, exact, fields } = job.request;
-      slot.worker.postMessage({ type: 'search', id: job.id, vectors, k, exact, fields } satisfies ToSearchWorker);
+      const { heapFactor, queryTermCut } = job.request;
+      slot.worker.postMessage({
+        type: 'search',
+        id: job.id,
+        vectors,
+        k,
+        exact,
+        fields,
+        ...(heapFactor !== undefined ? { heapFactor } : {}),
+        ...(queryTermCut !== undefined ? { queryTermCut } : {}),
+      } satisfies ToSearchWorker);
     }
   }
 }

@@ -43,7 +43,8 @@ port.on('message', (m: ToSearchWorker) => {
     let slice = performance.now();
     try {
       for (const v of m.vectors) {
-        results.push({ hits: index.search({ indices: v.indices, values: v.values, dim: index.dim }, { k: m.k, exact: m.exact, fields: m.fields }) });
+        const options = { k: m.k, exact: m.exact, fields: m.fields, ...(m.heapFactor !== undefined ? { heapFactor: m.heapFactor } : {}), ...(m.queryTermCut !== undefined ? { queryTermCut: m.queryTermCut } : {}) };
+        results.push({ hits: index.search({ indices: v.indices, values: v.values, dim: index.dim }, options) });
         if (performance.now() - slice > SLICE_MS) {
           await new Promise((resolve) => setImmediate(resolve));
           if (cancelled.has(m.id)) throw new SparseEncoderError('ERR_CANCELLED', 'cancelled: the client went away');

@@ -88,6 +88,18 @@ test('search is exact by default; --approximate opts in; approximate-only flags 
   assert.match(bad.stderr, /add --approximate/);
 });
 
+test('search --threads 2 answers exactly as one thread, in input order (exact and approximate)', async () => {
+  const q = await cli(['encode', '--model', MODEL, '--query', '--input', join(MINI, 'queries.jsonl')]);
+  const many = q.stdout.repeat(60); // 300 queries: several chunks per thread
+  for (const extra of [[], ['--approximate', '--heap-factor', '0.5']]) {
+    const one = await cli(['search', '--index', join(TMP, 'mini.idx'), '--vectors', '-', '-k', '5', ...extra], many);
+    const two = await cli(['search', '--index', join(TMP, 'mini.idx'), '--vectors', '-', '-k', '5', '--threads', '2', ...extra], many);
+    assert.equal(two.code, 0, two.stderr);
+    assert.equal(lines(two.stdout).length, 300);
+    assert.equal(two.stdout, one.stdout);
+  }
+});
+
 test('--help on every command and subcommand lists every option it accepts', async () => {
   const commands: Array<[string[], Record<string, unknown>]> = [
     [['encode'], ENCODE],

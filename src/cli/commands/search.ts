@@ -1,6 +1,8 @@
 import { SparseEncoderError } from '../../errors.js';
 import { SparseIndex } from '../../inverted-index/sparse-index.js';
-import type { SearchOptions } from '../../inverted-index/types.js';
+import type { SearchHit, SearchOptions } from '../../inverted-index/types.js';
+import { SearchPool } from '../../server/search-pool.js';
+import type { SparseVector } from '../../sparse/vector.js';
 import { intOption, modelPrecisionHelp, parseCommandArgs, requireOption, type Options } from '../args.js';
 import { OutputWriter, openInput, type CliIo } from '../io.js';
 import { lineVector, readVectorLines } from '../lines.js';
@@ -29,6 +31,8 @@ ${modelPrecisionHelp()}  -k, --k <n>               hits per query (default 10)
                             (default: all)
   --exact                   exact top-k (the default; kept for scripts that say it)
   --fields                  add each hit's stored fields (index build --store-fields) (default off)
+  --threads <n>             search with n worker threads, each with its own copy of the index in
+                            memory (default 1: this thread)
   --output <file|->         write results there (default: stdout)
   -h, --help                this help`;
 
@@ -47,8 +51,12 @@ export const OPTIONS: Options = {
   'query-term-cut': { type: 'string' },
   fields: { type: 'boolean' },
   output: { type: 'string' },
+  threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
+
+/** Queries per message to a search thread: large enough that messaging costs little. */
+const CHUNK = 64;
 
 
 export async function run(argv: string[], io: CliIo): Promise<void> {
@@ -72,22 +80,61 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   } else if (values['heap-factor'] !== undefined || values['query-term-cut'] !== undefined) {
     throw new SparseEncoderError('ERR_USAGE', '--heap-factor and --query-term-cut are approximate settings: add --approximate');
   }
+  const threads = intOption(values.threads as string | undefined, 'threads', 1);
   const input = await openInput(source.path, io);
   const out = await OutputWriter.open((values.output as string | undefined) ?? '-', io);
   const index = await SparseIndex.open(indexPath);
+  // With --threads, worker threads search chunks of queries at once (the server's search pool);
+  // answers are written in input order.
+  const pool = threads > 1 ? await SearchPool.start({ indexPath, workers: threads, maxQueued: threads * 2, onLog: () => undefined }) : undefined;
   const bar = new ProgressBar(io.stderr, 'searching', undefined, input.size);
   let n = 0;
+  const write = async (ids: string[], results: SearchHit[][]): Promise<void> => {
+    let text = '';
+    ids.forEach((id, i) => {
+      const shown = results[i]!.map((h) => (withFields && h.fields !== undefined ? { id: h.id, score: h.score, fields: h.fields } : { id: h.id, score: h.score }));
+      text += JSON.stringify({ query_id: id, hits: shown }) + '\n';
+    });
+    await out.write(text);
+    n += ids.length;
+    bar.update(n);
+  };
   try {
     if (source.kind === 'texts') bar.status(`loading ${source.model}`);
     stdinHint(input, io, source.kind === 'texts' ? 'query texts' : 'query vector lines');
     const onBytes = (b: number): void => bar.addBytes(b);
     const queries = source.kind === 'texts' ? encodedLines(input, source.model, 'query', source.batchSize, source.precision, onBytes) : readVectorLines(input, { requireId: false, onBytes });
+    const inFlight: Array<Promise<{ ids: string[]; results: SearchHit[][] }>> = [];
+    let ids: string[] = [];
+    let vectors: SparseVector[] = [];
+    const flush = async (): Promise<void> => {
+      if (ids.length === 0) return;
+      const chunkIds = ids;
+      const chunk = vectors;
+      ids = [];
+      vectors = [];
+      if (pool === undefined) return write(chunkIds, chunk.map((v) => index.search(v, options)));
+      const pending = pool
+          .run({ vectors: chunk.map((v) => ({ indices: v.indices, values: v.values })), k: options.k!, exact: options.exact !== false, fields: withFields, ...approximateOf(options) })
+          .then((r) => ({ ids: chunkIds, results: r.map((x) => x.hits) }));
+      // Handled when its turn to be written comes; until then a failure must not count as unhandled.
+      pending.catch(() => undefined);
+      inFlight.push(pending);
+      while (inFlight.length >= threads) {
+        const done = await inFlight.shift()!;
+        await write(done.ids, done.results);
+      }
+    };
     for await (const l of queries) {
       if (l.dim !== undefined && l.dim !== index.dim) throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `${l.where}: query "dim" ${l.dim} differs from the index's ${index.dim}`);
-      const hits = index.search(lineVector(l, index.dim), options);
-      const shown = hits.map((h) => (withFields && h.fields !== undefined ? { id: h.id, score: h.score, fields: h.fields } : { id: h.id, score: h.score }));
-      await out.write(JSON.stringify({ query_id: l.id === undefined ? String(l.line) : String(l.id), hits: shown }) + '\n');
-      bar.update(++n);
+      vectors.push(lineVector(l, index.dim));
+      ids.push(l.id === undefined ? String(l.line) : String(l.id));
+      if (pool === undefined || ids.length >= CHUNK) await flush();
+    }
+    await flush();
+    for (const p of inFlight.splice(0)) {
+      const done = await p;
+      await write(done.ids, done.results);
     }
     bar.finish(n);
     await out.close();
@@ -96,5 +143,10 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     throw err;
   } finally {
     index.dispose();
+    await pool?.close();
   }
+}
+
+function approximateOf(o: SearchOptions): { heapFactor?: number; queryTermCut?: number } {
+  return { ...(o.heapFactor !== undefined ? { heapFactor: o.heapFactor } : {}), ...(o.queryTermCut !== undefined ? { queryTermCut: o.queryTermCut } : {}) };
 }
