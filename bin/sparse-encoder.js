@@ -15,7 +15,8 @@ if (!existsSync(fileURLToPath(entry))) {
 // Commands stop at their next write (ERR_OUTPUT_CLOSED); this catches writes made outside them.
 process.stdout.on('error', (err) => {
   if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  process.stderr.write(`sparse-encoder: cannot write to stdout: ${err.message} [ERR_OUTPUT_NOT_WRITABLE]\n`);
+  process.exit(1);
 });
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));
