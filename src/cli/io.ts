@@ -81,9 +81,7 @@ export class OutputWriter {
     try {
       await Promise.race([once(stream, 'open'), once(stream, 'error').then(([e]) => Promise.reject(e))]);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      const why = e.code === 'ENOENT' ? 'its folder does not exist' : e.code === 'EISDIR' ? 'it is a folder' : e.code === 'EACCES' ? 'permission denied' : e.message;
-      throw new SparseEncoderError('ERR_OUTPUT_NOT_WRITABLE', `cannot write ${path}: ${why}`, { cause: err, details: { path } });
+      throw notWritable(path, reason(err as NodeJS.ErrnoException), err);
     }
     return new OutputWriter(stream, path, true);
   }
@@ -108,7 +106,7 @@ export class OutputWriter {
     this.failure =
       !this.owned && (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED')
         ? new SparseEncoderError('ERR_OUTPUT_CLOSED', 'the reader of stdout went away', { cause: err })
-        : new SparseEncoderError('ERR_OUTPUT_NOT_WRITABLE', `cannot write ${this.name}: ${err.code === 'ENOSPC' ? 'the disk is full' : err.message}`, { cause: err, details: { path: this.name } });
+        : notWritable(this.name, reason(err), err);
     this.rejectFailed(this.failure);
   }
 }
@@ -120,7 +118,7 @@ export class OutputWriter {
  */
 export async function assertWritablePath(path: string): Promise<void> {
   const fail = (why: string, cause?: unknown): never => {
-    throw new SparseEncoderError('ERR_OUTPUT_NOT_WRITABLE', `cannot write ${path}: ${why}`, { cause, details: { path } });
+    throw notWritable(path, why, cause);
   };
   const st = await stat(path).catch(() => undefined);
   if (st?.isDirectory()) fail('it is a folder');
@@ -128,4 +126,25 @@ export async function assertWritablePath(path: string): Promise<void> {
   const dst = await stat(dir).catch(() => undefined);
   if (dst === undefined || !dst.isDirectory()) fail('its folder does not exist');
   await access(dir, 2 /* W_OK */).catch((err: unknown) => fail('permission denied', err));
+}
+
+/** The one-line error of an output that cannot be written. */
+function notWritable(path: string, why: string, cause: unknown): SparseEncoderError {
+  return new SparseEncoderError('ERR_OUTPUT_NOT_WRITABLE', `cannot write ${path}: ${why}`, { cause, details: { path } });
+}
+
+/** A write or open failure in words. */
+function reason(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ENOENT':
+      return 'its folder does not exist';
+    case 'EISDIR':
+      return 'it is a folder';
+    case 'EACCES':
+      return 'permission denied';
+    case 'ENOSPC':
+      return 'the disk is full';
+    default:
+      return err.message;
+  }
 }

@@ -161,7 +161,7 @@ export interface OpenSearchExportOptions extends BatchOptions, OpenSearchDocumen
 }
 
 /** Options of {@link elasticsearchBulk}. */
-export interface ElasticsearchExportOptions extends OpenSearchExportOptions, ElasticsearchDocumentOptions {}
+export interface ElasticsearchExportOptions extends Omit<OpenSearchExportOptions, 'fieldType'>, ElasticsearchDocumentOptions {}
 
 const DEFAULT_FIELD = 'sparse';
 

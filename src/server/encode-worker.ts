@@ -132,7 +132,9 @@ async function runMerged(encoder: SparseEncoder, jobs: Array<{ id: number; job: 
   const first = live[0]!.job;
   const owner: number[] = [];
   const texts: string[] = [];
+  const start: number[] = [];
   live.forEach((j, n) => {
+    start.push(texts.length);
     for (const t of j.job.texts) {
       owner.push(n);
       texts.push(t);
@@ -146,9 +148,10 @@ async function runMerged(encoder: SparseEncoder, jobs: Array<{ id: number; job: 
     const lengths = await encoder.tokenCounts(texts, { ...(task !== undefined ? { task } : {}), ...(first.promptName !== undefined ? { promptName: first.promptName } : {}) });
     // Runs go in the order of their oldest request (the pool merged jobs in arrival order), so a
     // long text is not overtaken run after run by shorter ones that came later.
-    const runs = planRuns(lengths, maxBatchTokens ?? Number.MAX_SAFE_INTEGER);
-    const oldest = (r: { indices: number[] }): number => Math.min(...r.indices.map((i) => owner[i]!));
-    runs.sort((a, b) => oldest(a) - oldest(b));
+    const runs = planRuns(lengths, maxBatchTokens ?? Number.MAX_SAFE_INTEGER)
+      .map((run) => ({ run, oldest: Math.min(...run.indices.map((i) => owner[i]!)) }))
+      .sort((a, b) => a.oldest - b.oldest)
+      .map((r) => r.run);
     for (const run of runs) {
       const out = await encodeWith(encoder, first, run.indices.map((i) => texts[i]!), { batchSize: run.indices.length });
       pending.push({ texts: run.indices.length, tokens: run.tokens, paddedTokens: run.paddedTokens });
@@ -160,9 +163,7 @@ async function runMerged(encoder: SparseEncoder, jobs: Array<{ id: number; job: 
       live.forEach((j, n) => {
         if (left[n] !== 0) return;
         left[n] = -1;
-        let at = 0;
-        for (let m = 0; m < n; m++) at += live[m]!.job.texts.length;
-        const mine = vectors.slice(at, at + j.job.texts.length);
+        const mine = vectors.slice(start[n]!, start[n]! + j.job.texts.length);
         send({ type: 'result', id: j.id, result: { op: 'encode', vectors: mine.map((v) => toWire(encoder, v, j.job.tokens)), dim: encoder.dim, batches: pending } });
         pending = [];
       });

@@ -8,21 +8,25 @@ const json = (schema: object, description = 'OK') => ({ description, content: { 
 const body = (schema: object) => ({ required: true, content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
-const ERRORS = {
-  '400': json(ref('Error'), 'invalid request'),
-  '404': json(ref('Error'), 'the server has no model or no index for this route'),
-  '413': json(ref('Error'), 'request body too large'),
-  '415': json(ref('Error'), 'not application/json'),
-  '503': json(ref('Error'), 'overloaded, loading, shutting down, or a worker failed'),
-};
+/** Error responses by status, all with the body schema `schema`. */
+const errors = (schema: string, byStatus: Record<string, string>): Record<string, object> =>
+  Object.fromEntries(Object.entries(byStatus).map(([status, description]) => [status, json(ref(schema), description)]));
 
-const TEI_ERRORS = {
-  '400': json(ref('TeiError'), 'empty inputs'),
-  '422': json(ref('TeiError'), 'validation or tokenizer error (batch too large, input too long, bad field)'),
-  '424': json(ref('TeiError'), 'backend error'),
-  '429': json(ref('TeiError'), 'overloaded'),
-  '503': json(ref('TeiError'), 'unhealthy or loading'),
-};
+const ERRORS = errors('Error', {
+  '400': 'invalid request',
+  '404': 'the server has no model or no index for this route',
+  '413': 'request body too large',
+  '415': 'not application/json',
+  '503': 'overloaded, loading, shutting down, or a worker failed',
+});
+
+const TEI_ERRORS = errors('TeiError', {
+  '400': 'empty inputs',
+  '422': 'validation or tokenizer error (batch too large, input too long, bad field)',
+  '424': 'backend error',
+  '429': 'overloaded',
+  '503': 'unhealthy or loading',
+});
 
 const TEI_INPUT = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
 

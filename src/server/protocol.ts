@@ -111,18 +111,20 @@ export type FromWorker =
   | { type: 'result'; id: number; result: JobResult }
   | { type: 'failed'; id: number; error: WireError };
 
+/** One search job: query vectors and the search settings (SearchOptions). */
+export interface SearchJob {
+  vectors: Array<{ indices: Uint32Array; values: Float32Array }>;
+  k: number;
+  exact: boolean;
+  fields: boolean;
+  /** Approximate search settings; default: the index's. */
+  heapFactor?: number;
+  queryTermCut?: number;
+}
+
 /** A search over the index in a search worker thread. */
 export type ToSearchWorker =
-  | {
-      type: 'search';
-      id: number;
-      vectors: Array<{ indices: Uint32Array; values: Float32Array }>;
-      k: number;
-      exact: boolean;
-      fields: boolean;
-      heapFactor?: number;
-      queryTermCut?: number;
-    }
+  | ({ type: 'search'; id: number } & SearchJob)
   | { type: 'cancel'; id: number }
   | { type: 'close' };
 

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { SparseEncoderError } from '../errors.js';
 import type { IndexInfo, SearchHit } from '../inverted-index/types.js';
-import type { FromSearchWorker, ToSearchWorker, WireError } from './protocol.js';
+import type { FromSearchWorker, SearchJob, ToSearchWorker, WireError } from './protocol.js';
 import { dropOrCancelOnAbort } from './job-queue.js';
 import type { ServerLogEvent } from './types.js';
 
@@ -13,19 +13,9 @@ export interface SearchPoolOptions {
   onLog: (event: ServerLogEvent) => void;
 }
 
-export interface SearchRequest {
-  vectors: Array<{ indices: Uint32Array; values: Float32Array }>;
-  k: number;
-  exact: boolean;
-  fields: boolean;
-  /** Approximate search settings (SearchOptions); default: the index's. */
-  heapFactor?: number;
-  queryTermCut?: number;
-}
-
 interface Job {
   id: number;
-  request: SearchRequest;
+  request: SearchJob;
   resolve: (r: Array<{ hits: SearchHit[] }>) => void;
   reject: (e: SparseEncoderError) => void;
   signal: AbortSignal | undefined;
@@ -86,7 +76,7 @@ export class SearchPool {
     return { workers: this.slots.length, ready: this.slots.filter((s) => s.ready).length, queued: this.queue.length };
   }
 
-  run(request: SearchRequest, signal?: AbortSignal): Promise<Array<{ hits: SearchHit[] }>> {
+  run(request: SearchJob, signal?: AbortSignal): Promise<Array<{ hits: SearchHit[] }>> {
     if (this.closing) return Promise.reject(new SparseEncoderError('ERR_UNAVAILABLE', 'the server is shutting down'));
     if (!this.slots.some((s) => s.ready && s.job === undefined) && this.queue.length >= this.options.maxQueued) {
       return Promise.reject(new SparseEncoderError('ERR_OVERLOADED', `too many searches waiting (${this.queue.length}); retry later`, { details: { queued: this.queue.length } }));
@@ -173,18 +163,7 @@ export class SearchPool {
       while (job?.signal?.aborted) job = this.queue.shift();
       if (job === undefined) return;
       slot.job = job;
-      const { vectors, k, exact, fields } = job.request;
-      const { heapFactor, queryTermCut } = job.request;
-      slot.worker.postMessage({
-        type: 'search',
-        id: job.id,
-        vectors,
-        k,
-        exact,
-        fields,
-        ...(heapFactor !== undefined ? { heapFactor } : {}),
-        ...(queryTermCut !== undefined ? { queryTermCut } : {}),
-      } satisfies ToSearchWorker);
+      slot.worker.postMessage({ type: 'search', id: job.id, ...job.request } satisfies ToSearchWorker);
     }
   }
 }

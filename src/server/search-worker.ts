@@ -40,10 +40,10 @@ port.on('message', (m: ToSearchWorker) => {
   }
   void (async () => {
     const results: Array<{ hits: SearchHit[] }> = [];
+    const options = { k: m.k, exact: m.exact, fields: m.fields, ...(m.heapFactor !== undefined ? { heapFactor: m.heapFactor } : {}), ...(m.queryTermCut !== undefined ? { queryTermCut: m.queryTermCut } : {}) };
     let slice = performance.now();
     try {
       for (const v of m.vectors) {
-        const options = { k: m.k, exact: m.exact, fields: m.fields, ...(m.heapFactor !== undefined ? { heapFactor: m.heapFactor } : {}), ...(m.queryTermCut !== undefined ? { queryTermCut: m.queryTermCut } : {}) };
         results.push({ hits: index.search({ indices: v.indices, values: v.values, dim: index.dim }, options) });
         if (performance.now() - slice > SLICE_MS) {
           await new Promise((resolve) => setImmediate(resolve));

@@ -368,12 +368,13 @@ class App {
   private info(): unknown {
     const stats = this.pool?.stats();
     const m = this.pool?.info;
+    const model = m ? publicModelInfo(m) : null;
     return {
       // text-embeddings-inference's Info (router/src/lib.rs), for its clients; ours follow.
-      model_id: m ? publicModelInfo(m).id : null,
+      model_id: model?.id ?? null,
       model_sha: null,
       model_dtype: m ? (m.precision === 'fp32' ? 'float32' : m.precision) : null,
-      served_model_name: m ? publicModelInfo(m).id : null,
+      served_model_name: model?.id ?? null,
       model_type: { embedding: { pooling: 'splade' } },
       max_concurrent_requests: this.o.maxQueuedJobs,
       max_input_length: m?.maxSeqLength ?? null,
@@ -385,7 +386,7 @@ class App {
       version: VERSION,
       sha: null,
       docker_label: null,
-      model: this.pool ? publicModelInfo(this.pool.info) : null,
+      model,
       index: this.index ? { size: this.index.size, ...this.index.info() } : null,
       server: {
         workers: this.o.workers,

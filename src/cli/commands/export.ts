@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { readRegularFile } from '../../files/local-files.js';
 import { SparseEncoderError } from '../../errors.js';
 import { SparseEncoder } from '../../encoder/sparse-encoder.js';
 import { OPENSEARCH_MAX_QUERY_WEIGHT, elasticsearchBulk, elasticsearchQuery, openSearchBulk, openSearchQuery } from '../../export/lucene-engines.js';
@@ -343,7 +344,7 @@ async function* records(lines: AsyncIterable<VectorLine>, rules: LineRules): Asy
 async function loadVocabulary(arg: string): Promise<Vocabulary> {
   const info = await stat(arg).catch(() => undefined);
   if (info?.isFile()) {
-    const text = await readFile(arg, 'utf8');
+    const text = (await readRegularFile(arg, 'vocabulary file')).toString('utf8');
     const tokens = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
     if (tokens.length > 0 && tokens[tokens.length - 1] === '') tokens.pop();
     if (tokens.length === 0) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `--vocab ${arg} is empty`);
