@@ -41,6 +41,8 @@ export type { FusionMethod, FusionRetrieverOptions, RrfOptions, WeightedFusionOp
 export { evaluateRetrieval } from './eval/evaluate.js';
 export type { EvaluatedModel, EvaluateRetrievalOptions, EvaluationProgress, EvaluationResult, HybridOptions } from './eval/evaluate.js';
 export { SparseIndex } from './inverted-index/sparse-index.js';
+export { SegmentedIndex } from './inverted-index/segmented-index.js';
+export type { SegmentedIndexOptions, SegmentInfo } from './inverted-index/segmented-index.js';
 export type { IndexBuildOptions, IndexDocument, IndexInfo, IndexOpenOptions, IndexProgressEvent, SearchHit, SearchOptions, WeightStorage } from './inverted-index/types.js';
 // export/: bulk-ingest, query and schema bodies for OpenSearch, Elasticsearch, Qdrant, Vespa, Milvus, pgvector
 export {

@@ -11,7 +11,7 @@ const PUBLIC_NAMES = [
   // models
   'SparseEncoder', 'resolveModel',
   // index
-  'SparseIndex',
+  'SegmentedIndex', 'SparseIndex',
   // evaluation, BM25, fusion
   'Bm25Model', 'DEFAULT_CUTOFFS', 'ENGLISH_STOP_WORDS', 'EnglishAnalyzer', 'FusionRetriever', 'SparseRetriever', 'SparsityAccumulator',
   'beirPaths', 'documentText', 'evaluateRetrieval', 'loadBeirDataset', 'readBeirCorpus', 'readBeirQrels', 'readBeirQueries',

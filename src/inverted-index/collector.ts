@@ -18,6 +18,11 @@ export class DocumentCollector {
 
   constructor(public dim: number | undefined) {}
 
+  /** The ordinal of a collected id. */
+  ordinalOf(id: string): number | undefined {
+    return this.seen.get(id);
+  }
+
   get count(): number {
     return this.ids.length;
   }

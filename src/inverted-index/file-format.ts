@@ -11,12 +11,13 @@
  *       …  sections, each starting at a multiple of 64, zero padded
  * end-16   4  CRC-32 of every byte before it (u32); 4 zero bytes; 8 bytes "SPIDXEND"
  */
-import { open, readdir, rename, unlink, readFile, stat } from 'node:fs/promises';
+import { open, readdir, rename, unlink, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { dirname, basename, join } from 'node:path';
 import { endianness } from 'node:os';
 import { SparseEncoderError } from '../errors.js';
-import { processAlive } from '../files/local-files.js';
+import { openRegularFile, processAlive } from '../files/local-files.js';
 
 const MAGIC_BYTES = Buffer.from('SPIDX\0\r\n', 'latin1');
 /** The file's first 8 bytes. */
@@ -65,9 +66,10 @@ function assertLittleEndian(): void {
   }
 }
 
-/** Test hook: make the writer fail after this many bytes, as a full disk would. */
+/** Test hooks: fail after this many bytes, as a full disk would; or call `onPartial` once half the file is written. */
 export interface WriteFault {
-  failAfterBytes: number;
+  failAfterBytes?: number;
+  onPartial?: () => void;
 }
 
 /**
@@ -124,7 +126,7 @@ export async function writeIndexFile(
   const put = async (buf: Uint8Array): Promise<void> => {
     // Node's crc32 returns 0, ignoring the running value, for an empty view of an empty buffer.
     if (buf.byteLength === 0) return;
-    if (fault && written + buf.byteLength > fault.failAfterBytes) {
+    if (fault?.failAfterBytes !== undefined && written + buf.byteLength > fault.failAfterBytes) {
       const part = Math.max(0, fault.failAfterBytes - written);
       if (part > 0) await fh!.write(buf, 0, part);
       const err = new Error('ENOSPC: no space left on device (simulated)') as NodeJS.ErrnoException;
@@ -142,7 +144,12 @@ export async function writeIndexFile(
     }
     crc = crc32(buf, crc);
     written += buf.byteLength;
+    if (fault?.onPartial && !partialCalled && written >= total / 2) {
+      partialCalled = true;
+      fault.onPartial();
+    }
   };
+  let partialCalled = false;
   try {
     fh = await open(tmp, 'wx', 0o644);
     await put(pre);
@@ -284,37 +291,161 @@ export function parseIndexBytes(bytes: Uint8Array, path: string, verifyChecksum 
     bytes,
     has: (name) => Object.hasOwn(header.sections, name),
     section(name, dtype, expectedLength) {
-      const s = header.sections[name];
-      if (!s) return fail('ERR_INDEX_CORRUPT', `missing section '${name}'`);
-      const size = ELEMENT[dtype];
-      if (
-        s.dtype !== dtype ||
-        !Number.isInteger(s.offset) ||
-        !Number.isInteger(s.length) ||
-        s.offset % ALIGN !== 0 ||
-        s.length % size !== 0 ||
-        s.offset < PREAMBLE + headerLen ||
-        s.offset + s.length > dataEnd
-      ) {
-        fail('ERR_INDEX_CORRUPT', `section '${name}' has an invalid type, offset or length`);
-      }
-      const count = s.length / size;
-      if (expectedLength !== undefined && count !== expectedLength) {
-        fail('ERR_INDEX_CORRUPT', `section '${name}' has ${count} entries, expected ${expectedLength}`);
-      }
-      const at = bytes.byteOffset + s.offset;
-      switch (dtype) {
-        case 'u8':
-          return new Uint8Array(bytes.buffer, at, count);
-        case 'u16':
-          return new Uint16Array(bytes.buffer, at, count);
-        case 'u32':
-          return new Uint32Array(bytes.buffer, at, count);
-        case 'f32':
-          return new Float32Array(bytes.buffer, at, count);
-      }
+      const { offset, count } = checkSection(header, headerLen, dataEnd, name, dtype, expectedLength, path);
+      const at = bytes.byteOffset + offset;
+      return view(bytes.buffer, at, count, dtype);
     },
   };
+}
+
+function view(buffer: ArrayBufferLike, at: number, count: number, dtype: SectionDtype): SectionArray {
+  switch (dtype) {
+    case 'u8':
+      return new Uint8Array(buffer, at, count);
+    case 'u16':
+      return new Uint16Array(buffer, at, count);
+    case 'u32':
+      return new Uint32Array(buffer, at, count);
+    case 'f32':
+      return new Float32Array(buffer, at, count);
+  }
+}
+
+/** A section's place in the file, checked against the header region, the data end and the expected entry count. */
+function checkSection(
+  header: FileHeader,
+  headerLen: number,
+  dataEnd: number,
+  name: string,
+  dtype: SectionDtype,
+  expectedLength: number | undefined,
+  path: string,
+): { offset: number; count: number } {
+  const fail = (msg: string): never => {
+    throw new SparseEncoderError('ERR_INDEX_CORRUPT', `${path}: ${msg}`, { details: { path } });
+  };
+  const s = Object.hasOwn(header.sections, name) ? header.sections[name] : undefined;
+  if (!s) return fail(`missing section '${name}'`);
+  const size = ELEMENT[dtype];
+  if (
+    s.dtype !== dtype ||
+    !Number.isInteger(s.offset) ||
+    !Number.isInteger(s.length) ||
+    s.offset % ALIGN !== 0 ||
+    s.length % size !== 0 ||
+    s.offset < PREAMBLE + headerLen ||
+    s.offset + s.length > dataEnd
+  ) {
+    fail(`section '${name}' has an invalid type, offset or length`);
+  }
+  const count = s.length / size;
+  if (expectedLength !== undefined && count !== expectedLength) fail(`section '${name}' has ${count} entries, expected ${expectedLength}`);
+  return { offset: s.offset, count };
+}
+
+/**
+ * An index file opened for positional reads: the preamble, header and footer are read and
+ * checked at once (as `parseIndexBytes` does, the whole-file checksum only on request); sections
+ * or parts of them are read when asked for. Reads are synchronous, as searches are.
+ */
+export class IndexFileReader {
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly fh: FileHandle,
+    readonly header: FileHeader,
+    private readonly headerLen: number,
+    private readonly dataEnd: number,
+    readonly bytes: number,
+  ) {}
+
+  static async open(path: string, options: { verifyChecksum?: boolean } = {}): Promise<IndexFileReader> {
+    assertLittleEndian();
+    const { fh, size } = await openRegularFile(path, 'index file', Number.MAX_SAFE_INTEGER);
+    try {
+      const fail = (code: 'ERR_INDEX_CORRUPT' | 'ERR_INDEX_TRUNCATED' | 'ERR_INDEX_FORMAT' | 'ERR_INDEX_VERSION', msg: string): never => {
+        throw new SparseEncoderError(code, `${path}: ${msg}`, { details: { path } });
+      };
+      const pre = Buffer.alloc(PREAMBLE);
+      const got = readSync(fh.fd, pre, 0, PREAMBLE, 0);
+      const magicLen = Math.min(got, MAGIC.length);
+      if (!pre.subarray(0, magicLen).equals(MAGIC_BYTES.subarray(0, magicLen))) fail('ERR_INDEX_FORMAT', 'not a sparse-encoder index (bad magic bytes)');
+      if (got < PREAMBLE) fail('ERR_INDEX_TRUNCATED', `file is truncated (${got} bytes, shorter than the ${PREAMBLE}-byte preamble)`);
+      const version = pre.readUInt32LE(8);
+      if (version > FORMAT_VERSION) fail('ERR_INDEX_VERSION', `index format version ${version} is newer than this library supports (${FORMAT_VERSION}); upgrade sparse-encoder`);
+      if (version < 1) fail('ERR_INDEX_CORRUPT', `invalid format version ${version}`);
+      const declared = Number(pre.readBigUInt64LE(16));
+      if (size < declared) fail('ERR_INDEX_TRUNCATED', `file is truncated: ${size} bytes of ${declared}`);
+      if (size > declared) fail('ERR_INDEX_CORRUPT', `file has ${size - declared} unexpected trailing bytes (expected ${declared})`);
+      if (size < PREAMBLE + FOOTER) fail('ERR_INDEX_CORRUPT', 'file is too short for its footer');
+      const footer = Buffer.alloc(FOOTER);
+      readFully(fh.fd, footer, size - FOOTER);
+      if (!footer.subarray(8).equals(END_MAGIC_BYTES)) fail('ERR_INDEX_CORRUPT', 'bad end marker');
+      const headerLen = pre.readUInt32LE(12);
+      if (PREAMBLE + headerLen > size - FOOTER) fail('ERR_INDEX_CORRUPT', 'header length exceeds the file');
+      if (options.verifyChecksum) {
+        let crc = 0;
+        const chunk = Buffer.alloc(1 << 22);
+        for (let at = 0; at < size - FOOTER; at += chunk.length) {
+          const len = Math.min(chunk.length, size - FOOTER - at);
+          readFully(fh.fd, chunk.subarray(0, len), at);
+          crc = crc32(chunk.subarray(0, len), crc);
+        }
+        const want = footer.readUInt32LE(0);
+        if (want !== crc >>> 0) fail('ERR_INDEX_CORRUPT', `checksum mismatch (stored ${want.toString(16)}, computed ${(crc >>> 0).toString(16)})`);
+      }
+      const hb = Buffer.alloc(headerLen);
+      readFully(fh.fd, hb, PREAMBLE);
+      let header: FileHeader;
+      try {
+        header = JSON.parse(hb.toString('utf8')) as FileHeader;
+      } catch {
+        return fail('ERR_INDEX_CORRUPT', 'header is not valid JSON');
+      }
+      if (header === null || header.format !== 'sparse-encoder-index' || typeof header.sections !== 'object' || header.sections === null) {
+        fail('ERR_INDEX_FORMAT', 'header does not describe a sparse-encoder index');
+      }
+      return new IndexFileReader(path, fh.fd, fh, header, headerLen, size - FOOTER, size);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  has(name: string): boolean {
+    return Object.hasOwn(this.header.sections, name);
+  }
+
+  /** Entries `from .. from + count` of a section (all of it by default), into a new aligned array. */
+  read(name: string, dtype: SectionDtype, expectedLength?: number, from = 0, count?: number): SectionArray {
+    if (this.closed) throw new SparseEncoderError('ERR_DISPOSED', `${this.path}: the index file is closed`);
+    const e = checkSection(this.header, this.headerLen, this.dataEnd, name, dtype, expectedLength, this.path);
+    const n = count ?? e.count - from;
+    if (from < 0 || n < 0 || from + n > e.count) {
+      throw new SparseEncoderError('ERR_INDEX_CORRUPT', `${this.path}: read of entries ${from}..${from + n} is outside section '${name}' (${e.count} entries)`, { details: { path: this.path } });
+    }
+    const size = ELEMENT[dtype];
+    const buf = new ArrayBuffer(n * size);
+    readFully(this.fd, new Uint8Array(buf), e.offset + from * size);
+    return view(buf, 0, n, dtype);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+}
+
+function readFully(fd: number, into: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < into.byteLength) {
+    const n = readSync(fd, into, done, into.byteLength - done, position + done);
+    if (n === 0) throw new SparseEncoderError('ERR_INDEX_TRUNCATED', 'index file ended early (changed while open?)');
+    done += n;
+  }
 }
 
 export async function fileSize(path: string): Promise<number> {

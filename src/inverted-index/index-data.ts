@@ -1,8 +1,9 @@
 import { SparseEncoderError } from '../errors.js';
 import type { DocumentCollector } from './collector.js';
 import { halfTable, toHalf } from './half.js';
-import type { OpenedFile, SectionArray } from './file-format.js';
+import type { FileHeader, OpenedFile, SectionArray } from './file-format.js';
 import type { WeightStorage } from './types.js';
+import { MemoryPostings, MemoryStrings, type PostingArrays, type PostingStore, type StringStore, type StoredWeights } from './postings.js';
 
 /**
  * The in-memory (and on-disk) layout. Documents sit at storage positions (grouped by the
@@ -21,31 +22,81 @@ export interface IndexData {
   rangeSize: number;
   rangeShift: number;
   numRanges: number;
+  /** Super-ranges: 2^SUPER_SHIFT consecutive ranges, the first level of pruning. */
+  numSuper: number;
   reordered: boolean;
   docOrdinal: Uint32Array;
   /** Tombstones by ordinal (1 = deleted). */
   deleted: Uint8Array;
-  idOffsets: Uint32Array;
-  idBytes: Uint8Array;
-  fieldOffsets: Uint32Array | null;
-  fieldBytes: Uint8Array | null;
+  /** External ids and stored-field JSON by ordinal. */
+  ids: StringStore;
+  fields: StringStore | null;
   /** u8: dequantization scale (weight = code × scale). All: the unit of the 8-bit range bounds. */
   termScale: Float32Array;
   /** Largest stored weight of each term. */
   termMax: Float32Array;
   shortStart: Uint32Array;
-  shortDocs: Uint32Array;
-  shortWeights: Uint8Array | Uint16Array | Float32Array;
   longTerms: Uint32Array;
-  longRangeStart: Uint32Array;
-  longRangeMax: Uint8Array;
-  /** Bound per super-range (2^SUPER_SHIFT consecutive ranges): the max of its ranges' bounds. */
-  longSuperMax: Uint8Array;
-  numSuper: number;
-  longLow: Uint8Array;
-  longWeights: Uint8Array | Uint16Array | Float32Array;
   /** term → slot in the long arrays, or -1 (derived, not stored). */
   longSlot: Int32Array;
+  numShortPostings: number;
+  numLongPostings: number;
+  postings: PostingStore;
+  /** Every array, when the index is in memory (built, or its file read whole); null when lists are read on demand. */
+  memory: MemoryArrays | null;
+}
+
+export interface MemoryArrays extends PostingArrays {
+  idOffsets: Uint32Array;
+  idBytes: Uint8Array;
+  fieldOffsets: Uint32Array | null;
+  fieldBytes: Uint8Array | null;
+}
+
+/**
+ * The one constructor of IndexData: an object literal with every field in a fixed order, so all
+ * indexes share one hidden class and the kernels' property reads stay monomorphic and fast.
+ */
+export function makeIndexData(f: IndexData): IndexData {
+  return {
+    dim: f.dim,
+    numDocs: f.numDocs,
+    quantize: f.quantize,
+    rangeSize: f.rangeSize,
+    rangeShift: f.rangeShift,
+    numRanges: f.numRanges,
+    numSuper: f.numSuper,
+    reordered: f.reordered,
+    docOrdinal: f.docOrdinal,
+    deleted: f.deleted,
+    ids: f.ids,
+    fields: f.fields,
+    termScale: f.termScale,
+    termMax: f.termMax,
+    shortStart: f.shortStart,
+    longTerms: f.longTerms,
+    longSlot: f.longSlot,
+    numShortPostings: f.numShortPostings,
+    numLongPostings: f.numLongPostings,
+    postings: f.postings,
+    memory: f.memory,
+  };
+}
+
+/** Assembles IndexData around in-memory arrays. */
+export function memoryData(
+  base: Omit<IndexData, 'ids' | 'fields' | 'postings' | 'memory' | 'numShortPostings' | 'numLongPostings'>,
+  m: MemoryArrays,
+): IndexData {
+  return makeIndexData({
+    ...base,
+    ids: new MemoryStrings(m.idOffsets, m.idBytes),
+    fields: m.fieldOffsets && m.fieldBytes ? new MemoryStrings(m.fieldOffsets, m.fieldBytes) : null,
+    numShortPostings: m.shortDocs.length,
+    numLongPostings: m.longLow.length,
+    postings: new MemoryPostings(m, base.shortStart, base.numRanges, base.numSuper, base.longTerms.length),
+    memory: m,
+  });
 }
 
 export const RANGE_SIZES = [32, 64, 128, 256];
@@ -149,7 +200,7 @@ export function buildIndexData(
     base = longRangeStart[row + numRanges]!;
   }
   const numLongPostings = base;
-  const makeWeights = (len: number): Uint8Array | Uint16Array | Float32Array =>
+  const makeWeights = (len: number): StoredWeights =>
     quantize === 'u8' ? new Uint8Array(len) : quantize === 'f16' ? new Uint16Array(len) : new Float32Array(len);
   const shortDocs = new Uint32Array(numShort);
   const shortWeights = makeWeights(numShort);
@@ -198,34 +249,24 @@ export function buildIndexData(
     fieldOffsets = f.offsets;
     fieldBytes = f.bytes;
   }
-  return {
-    dim,
-    numDocs: n,
-    quantize,
-    rangeSize,
-    rangeShift: shift,
-    numRanges,
-    reordered: settings.order !== null,
-    docOrdinal: order,
-    deleted: new Uint8Array(n),
-    idOffsets,
-    idBytes,
-    fieldOffsets,
-    fieldBytes,
-    termScale,
-    termMax,
-    shortStart,
-    shortDocs,
-    shortWeights,
-    longTerms: Uint32Array.from(longList),
-    longRangeStart,
-    longRangeMax,
-    longSuperMax: superMaxOf(longRangeMax, numLong, numRanges, Math.ceil(numRanges / (1 << SUPER_SHIFT))),
-    numSuper: Math.ceil(numRanges / (1 << SUPER_SHIFT)),
-    longLow,
-    longWeights,
-    longSlot,
-  };
+  const numSuper = Math.ceil(numRanges / (1 << SUPER_SHIFT));
+  const longTerms = Uint32Array.from(longList);
+  return memoryData(
+    { dim, numDocs: n, quantize, rangeSize, rangeShift: shift, numRanges, numSuper, reordered: settings.order !== null, docOrdinal: order, deleted: new Uint8Array(n), termScale, termMax, shortStart, longTerms, longSlot },
+    {
+      shortDocs,
+      shortWeights,
+      longRangeStart,
+      longRangeMax,
+      longSuperMax: superMaxOf(longRangeMax, numLong, numRanges, numSuper),
+      longLow,
+      longWeights,
+      idOffsets,
+      idBytes,
+      fieldOffsets,
+      fieldBytes,
+    },
+  );
 }
 
 function identity(n: number): Uint32Array {
@@ -257,46 +298,62 @@ export function headerMeta(d: IndexData): { settings: Record<string, unknown>; c
       dim: d.dim,
       documents: d.numDocs,
       live_documents: live,
-      postings: d.shortDocs.length + d.longLow.length,
-      short_postings: d.shortDocs.length,
-      long_postings: d.longLow.length,
+      postings: d.numShortPostings + d.numLongPostings,
+      short_postings: d.numShortPostings,
+      long_postings: d.numLongPostings,
       long_terms: d.longTerms.length,
       ranges: d.numRanges,
     },
   };
 }
 
+/** The sections to write; the index must be in memory. */
 export function toSections(d: IndexData): Record<string, SectionArray> {
+  const m = d.memory;
+  if (!m) throw new Error('toSections needs an index in memory');
   const s: Record<string, SectionArray> = {
     doc_ordinal: d.docOrdinal,
     deleted: d.deleted,
-    id_offsets: d.idOffsets,
-    id_bytes: d.idBytes,
+    id_offsets: m.idOffsets,
+    id_bytes: m.idBytes,
     term_scale: d.termScale,
     term_max: d.termMax,
     short_start: d.shortStart,
-    short_docs: d.shortDocs,
-    short_weights: d.shortWeights,
+    short_docs: m.shortDocs,
+    short_weights: m.shortWeights,
     long_terms: d.longTerms,
-    long_range_start: d.longRangeStart,
-    long_range_max: d.longRangeMax,
-    long_super_max: d.longSuperMax,
-    long_low: d.longLow,
-    long_weights: d.longWeights,
+    long_range_start: m.longRangeStart,
+    long_range_max: m.longRangeMax,
+    long_super_max: m.longSuperMax,
+    long_low: m.longLow,
+    long_weights: m.longWeights,
   };
-  if (d.fieldOffsets && d.fieldBytes) {
-    s.field_offsets = d.fieldOffsets;
-    s.field_bytes = d.fieldBytes;
+  if (m.fieldOffsets && m.fieldBytes) {
+    s.field_offsets = m.fieldOffsets;
+    s.field_bytes = m.fieldBytes;
   }
   return s;
 }
 
-/** Views the sections of an opened file and checks that their sizes agree with each other. */
-export function fromFile(f: OpenedFile, path: string): IndexData {
+/** What an index file's header says, checked: the part of IndexData that does not depend on how postings are read. */
+export interface HeaderLayout {
+  dim: number;
+  numDocs: number;
+  quantize: WeightStorage;
+  rangeSize: number;
+  numRanges: number;
+  numSuper: number;
+  numLong: number;
+  reordered: boolean;
+  /** Dtype of the weight sections. */
+  weightType: 'u8' | 'u16' | 'f32';
+}
+
+export function headerLayout(header: FileHeader, path: string): HeaderLayout {
   const corrupt = (msg: string): never => {
     throw new SparseEncoderError('ERR_INDEX_CORRUPT', `${path}: ${msg}`, { details: { path } });
   };
-  const { settings, counts } = f.header;
+  const { settings, counts } = header;
   const quantize = settings?.quantize as WeightStorage;
   const rangeSize = settings?.range_size as number;
   if (!['u8', 'f16', 'f32'].includes(quantize)) corrupt(`unknown weight storage '${String(quantize)}'`);
@@ -307,110 +364,130 @@ export function fromFile(f: OpenedFile, path: string): IndexData {
   const numLong = counts?.long_terms;
   if (![dim, n, numLong].every((x) => Number.isInteger(x) && (x as number) >= 0)) corrupt('invalid counts in header');
   const numRanges = Math.ceil(n! / rangeSize);
-  const numSuper = Math.ceil(numRanges / (1 << SUPER_SHIFT));
-  const wType = quantize === 'u8' ? 'u8' : quantize === 'f16' ? 'u16' : 'f32';
-  const shortStart = f.section('short_start', 'u32', dim! + 1) as Uint32Array;
-  const numShort = shortStart[dim!]!;
-  const longRangeStart = f.section('long_range_start', 'u32', numLong! * (numRanges + 1)) as Uint32Array;
-  const numLongPostings = numLong! > 0 ? longRangeStart[numLong! * (numRanges + 1) - 1]! : 0;
-  const idOffsets = f.section('id_offsets', 'u32', n! + 1) as Uint32Array;
-  const idBytes = f.section('id_bytes', 'u8', idOffsets[n!]) as Uint8Array;
-  const hasFields = f.has('field_offsets');
-  const fieldOffsets = hasFields ? (f.section('field_offsets', 'u32', n! + 1) as Uint32Array) : null;
-  const fieldBytes = fieldOffsets ? (f.section('field_bytes', 'u8', fieldOffsets[n!]) as Uint8Array) : null;
-  const longTerms = f.section('long_terms', 'u32', numLong) as Uint32Array;
-  const longSlot = new Int32Array(dim!).fill(-1);
-  for (let s = 0; s < numLong!; s++) {
-    const t = longTerms[s]!;
-    if (t >= dim! || (s > 0 && t <= longTerms[s - 1]!)) corrupt('long term list is not ascending within the vocabulary');
-    longSlot[t] = s;
-  }
-  for (let t = 0; t < dim!; t++) if (shortStart[t + 1]! < shortStart[t]!) corrupt(`short posting offsets decrease at term ${t}`);
-  const docOrdinal = f.section('doc_ordinal', 'u32', n) as Uint32Array;
-  const d: IndexData = {
+  return {
     dim: dim!,
     numDocs: n!,
     quantize,
     rangeSize,
-    rangeShift: Math.log2(rangeSize),
     numRanges,
+    numSuper: Math.ceil(numRanges / (1 << SUPER_SHIFT)),
+    numLong: numLong!,
     reordered: settings.reordered === true,
-    docOrdinal,
-    deleted: f.section('deleted', 'u8', n) as Uint8Array,
-    idOffsets,
-    idBytes,
-    fieldOffsets,
-    fieldBytes,
-    termScale: f.section('term_scale', 'f32', dim) as Float32Array,
-    termMax: f.section('term_max', 'f32', dim) as Float32Array,
-    shortStart,
-    shortDocs: f.section('short_docs', 'u32', numShort) as Uint32Array,
-    shortWeights: f.section('short_weights', wType, numShort) as Uint8Array | Uint16Array | Float32Array,
-    longTerms,
-    longRangeStart,
-    longRangeMax: f.section('long_range_max', 'u8', numLong! * numRanges) as Uint8Array,
-    longSuperMax: f.section('long_super_max', 'u8', numLong! * numSuper) as Uint8Array,
-    numSuper,
-    longLow: f.section('long_low', 'u8', numLongPostings) as Uint8Array,
-    longWeights: f.section('long_weights', wType, numLongPostings) as Uint8Array | Uint16Array | Float32Array,
-    longSlot,
+    weightType: quantize === 'u8' ? 'u8' : quantize === 'f16' ? 'u16' : 'f32',
   };
-  return d;
+}
+
+/** Checks the small tables every open loads (whole file or on demand) and derives the long-term slots. */
+export function checkTables(
+  layout: HeaderLayout,
+  t: { shortStart: Uint32Array; longTerms: Uint32Array; docOrdinal: Uint32Array; termScale: Float32Array; termMax: Float32Array },
+  path: string,
+): Int32Array {
+  const corrupt = (msg: string): never => {
+    throw new SparseEncoderError('ERR_INDEX_CORRUPT', `${path}: ${msg}`, { details: { path } });
+  };
+  const { dim, numDocs } = layout;
+  const longSlot = new Int32Array(dim).fill(-1);
+  for (let s = 0; s < t.longTerms.length; s++) {
+    const term = t.longTerms[s]!;
+    if (term >= dim || (s > 0 && term <= t.longTerms[s - 1]!)) corrupt('long term list is not ascending within the vocabulary');
+    longSlot[term] = s;
+  }
+  for (let i = 0; i < dim; i++) if (t.shortStart[i + 1]! < t.shortStart[i]!) corrupt(`short posting offsets decrease at term ${i}`);
+  for (let i = 0; i < dim; i++) {
+    if (!(t.termScale[i]! >= 0 && t.termScale[i]! < Infinity && t.termMax[i]! >= 0 && t.termMax[i]! < Infinity)) corrupt(`invalid scale or maximum of term ${i}`);
+  }
+  for (let i = 0; i < numDocs; i++) if (t.docOrdinal[i]! >= numDocs) corrupt(`document position ${i} maps to ordinal ${t.docOrdinal[i]}, beyond ${numDocs} documents`);
+  return longSlot;
+}
+
+/** Views the sections of an opened file and checks that their sizes agree with each other. */
+export function fromFile(f: OpenedFile, path: string): IndexData {
+  const L = headerLayout(f.header, path);
+  const { dim, numDocs: n, numLong, numRanges, numSuper, weightType: wType } = L;
+  const shortStart = f.section('short_start', 'u32', dim + 1) as Uint32Array;
+  const numShort = shortStart[dim]!;
+  const longRangeStart = f.section('long_range_start', 'u32', numLong * (numRanges + 1)) as Uint32Array;
+  const numLongPostings = numLong > 0 ? longRangeStart[numLong * (numRanges + 1) - 1]! : 0;
+  const idOffsets = f.section('id_offsets', 'u32', n + 1) as Uint32Array;
+  const idBytes = f.section('id_bytes', 'u8', idOffsets[n]) as Uint8Array;
+  const hasFields = f.has('field_offsets');
+  const fieldOffsets = hasFields ? (f.section('field_offsets', 'u32', n + 1) as Uint32Array) : null;
+  const fieldBytes = fieldOffsets ? (f.section('field_bytes', 'u8', fieldOffsets[n]) as Uint8Array) : null;
+  const longTerms = f.section('long_terms', 'u32', numLong) as Uint32Array;
+  const docOrdinal = f.section('doc_ordinal', 'u32', n) as Uint32Array;
+  const termScale = f.section('term_scale', 'f32', dim) as Float32Array;
+  const termMax = f.section('term_max', 'f32', dim) as Float32Array;
+  const longSlot = checkTables(L, { shortStart, longTerms, docOrdinal, termScale, termMax }, path);
+  return memoryData(
+    {
+      dim,
+      numDocs: n,
+      quantize: L.quantize,
+      rangeSize: L.rangeSize,
+      rangeShift: Math.log2(L.rangeSize),
+      numRanges,
+      numSuper,
+      reordered: L.reordered,
+      docOrdinal,
+      deleted: f.section('deleted', 'u8', n) as Uint8Array,
+      termScale,
+      termMax,
+      shortStart,
+      longTerms,
+      longSlot,
+    },
+    {
+      shortDocs: f.section('short_docs', 'u32', numShort) as Uint32Array,
+      shortWeights: f.section('short_weights', wType, numShort) as StoredWeights,
+      longRangeStart,
+      longRangeMax: f.section('long_range_max', 'u8', numLong * numRanges) as Uint8Array,
+      longSuperMax: f.section('long_super_max', 'u8', numLong * numSuper) as Uint8Array,
+      longLow: f.section('long_low', 'u8', numLongPostings) as Uint8Array,
+      longWeights: f.section('long_weights', wType, numLongPostings) as StoredWeights,
+      idOffsets,
+      idBytes,
+      fieldOffsets,
+      fieldBytes,
+    },
+  );
 }
 
 /**
- * Rebuilds every document's stored (dequantized) vector, by ordinal: used by `add` and `compact`,
- * which rebuild the index.
+ * Rebuilds every document's stored (dequantized) vector, by ordinal: used by `add`, `compact`
+ * and segment merges. Reads each posting list once, in term order (so vectors come out sorted).
  */
-export function extractVectors(d: IndexData): { starts: Float64Array; terms: Uint32Array; values: Float32Array } {
+export function extractVectors(d: IndexData, postings: PostingStore = d.postings): { starts: Float64Array; terms: Uint32Array; values: Float32Array } {
   const n = d.numDocs;
   const counts = new Float64Array(n + 1);
   const posOf = d.docOrdinal;
-  for (let i = 0; i < d.shortDocs.length; i++) counts[posOf[d.shortDocs[i]!]! + 1]!++;
-  const stride = d.numRanges + 1;
-  for (let s = 0; s < d.longTerms.length; s++) {
+  const visit = (t: number, fn: (pos: number, w: number) => void): void => {
+    const s = d.longSlot[t]!;
+    const scale = d.quantize === 'u8' ? d.termScale[t]! : 1;
+    if (s < 0) {
+      const l = postings.short(t);
+      for (let i = l.begin; i < l.end; i++) fn(l.docs[i]!, l.weights[i]! * scale);
+      return;
+    }
+    const l = postings.long(s);
     for (let r = 0; r < d.numRanges; r++) {
       const base = r << d.rangeShift;
-      for (let i = d.longRangeStart[s * stride + r]!, e = d.longRangeStart[s * stride + r + 1]!; i < e; i++) {
-        counts[posOf[base + d.longLow[i]!]! + 1]!++;
-      }
+      for (let i = l.starts[r]! - l.base, e = l.starts[r + 1]! - l.base; i < e; i++) fn(base + l.low[i]!, l.weights[i]! * scale);
     }
-  }
+  };
+  for (let t = 0; t < d.dim; t++) if (d.termMax[t] !== 0) visit(t, (pos) => counts[posOf[pos]! + 1]!++);
   for (let i = 0; i < n; i++) counts[i + 1] = counts[i + 1]! + counts[i]!;
   const total = counts[n]!;
   const terms = new Uint32Array(total);
   const values = new Float32Array(total);
   const cursor = counts.slice(0, n);
-  const value = weightReader(d);
-  // Terms in ascending order, so every rebuilt vector is sorted.
   for (let t = 0; t < d.dim; t++) {
-    const s = d.longSlot[t]!;
-    if (s < 0) {
-      for (let i = d.shortStart[t]!, e = d.shortStart[t + 1]!; i < e; i++) {
-        const at = cursor[posOf[d.shortDocs[i]!]!]!++;
-        terms[at] = t;
-        values[at] = value(d.shortWeights, i, t);
-      }
-    } else {
-      for (let r = 0; r < d.numRanges; r++) {
-        const base = r << d.rangeShift;
-        for (let i = d.longRangeStart[s * stride + r]!, e = d.longRangeStart[s * stride + r + 1]!; i < e; i++) {
-          const at = cursor[posOf[base + d.longLow[i]!]!]!++;
-          terms[at] = t;
-          values[at] = value(d.longWeights, i, t);
-        }
-      }
-    }
+    if (d.termMax[t] === 0) continue;
+    visit(t, (pos, w) => {
+      const at = cursor[posOf[pos]!]!++;
+      terms[at] = t;
+      values[at] = w;
+    });
   }
   return { starts: counts, terms, values };
-}
-
-/** The stored weight of posting `i` of term `t`, as a float. */
-export function weightReader(d: IndexData): (w: Uint8Array | Uint16Array | Float32Array, i: number, t: number) => number {
-  if (d.quantize === 'u8') return (w, i, t) => w[i]! * d.termScale[t]!;
-  if (d.quantize === 'f16') {
-    const h = halfTable();
-    return (w, i) => h[w[i]!]!;
-  }
-  return (w, i) => w[i]!;
 }

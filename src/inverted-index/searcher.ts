@@ -1,5 +1,5 @@
-import { halfTable } from './half.js';
 import { SUPER_SHIFT, type IndexData } from './index-data.js';
+import type { LongList, PostingStore, ShortList } from './postings.js';
 import { TopK } from './top-k.js';
 
 /** A query reduced to the terms the index knows: ascending term ids, weights as given. */
@@ -23,8 +23,6 @@ export interface SearchStats {
   rangesVisited: number;
 }
 
-type Weights = Uint8Array | Float32Array;
-
 /**
  * Query kernels over an IndexData. Holds per-index scratch memory (an accumulator per document,
  * a bound per range), so one Searcher serves one query at a time (JavaScript is single-threaded).
@@ -39,9 +37,8 @@ export class Searcher {
   private readonly superUb: Float64Array;
   private readonly keys: Float64Array;
   private readonly rangeHeap: Int32Array;
-  private readonly shortW: Weights;
-  private readonly longW: Weights;
   private readonly u8: boolean;
+  private readonly postings: PostingStore;
   readonly stats: SearchStats = { postings: 0, rangesVisited: 0 };
 
   constructor(private readonly d: IndexData) {
@@ -53,16 +50,7 @@ export class Searcher {
     this.keys = new Float64Array(d.numSuper);
     this.rangeHeap = new Int32Array(d.numRanges);
     this.u8 = d.quantize === 'u8';
-    this.shortW = this.widen(d.shortWeights);
-    this.longW = this.widen(d.longWeights);
-  }
-
-  private widen(w: Uint8Array | Uint16Array | Float32Array): Weights {
-    if (!(w instanceof Uint16Array)) return w;
-    const h = halfTable();
-    const out = new Float32Array(w.length);
-    for (let i = 0; i < w.length; i++) out[i] = h[w[i]!]!;
-    return out;
+    this.postings = d.postings;
   }
 
   private mul(t: number, q: number): number {
@@ -83,10 +71,10 @@ export class Searcher {
    * documents to `touched` from `nt` on (its capacity is grown by the caller). Returns the new count.
    */
   private accumulateShort(t: number, m: number, nt: number): number {
-    const d = this.d, acc = this.acc, touched = this.touched, docs = d.shortDocs, w = this.shortW;
-    const e = d.shortStart[t + 1]!;
-    this.stats.postings += e - d.shortStart[t]!;
-    for (let i = d.shortStart[t]!; i < e; i++) {
+    const acc = this.acc, touched = this.touched;
+    const { docs, weights: w, begin, end: e } = this.postings.short(t);
+    this.stats.postings += e - begin;
+    for (let i = begin; i < e; i++) {
       const doc = docs[i]!;
       const a = acc[doc]!;
       if (a === 0) touched[nt++] = doc;
@@ -103,26 +91,30 @@ export class Searcher {
     stats.postings = 0;
     stats.rangesVisited = d.numRanges;
     if (q.hasNegative) return this.exhaustiveSigned(q, heap);
+    // Long lists fetched once (a list read from the file is then not read twice).
+    const lists = q.terms.map((t) => (d.longSlot[t]! >= 0 ? this.postings.long(d.longSlot[t]!) : null));
     let bound = 0;
-    for (const t of q.terms) bound += this.termPostings(t);
+    for (let j = 0; j < q.terms.length; j++) {
+      const l = lists[j];
+      const t = q.terms[j]!;
+      bound += l ? l.starts[d.numRanges]! - l.starts[0]! : d.shortStart[t + 1]! - d.shortStart[t]!;
+    }
     this.growTouched(Math.min(bound, d.numDocs));
     const touched = this.touched;
     let nt = 0;
     const shift = d.rangeShift;
-    const stride = d.numRanges + 1;
     for (let j = 0; j < q.terms.length; j++) {
       const t = q.terms[j]!;
       const m = this.mul(t, q.weights[j]!);
-      const s = d.longSlot[t]!;
-      if (s < 0) {
+      const l = lists[j];
+      if (!l) {
         nt = this.accumulateShort(t, m, nt);
       } else {
-        const low = d.longLow, w = this.longW, starts = d.longRangeStart;
-        const row = s * stride;
-        stats.postings += starts[row + d.numRanges]! - starts[row]!;
+        const { low, weights: w, starts, base: b0 } = l;
+        stats.postings += starts[d.numRanges]! - starts[0]!;
         for (let r = 0; r < d.numRanges; r++) {
           const base = r << shift;
-          for (let i = starts[row + r]!, e = starts[row + r + 1]!; i < e; i++) {
+          for (let i = starts[r]! - b0, e = starts[r + 1]! - b0; i < e; i++) {
             const doc = base + low[i]!;
             const a = acc[doc]!;
             if (a === 0) touched[nt++] = doc;
@@ -167,72 +159,84 @@ export class Searcher {
     return heap;
   }
 
-  private termPostings(t: number): number {
-    const d = this.d;
-    const s = d.longSlot[t]!;
-    if (s < 0) return d.shortStart[t + 1]! - d.shortStart[t]!;
-    const stride = d.numRanges + 1;
-    return d.longRangeStart[s * stride + d.numRanges]! - d.longRangeStart[s * stride]!;
-  }
-
   /** Calls fn(position, weight) for every posting of term t (slow path: tests, extraction, signed queries). */
   forEachPosting(t: number, fn: (doc: number, weight: number) => void): void {
     const d = this.d;
     const s = d.longSlot[t]!;
     const scale = this.u8 ? d.termScale[t]! : 1;
     if (s < 0) {
-      for (let i = d.shortStart[t]!; i < d.shortStart[t + 1]!; i++) fn(d.shortDocs[i]!, this.shortW[i]! * scale);
+      const l = this.postings.short(t);
+      for (let i = l.begin; i < l.end; i++) fn(l.docs[i]!, l.weights[i]! * scale);
       return;
     }
-    const stride = d.numRanges + 1;
+    const l = this.postings.long(s);
     for (let r = 0; r < d.numRanges; r++) {
       const base = r << d.rangeShift;
-      for (let i = d.longRangeStart[s * stride + r]!; i < d.longRangeStart[s * stride + r + 1]!; i++) {
-        fn(base + d.longLow[i]!, this.longW[i]! * scale);
-      }
+      for (let i = l.starts[r]! - l.base, e = l.starts[r + 1]! - l.base; i < e; i++) fn(base + l.low[i]!, l.weights[i]! * scale);
     }
   }
 
   /** The stored weight of term t in the document at position `doc` (0 if absent), by binary search. */
   weightAt(t: number, doc: number): number {
+    const s = this.d.longSlot[t]!;
+    return this.weightIn(t, s < 0 ? this.postings.short(t) : this.postings.long(s), doc);
+  }
+
+  private weightIn(t: number, l: ShortList | LongList, doc: number): number {
     const d = this.d;
-    const s = d.longSlot[t]!;
     const scale = this.u8 ? d.termScale[t]! : 1;
-    if (s < 0) {
-      let lo = d.shortStart[t]!, hi = d.shortStart[t + 1]!;
+    if ('docs' in l) {
+      let lo = l.begin, hi = l.end;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (d.shortDocs[mid]! < doc) lo = mid + 1;
+        if (l.docs[mid]! < doc) lo = mid + 1;
         else hi = mid;
       }
-      return lo < d.shortStart[t + 1]! && d.shortDocs[lo] === doc ? this.shortW[lo]! * scale : 0;
+      return lo < l.end && l.docs[lo] === doc ? l.weights[lo]! * scale : 0;
     }
     const r = doc >>> d.rangeShift;
     const low = doc & (d.rangeSize - 1);
-    const row = s * (d.numRanges + 1);
-    let lo = d.longRangeStart[row + r]!, hi = d.longRangeStart[row + r + 1]!;
+    let lo = l.starts[r]! - l.base, hi = l.starts[r + 1]! - l.base;
     const end = hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (d.longLow[mid]! < low) lo = mid + 1;
+      if (l.low[mid]! < low) lo = mid + 1;
       else hi = mid;
     }
-    return lo < end && d.longLow[lo] === low ? this.longW[lo]! * scale : 0;
+    return lo < end && l.low[lo] === low ? l.weights[lo]! * scale : 0;
+  }
+
+  /**
+   * Re-scores candidates with the full query (ascending term order, as brute force sums) and
+   * keeps the best k: approximate hits then carry exact scores. Each list is fetched once.
+   */
+  rescore(cands: Array<{ ord: number; pos: number }>, q: PreparedQuery, k: number): TopK {
+    const d = this.d;
+    const lists = q.terms.map((t) => (d.longSlot[t]! >= 0 ? this.postings.long(d.longSlot[t]!) : this.postings.short(t)));
+    const out = new TopK(k);
+    for (const c of cands) {
+      let score = 0;
+      for (let j = 0; j < q.terms.length; j++) {
+        const w = this.weightIn(q.terms[j]!, lists[j]!, c.pos);
+        if (w !== 0) score += q.weights[j]! * w;
+      }
+      out.push(score, c.ord, c.pos);
+    }
+    return out;
   }
 
   /** Adds every long query term's postings in range r, then offers the range's documents to the heap. */
-  private scoreRange(r: number, slots: Int32Array, muls: Float64Array, heap: TopK): void {
+  private scoreRange(r: number, lists: LongList[], muls: Float64Array, heap: TopK): void {
     const d = this.d;
     const acc = this.acc;
     this.stats.rangesVisited++;
     const base = r << d.rangeShift;
-    const low = d.longLow, w = this.longW, starts = d.longRangeStart;
-    const stride = d.numRanges + 1;
     let postings = 0;
-    for (let j = 0; j < slots.length; j++) {
-      const row = slots[j]! * stride + r;
+    for (let j = 0; j < lists.length; j++) {
+      const l = lists[j]!;
       const m = muls[j]!;
-      const b = starts[row]!, e = starts[row + 1]!;
+      const low = l.low, w = l.weights;
+      const b = l.starts[r]! - l.base, e = l.starts[r + 1]! - l.base;
       postings += e - b;
       for (let i = b; i < e; i++) {
         const doc = base + low[i]!;
@@ -268,7 +272,7 @@ export class Searcher {
     const hf = settings.heapFactor;
     stats.postings = 0;
     stats.rangesVisited = 0;
-    const slotList: number[] = [];
+    const lists: LongList[] = [];
     const mulList: number[] = [];
     const boundList: number[] = [];
     // Short terms in full.
@@ -281,14 +285,13 @@ export class Searcher {
       const t = q.terms[j]!;
       const s = d.longSlot[t]!;
       if (s >= 0) {
-        slotList.push(s);
+        lists.push(this.postings.long(s));
         mulList.push(this.mul(t, q.weights[j]!));
         boundList.push(q.weights[j]! * d.termScale[t]!); // bound = q × code × scale
         continue;
       }
       nt = this.accumulateShort(t, this.mul(t, q.weights[j]!), nt);
     }
-    const slots = Int32Array.from(slotList);
     const muls = Float64Array.from(mulList);
     const bounds = Float64Array.from(boundList);
     // Best short-term partial score per range and per super-range.
@@ -304,11 +307,10 @@ export class Searcher {
       const sr = r >>> SUPER_SHIFT;
       if (a > superUb[sr]!) superUb[sr] = a;
     }
-    const smax = d.longSuperMax;
-    for (let j = 0; j < slots.length; j++) {
-      const row = slots[j]! * ns;
+    for (let j = 0; j < lists.length; j++) {
+      const smax = lists[j]!.superMax;
       const bm = bounds[j]!;
-      for (let sr = 0; sr < ns; sr++) superUb[sr] = superUb[sr]! + bm * smax[row + sr]!;
+      for (let sr = 0; sr < ns; sr++) superUb[sr] = superUb[sr]! + bm * smax[sr]!;
     }
     // Super-ranges by decreasing bound. Keys pack a 31-bit quantized bound over the index for a
     // native numeric sort; the order is a heuristic only, every bound is still tested exactly.
@@ -320,7 +322,6 @@ export class Searcher {
       if (superUb[sr]! > 0) keys[nk++] = Math.floor((superUb[sr]! / maxUb) * 2147483647) * 4194304 + sr;
     }
     const sorted = keys.subarray(0, nk).sort();
-    const rmax = d.longRangeMax;
     // The small relative slack absorbs rounding in the bound sums.
     const reach = (b: number): boolean => b > 0 && (!heap.full || hf * b * (1 + 1e-9) >= heap.threshold);
     // Best-first: a max-heap of expanded ranges by bound, fed by super-ranges in bound order, so
@@ -344,7 +345,7 @@ export class Searcher {
           at = c;
         }
         rh[at] = last;
-        if (reach(ub[r]!)) this.scoreRange(r, slots, muls, heap);
+        if (reach(ub[r]!)) this.scoreRange(r, lists, muls, heap);
         else hs = 0; // the largest bound left fails, so do all others in the heap
         continue;
       }
@@ -354,10 +355,10 @@ export class Searcher {
       const r0 = sr << SUPER_SHIFT;
       const r1 = Math.min(r0 + (1 << SUPER_SHIFT), nr);
       for (let r = r0; r < r1; r++) ub[r] = shortMax[r]!;
-      for (let j = 0; j < slots.length; j++) {
-        const row = slots[j]! * nr;
+      for (let j = 0; j < lists.length; j++) {
+        const rmax = lists[j]!.rangeMax;
         const bm = bounds[j]!;
-        for (let r = r0; r < r1; r++) ub[r] = ub[r]! + bm * rmax[row + r]!;
+        for (let r = r0; r < r1; r++) ub[r] = ub[r]! + bm * rmax[r]!;
       }
       for (let r = r0; r < r1; r++) {
         if (!reach(ub[r]!)) continue;

@@ -2,7 +2,9 @@ import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { clusterOrder } from './cluster.js';
 import { DocumentCollector } from './collector.js';
+import { BlockCache } from './block-cache.js';
 import { FORMAT_VERSION, readIndexFile, writeIndexFile, type WriteFault } from './file-format.js';
+import { openOnDemand, type OpenedOnDemand } from './file-postings.js';
 import { RANGE_SIZES, buildIndexData, extractVectors, fromFile, headerMeta, toSections, type IndexData } from './index-data.js';
 import { Searcher, type PreparedQuery, type SearchStats } from './searcher.js';
 import { TopK } from './top-k.js';
@@ -13,7 +15,14 @@ const EXHAUSTIVE_BELOW = 5_000;
 /** Approximate search's default: recall@10 ≈ 0.98 at about 1/25 of exhaustive time on 1M synthetic documents. */
 const DEFAULT_HEAP_FACTOR = 0.8;
 
-interface ResolvedBuild {
+/** A hit before ids are looked up: score, insertion ordinal, storage position. */
+export interface RankedHit {
+  score: number;
+  ord: number;
+  pos: number;
+}
+
+export interface ResolvedBuild {
   quantize: WeightStorage;
   rangeSize: number;
   reorder: boolean | undefined;
@@ -27,19 +36,20 @@ interface ResolvedBuild {
  *
  * Documents have an external string id and an internal ordinal (insertion order); ties in
  * score are broken by ordinal, lower first. `delete` sets a tombstone; `add` and `compact`
- * rebuild the index (cost proportional to the whole corpus).
+ * rebuild the index (cost proportional to the whole corpus: `SegmentedIndex` grows without
+ * rebuilding). Opened with `cacheBytes`, posting lists are read from the file on demand.
  */
 export class SparseIndex {
   private searcher: Searcher | undefined;
   private idMap: Map<string, number> | undefined;
   private disposed = false;
   private live: number | undefined;
-  private readonly decoder = new TextDecoder();
 
   private constructor(
     private data: IndexData,
     private settings: ResolvedBuild,
     private fileBytes?: number,
+    private onDemand?: OpenedOnDemand & { path: string },
   ) {}
 
   /** Builds an index from documents (any iterable or async iterable). */
@@ -53,6 +63,11 @@ export class SparseIndex {
     }
     options.onProgress?.({ type: 'read', documents: n });
     return new SparseIndex(SparseIndex.fromCollector(c, settings, options), settings);
+  }
+
+  /** @internal An index over collected documents (segments are built this way). */
+  static fromDocuments(c: DocumentCollector, settings: ResolvedBuild): SparseIndex {
+    return new SparseIndex(SparseIndex.fromCollector(c, settings), settings);
   }
 
   private static fromCollector(c: DocumentCollector, s: ResolvedBuild, options: IndexBuildOptions = {}): IndexData {
@@ -75,9 +90,20 @@ export class SparseIndex {
    * the whole file; turning it off saves one pass over the bytes.
    */
   static async open(path: string, options: IndexOpenOptions = {}): Promise<SparseIndex> {
+    if (options.cacheBytes !== undefined) {
+      const c = options.cacheBytes;
+      if (!(Number.isSafeInteger(c) && c >= 0)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `cacheBytes must be a non-negative integer, got ${c}`);
+      return SparseIndex.openWithCache(path, new BlockCache(c), options.verifyChecksum ?? false);
+    }
     const f = await readIndexFile(path, options);
     const data = fromFile(f, path);
-    return new SparseIndex(data, { quantize: data.quantize, rangeSize: data.rangeSize, reorder: data.reordered, seed: 1 }, f.bytes.byteLength);
+    return new SparseIndex(data, settingsOf(data), f.bytes.byteLength);
+  }
+
+  /** @internal Opens on demand with a cache shared by several files (the segments of one index). */
+  static async openWithCache(path: string, cache: BlockCache, verifyChecksum: boolean): Promise<SparseIndex> {
+    const o = await openOnDemand(path, cache, { verifyChecksum });
+    return new SparseIndex(o.data, settingsOf(o.data), o.file.bytes, { ...o, path });
   }
 
   /** Number of live (not deleted) documents. */
@@ -105,12 +131,12 @@ export class SparseIndex {
       dim: d.dim,
       documents: d.numDocs,
       liveDocuments: this.size,
-      postings: d.shortDocs.length + d.longLow.length,
+      postings: d.numShortPostings + d.numLongPostings,
       quantize: d.quantize,
       rangeSize: d.rangeSize,
       reordered: d.reordered,
       longTerms: d.longTerms.length,
-      hasFields: d.fieldOffsets !== null,
+      hasFields: d.fields !== null,
     };
     if (this.fileBytes !== undefined) info.fileBytes = this.fileBytes;
     return info;
@@ -122,6 +148,7 @@ export class SparseIndex {
    */
   async add(docs: Iterable<IndexDocument> | AsyncIterable<IndexDocument>): Promise<void> {
     this.check();
+    await this.materialize();
     // The collector already knows every live id, so it rejects duplicates of them; a deleted id may come back.
     const c = this.collectLive();
     for await (const doc of docs as AsyncIterable<IndexDocument>) c.add(doc);
@@ -168,8 +195,9 @@ export class SparseIndex {
   }
 
   /** Drops deleted documents for good (rebuilds; ordinals of the survivors keep their order). */
-  compact(): void {
+  async compact(): Promise<void> {
     this.check();
+    await this.materialize();
     this.replace(SparseIndex.fromCollector(this.collectLive(), this.settings));
   }
 
@@ -178,6 +206,11 @@ export class SparseIndex {
    * SearchOptions.exact); scores of approximate hits are exact scores of the full query.
    */
   search(query: SparseVector, options: SearchOptions = {}): SearchHit[] {
+    return this.hits(this.rank(query, options), options.fields ?? true);
+  }
+
+  /** @internal The top k as (score, ordinal, position), best first; `search` without the id lookups. */
+  rank(query: SparseVector, options: SearchOptions = {}): RankedHit[] {
     this.check();
     const d = this.data;
     const k = options.k ?? 10;
@@ -193,6 +226,9 @@ export class SparseIndex {
       const algorithm = options.algorithm ?? 'auto';
       const exhaustive = full.hasNegative || algorithm === 'exhaustive' || (algorithm === 'auto' && d.numDocs < EXHAUSTIVE_BELOW);
       heap = exhaustive ? s.exhaustive(full, k) : s.pruned(full, { k, heapFactor: 1, candidates: k });
+      // Final scores summed one way (term order), whichever kernel found the hits: an index split
+      // into segments, each picking its own kernel, then returns the very same scores.
+      heap = s.rescore(heap.sorted(), full, k);
     } else {
       const heapFactor = options.heapFactor ?? DEFAULT_HEAP_FACTOR;
       if (!(heapFactor > 0 && heapFactor <= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `heapFactor must be in (0, 1], got ${heapFactor}`);
@@ -201,10 +237,14 @@ export class SparseIndex {
       if (cut !== undefined && !(Number.isInteger(cut) && cut >= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `queryTermCut must be a positive integer, got ${cut}`);
       const q = cut !== undefined && cut < full.terms.length ? cutQuery(full, cut) : full;
       heap = s.pruned(q, { k, heapFactor, candidates });
-      if (q !== full || candidates > k) heap = rescore(heap.sorted(), full, s, k);
+      if (q !== full || candidates > k) heap = s.rescore(heap.sorted(), full, k);
     }
-    const withFields = options.fields ?? true;
-    return heap.sorted().map(({ score, ord }) => {
+    return heap.sorted();
+  }
+
+  /** @internal Ranked hits with their ids (and stored fields). */
+  hits(ranked: RankedHit[], withFields: boolean): SearchHit[] {
+    return ranked.map(({ score, ord }) => {
       const hit: SearchHit = { id: this.idOf(ord), score };
       if (withFields) {
         const f = this.fieldsOf(ord);
@@ -225,6 +265,7 @@ export class SparseIndex {
    */
   async save(path: string, options: { fault?: WriteFault } = {}): Promise<void> {
     this.check();
+    await this.materialize();
     this.fileBytes = await writeIndexFile(path, headerMeta(this.data), toSections(this.data), options.fault);
   }
 
@@ -233,6 +274,59 @@ export class SparseIndex {
     this.disposed = true;
     this.searcher = undefined;
     this.idMap = undefined;
+    this.closeFile();
+  }
+
+  private closeFile(): void {
+    if (!this.onDemand) return;
+    this.onDemand.postings.drop();
+    void this.onDemand.file.close();
+    this.onDemand = undefined;
+  }
+
+  /** An index opened on demand reads its file whole before it is rebuilt or saved; its tombstones are kept. */
+  private async materialize(): Promise<void> {
+    if (!this.onDemand) return;
+    const f = await readIndexFile(this.onDemand.path, { verifyChecksum: false });
+    const data = fromFile(f, this.onDemand.path);
+    data.deleted.set(this.data.deleted);
+    this.closeFile();
+    this.replace(data);
+  }
+
+  /** @internal Documents stored, deleted ones included (ordinals run 0 .. count - 1). */
+  get documentCount(): number {
+    return this.data.numDocs;
+  }
+
+  /** @internal Tombstones by ordinal (1 = deleted); segments read and set them directly. */
+  get tombstones(): Uint8Array {
+    return this.data.deleted;
+  }
+
+  /** @internal The id of a stored document. */
+  idAt(ord: number): string {
+    return this.idOf(ord);
+  }
+
+  /** @internal Every stored id (deleted documents included) with its ordinal, read in one pass. */
+  eachId(fn: (ord: number, id: string) => void): void {
+    this.data.ids.each(fn);
+  }
+
+  /** @internal Appends the live documents, in insertion order, to a collector (merges). */
+  appendLiveTo(c: DocumentCollector): void {
+    this.check();
+    const d = this.data;
+    const { starts, terms, values } = extractVectors(d, this.onDemand?.postings.direct());
+    for (let ord = 0; ord < d.numDocs; ord++) {
+      if (d.deleted[ord] === 1) continue;
+      const s = starts[ord]!, e = starts[ord + 1]!;
+      const doc: IndexDocument = { id: this.idOf(ord), vector: { indices: terms.subarray(s, e), values: values.subarray(s, e), dim: d.dim } };
+      const f = this.fieldsOf(ord);
+      if (f) doc.fields = f;
+      c.add(doc);
+    }
   }
 
   private check(): void {
@@ -252,16 +346,12 @@ export class SparseIndex {
   }
 
   private idOf(ord: number): string {
-    const d = this.data;
-    return this.decoder.decode(d.idBytes.subarray(d.idOffsets[ord]!, d.idOffsets[ord + 1]!));
+    return this.data.ids.get(ord);
   }
 
   private fieldsOf(ord: number): Record<string, unknown> | undefined {
-    const d = this.data;
-    if (!d.fieldOffsets || !d.fieldBytes) return undefined;
-    const a = d.fieldOffsets[ord]!, b = d.fieldOffsets[ord + 1]!;
-    if (a === b) return undefined;
-    return JSON.parse(this.decoder.decode(d.fieldBytes.subarray(a, b))) as Record<string, unknown>;
+    const json = this.data.fields?.get(ord);
+    return json ? (JSON.parse(json) as Record<string, unknown>) : undefined;
   }
 
   /** id → ordinal, built on first use (opening stays cheap). */
@@ -275,22 +365,17 @@ export class SparseIndex {
 
   /** Live documents back into a collector, in insertion order. */
   private collectLive(): DocumentCollector {
-    const d = this.data;
-    const { starts, terms, values } = extractVectors(d);
-    const c = new DocumentCollector(d.dim);
-    for (let ord = 0; ord < d.numDocs; ord++) {
-      if (d.deleted[ord] === 1) continue;
-      const s = starts[ord]!, e = starts[ord + 1]!;
-      const doc: IndexDocument = { id: this.idOf(ord), vector: { indices: terms.subarray(s, e), values: values.subarray(s, e), dim: d.dim } };
-      const f = this.fieldsOf(ord);
-      if (f) doc.fields = f;
-      c.add(doc);
-    }
+    const c = new DocumentCollector(this.data.dim);
+    this.appendLiveTo(c);
     return c;
   }
 }
 
-function resolveBuild(o: IndexBuildOptions): ResolvedBuild {
+function settingsOf(d: IndexData): ResolvedBuild {
+  return { quantize: d.quantize, rangeSize: d.rangeSize, reorder: d.reordered, seed: 1 };
+}
+
+export function resolveBuild(o: IndexBuildOptions): ResolvedBuild {
   const quantize = o.quantize ?? 'f32';
   if (!['f32', 'f16', 'u8'].includes(quantize)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `quantize must be 'f32', 'f16' or 'u8', got '${String(quantize)}'`);
   const rangeSize = o.rangeSize ?? 64;
@@ -323,21 +408,4 @@ function prepare(q: SparseVector, d: IndexData): PreparedQuery {
 function cutQuery(q: PreparedQuery, cut: number): PreparedQuery {
   const order = q.terms.map((_, i) => i).sort((a, b) => q.weights[b]! - q.weights[a]! || a - b).slice(0, cut).sort((a, b) => a - b);
   return { terms: order.map((i) => q.terms[i]!), weights: order.map((i) => q.weights[i]!), hasNegative: false };
-}
-
-/**
- * Re-scores candidates with the full query (ascending term order, as brute force sums) and
- * keeps the best k: approximate hits then carry exact scores.
- */
-function rescore(cands: Array<{ score: number; ord: number; pos: number }>, full: PreparedQuery, s: Searcher, k: number): TopK {
-  const out = new TopK(k);
-  for (const c of cands) {
-    let score = 0;
-    for (let j = 0; j < full.terms.length; j++) {
-      const w = s.weightAt(full.terms[j]!, c.pos);
-      if (w !== 0) score += full.weights[j]! * w;
-    }
-    out.push(score, c.ord, c.pos);
-  }
-  return out;
 }

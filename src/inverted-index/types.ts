@@ -39,8 +39,19 @@ export type IndexProgressEvent =
   | { type: 'stage'; stage: 'cluster' | 'postings' | 'done' };
 
 export interface IndexOpenOptions {
-  /** Verify the CRC-32 of the whole file (default true); off saves one pass over the bytes. */
+  /**
+   * Verify the CRC-32 of the whole file (default true when the file is read whole, false with
+   * `cacheBytes`, where it costs one extra pass over the file); off saves that pass. Lists read on
+   * demand are always bounds-checked.
+   */
   verifyChecksum?: boolean;
+  /**
+   * Read posting lists from the file when queries need them, keeping at most this many bytes of
+   * them in a least-recently-used cache (default: none, the file is read whole at open). Opening
+   * then reads only the header and the tables sized by the vocabulary or the document count
+   * (about 5 bytes per document), so an index larger than memory can be searched.
+   */
+  cacheBytes?: number;
 }
 
 /** Query-time settings. */

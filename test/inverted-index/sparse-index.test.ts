@@ -119,7 +119,7 @@ test('random float vectors: pruned exact search equals brute force with deletes,
     }
   };
   check('after delete', docs, removed);
-  index.compact();
+  await index.compact();
   assert.equal(index.size, docs.length - removed.size);
   const live = docs.filter((d) => !removed.has(d.id));
   check('after compact', live);
