@@ -1,7 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import { BlockCache } from './block-cache.js';
 import { IndexFileReader } from './file-format.js';
-import { checkTables, headerLayout, makeIndexData, type HeaderLayout, type IndexData } from './index-data.js';
+import { checkTables, headerLayout, layoutFields, makeIndexData, type HeaderLayout, type IndexData } from './index-data.js';
 import { MemoryStrings, widen, type LongList, type PostingStore, type ShortList, type StoredWeights, type StringStore } from './postings.js';
 
 /** Largest vocabulary a cache key can address (two key spaces of 2^22 terms per file). */
@@ -167,14 +167,7 @@ export async function openOnDemand(path: string, cache: BlockCache, options: { v
     };
     const postings = new FilePostings(file, L, shortStart, numLongPostings, cache);
     const data = makeIndexData({
-      dim,
-      numDocs: n,
-      quantize: L.quantize,
-      rangeSize: L.rangeSize,
-      rangeShift: Math.log2(L.rangeSize),
-      numRanges,
-      numSuper,
-      reordered: L.reordered,
+      ...layoutFields(L),
       docOrdinal,
       // A private copy: deletes change it in memory, never the file.
       deleted: file.read('deleted', 'u8', n) as Uint8Array,

@@ -377,6 +377,11 @@ export function headerLayout(header: FileHeader, path: string): HeaderLayout {
   };
 }
 
+/** The IndexData fields a checked header fixes. */
+export function layoutFields(L: HeaderLayout): Pick<IndexData, 'dim' | 'numDocs' | 'quantize' | 'rangeSize' | 'rangeShift' | 'numRanges' | 'numSuper' | 'reordered'> {
+  return { dim: L.dim, numDocs: L.numDocs, quantize: L.quantize, rangeSize: L.rangeSize, rangeShift: Math.log2(L.rangeSize), numRanges: L.numRanges, numSuper: L.numSuper, reordered: L.reordered };
+}
+
 /** Checks the small tables every open loads (whole file or on demand) and derives the long-term slots. */
 export function checkTables(
   layout: HeaderLayout,
@@ -421,14 +426,7 @@ export function fromFile(f: OpenedFile, path: string): IndexData {
   const longSlot = checkTables(L, { shortStart, longTerms, docOrdinal, termScale, termMax }, path);
   return memoryData(
     {
-      dim,
-      numDocs: n,
-      quantize: L.quantize,
-      rangeSize: L.rangeSize,
-      rangeShift: Math.log2(L.rangeSize),
-      numRanges,
-      numSuper,
-      reordered: L.reordered,
+      ...layoutFields(L),
       docOrdinal,
       deleted: f.section('deleted', 'u8', n) as Uint8Array,
       termScale,
