@@ -41,7 +41,11 @@ const approxSettings: Array<{ name: string; options: SearchOptions }> = args.set
       { name: 'heapFactor 0.7', options: { heapFactor: 0.7 } },
       { name: 'heapFactor 0.8 (default)', options: { heapFactor: 0.8 } },
       { name: 'heapFactor 0.9', options: { heapFactor: 0.9 } },
-      { name: 'queryTermCut 12, heapFactor 0.9', options: { queryTermCut: 12, heapFactor: 0.9 } },
+      { name: 'queryTermCut 6, heapFactor 1', options: { queryTermCut: 6, heapFactor: 1 } },
+      { name: 'queryTermCut 8, heapFactor 1', options: { queryTermCut: 8, heapFactor: 1 } },
+      { name: 'queryTermCut 10, heapFactor 0.9', options: { queryTermCut: 10, heapFactor: 0.9 } },
+      { name: 'queryTermCut 10, heapFactor 1', options: { queryTermCut: 10, heapFactor: 1 } },
+      { name: 'queryTermCut 15, heapFactor 0.9', options: { queryTermCut: 15, heapFactor: 0.9 } },
     ];
 
 const mb = (b: number): string => (b / 2 ** 20).toFixed(1) + ' MiB';

@@ -40,6 +40,7 @@ async function measure(dir: string): Promise<void> {
   const t0 = performance.now();
   const index = await SegmentedIndex.open(dir, { readOnly: true, cacheBytes: Number(args.cache) });
   const openMs = performance.now() - t0;
+  log(`  opened in ${openMs.toFixed(0)} ms`);
   const rssOpen = process.memoryUsage().rss;
   const run = (options: SearchOptions): { mean: number; p50: number; p99: number } => {
     const lat = new Float64Array(queries.length);
@@ -49,6 +50,7 @@ async function measure(dir: string): Promise<void> {
       lat[i] = performance.now() - s;
     }
     const mean = lat.reduce((a, b) => a + b, 0) / lat.length;
+    log(`  ${JSON.stringify(options)}: mean ${mean.toFixed(2)} ms`);
     lat.sort();
     return { mean, p50: lat[Math.floor(lat.length / 2)]!, p99: lat[Math.floor(lat.length * 0.99)]! };
   };

@@ -38,11 +38,13 @@ export interface ModelPrecisionOptions {
 }
 
 /** Help lines of the model-precision flags (`--quantize` on most commands; `index build` uses --quantize for its weight storage). */
-export function modelPrecisionHelp(flag = 'quantize'): string {
+/** Help lines of the model-precision flags; descriptions start at column `width` (a longer flag puts its own on the next line). */
+export function modelPrecisionHelp(flag = 'quantize', width = 26): string {
+  const col = (left: string): string => (left.length < width ? left.padEnd(width) : left + '\n' + ' '.repeat(width));
   return (
-    `  --${flag} none|int8`.padEnd(26) +
+    col(`  --${flag} none|int8`) +
     'int8: quantize the model\'s linear layers at load, faster on CPU (default none)\n' +
-    '  --fp32-vocab'.padEnd(26) +
+    col('  --fp32-vocab') +
     `with --${flag} int8: keep the vocabulary projection float32\n`
   );
 }

@@ -15,6 +15,12 @@ export interface PrunedSettings {
   heapFactor: number;
   /** Heap size during candidate generation (≥ k). */
   candidates: number;
+  /**
+   * Approximate: only this many long query terms, those with the largest q × (term's largest
+   * weight), enter the range bounds; visited documents are still scored with every term. Fewer
+   * bound terms make every bound cheaper (and lower, so fewer ranges pass). Default: all (exact).
+   */
+  boundTerms?: number;
 }
 
 /** Counts the last query's work, for benchmarks and tuning. */
@@ -234,6 +240,8 @@ export class Searcher {
     let postings = 0;
     for (let j = 0; j < lists.length; j++) {
       const l = lists[j]!;
+      // A zero bound means no posting of this term in the range: skip reading its offsets.
+      if (l.rangeMax[r] === 0) continue;
       const m = muls[j]!;
       const low = l.low, w = l.weights;
       const b = l.starts[r]! - l.base, e = l.starts[r + 1]! - l.base;
@@ -293,7 +301,16 @@ export class Searcher {
       nt = this.accumulateShort(t, this.mul(t, q.weights[j]!), nt);
     }
     const muls = Float64Array.from(mulList);
-    const bounds = Float64Array.from(boundList);
+    // The terms that bound ranges: all of them, or the heaviest `boundTerms` by their largest possible contribution.
+    let boundLists = lists;
+    let bounds = Float64Array.from(boundList);
+    const cut = settings.boundTerms;
+    if (cut !== undefined && cut < lists.length) {
+      const longTermIds = q.terms.filter((t) => d.longSlot[t]! >= 0);
+      const order = lists.map((_, j) => j).sort((a, b) => bounds[b]! * d.termMax[longTermIds[b]!]! / d.termScale[longTermIds[b]!]! - bounds[a]! * d.termMax[longTermIds[a]!]! / d.termScale[longTermIds[a]!]! || a - b).slice(0, cut);
+      boundLists = order.map((j) => lists[j]!);
+      bounds = Float64Array.from(order, (j) => bounds[j]!);
+    }
     // Best short-term partial score per range and per super-range.
     const shortMax = this.shortMax;
     const superUb = this.superUb;
@@ -307,8 +324,8 @@ export class Searcher {
       const sr = r >>> SUPER_SHIFT;
       if (a > superUb[sr]!) superUb[sr] = a;
     }
-    for (let j = 0; j < lists.length; j++) {
-      const smax = lists[j]!.superMax;
+    for (let j = 0; j < boundLists.length; j++) {
+      const smax = boundLists[j]!.superMax;
       const bm = bounds[j]!;
       for (let sr = 0; sr < ns; sr++) superUb[sr] = superUb[sr]! + bm * smax[sr]!;
     }
@@ -355,8 +372,8 @@ export class Searcher {
       const r0 = sr << SUPER_SHIFT;
       const r1 = Math.min(r0 + (1 << SUPER_SHIFT), nr);
       for (let r = r0; r < r1; r++) ub[r] = shortMax[r]!;
-      for (let j = 0; j < lists.length; j++) {
-        const rmax = lists[j]!.rangeMax;
+      for (let j = 0; j < boundLists.length; j++) {
+        const rmax = boundLists[j]!.rangeMax;
         const bm = bounds[j]!;
         for (let r = r0; r < r1; r++) ub[r] = ub[r]! + bm * rmax[r]!;
       }

@@ -20,7 +20,8 @@ import {
   type StepHook,
 } from './index-directory.js';
 import { SparseIndex, resolveBuild, type RankedHit, type ResolvedBuild } from './sparse-index.js';
-import type { IndexDocument, SearchHit, SearchOptions, WeightStorage } from './types.js';
+import { FORMAT_VERSION } from './file-format.js';
+import type { IndexDocument, IndexInfo, SearchHit, SearchOptions, WeightStorage } from './types.js';
 
 /** Options of `SegmentedIndex.open`. Build settings apply when the directory is new; an existing one keeps its own. */
 export interface SegmentedIndexOptions {
@@ -233,8 +234,31 @@ export class SegmentedIndex {
     return n;
   }
 
-  get dim(): number | undefined {
-    return this.manifest.settings.dim ?? this.buffer.dim;
+  /** The vocabulary size (0 while no document or `dim` option has fixed it). */
+  get dim(): number {
+    return this.manifest.settings.dim ?? this.buffer.dim ?? 0;
+  }
+
+  /** Totals over the segments (buffered documents not included), as `SparseIndex.info()` reports them. */
+  info(): IndexInfo {
+    this.check();
+    const infos = this.segments.map((s) => s.index.info());
+    const sum = (f: (i: IndexInfo) => number): number => infos.reduce((n, i) => n + f(i), 0);
+    return {
+      formatVersion: FORMAT_VERSION,
+      dim: this.dim,
+      documents: sum((i) => i.documents),
+      liveDocuments: this.segments.reduce((n, s) => n + s.index.documentCount - s.deleted, 0),
+      postings: sum((i) => i.postings),
+      quantize: this.settings.quantize,
+      rangeSize: this.settings.rangeSize,
+      reordered: infos.some((i) => i.reordered),
+      longTerms: Math.max(0, ...infos.map((i) => i.longTerms)),
+      hasFields: infos.some((i) => i.hasFields),
+      fileBytes: sum((i) => i.fileBytes ?? 0),
+      segments: this.segments.length,
+      generation: this.manifest.generation,
+    };
   }
 
   /** The last commit's generation (0: nothing committed yet). */
@@ -396,7 +420,7 @@ export class SegmentedIndex {
   }
 
   private async mergeRange(from: number, to: number): Promise<void> {
-    const c = new DocumentCollector(this.dim);
+    const c = new DocumentCollector(this.dim || undefined);
     for (let i = from; i < to; i++) this.segments[i]!.index.appendLiveTo(c);
     const merged: Segment[] = [];
     if (c.count > 0) {
@@ -459,7 +483,7 @@ export class SegmentedIndex {
     this.refresh();
     const k = options.k ?? 10;
     const dim = this.dim;
-    if (dim !== undefined && query?.dim !== undefined && query.dim !== dim) throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `query has dim ${query.dim}, the index has ${dim}`);
+    if (dim !== 0 && query?.dim !== undefined && query.dim !== dim) throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `query has dim ${query.dim}, the index has ${dim}`);
     const all: Array<RankedHit & { seg: number }> = [];
     this.segments.forEach((s, seg) => {
       for (const h of s.index.rank(query, options)) all.push({ ...h, seg });

@@ -235,9 +235,9 @@ export class SparseIndex {
       const candidates = Math.max(k, options.candidates ?? k);
       const cut = options.queryTermCut;
       if (cut !== undefined && !(Number.isInteger(cut) && cut >= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `queryTermCut must be a positive integer, got ${cut}`);
-      const q = cut !== undefined && cut < full.terms.length ? cutQuery(full, cut) : full;
-      heap = s.pruned(q, { k, heapFactor, candidates });
-      if (q !== full || candidates > k) heap = s.rescore(heap.sorted(), full, k);
+      // Visited documents are scored with every query term; the cut only narrows the bounds.
+      heap = s.pruned(full, { k, heapFactor, candidates, ...(cut !== undefined ? { boundTerms: cut } : {}) });
+      heap = s.rescore(heap.sorted().slice(0, k), full, k);
     }
     return heap.sorted();
   }
@@ -404,8 +404,3 @@ function prepare(q: SparseVector, d: IndexData): PreparedQuery {
   return { terms, weights, hasNegative };
 }
 
-/** Keeps the `cut` heaviest query terms (ties: lower term id), in ascending term order. */
-function cutQuery(q: PreparedQuery, cut: number): PreparedQuery {
-  const order = q.terms.map((_, i) => i).sort((a, b) => q.weights[b]! - q.weights[a]! || a - b).slice(0, cut).sort((a, b) => a - b);
-  return { terms: order.map((i) => q.terms[i]!), weights: order.map((i) => q.weights[i]!), hasNegative: false };
-}

@@ -70,7 +70,13 @@ export interface SearchOptions {
    * `'auto'` picks exhaustive below 5,000 documents, where it was measured to be as fast.
    */
   algorithm?: 'auto' | 'exhaustive' | 'pruned';
-  /** Approximate: keep only the `queryTermCut` query terms of largest weight for candidate generation (default: all). */
+  /**
+   * Approximate: only the `queryTermCut` frequent ("long") query terms with the largest possible
+   * contribution (query weight × the term's largest stored weight) enter the range bounds that
+   * decide which documents are visited (default: all). Visited documents are scored with every
+   * query term, so hits carry exact scores. Cheaper bounds, and lower ones: fewer ranges pass
+   * (BENCHMARKS.md has the recall-latency curve).
+   */
   queryTermCut?: number;
   /**
    * Approximate: a range of documents is scored only if heapFactor × its upper bound reaches the
@@ -103,4 +109,7 @@ export interface IndexInfo {
   longTerms: number;
   hasFields: boolean;
   fileBytes?: number;
+  /** Index directories: segments in the last commit, and its generation. */
+  segments?: number;
+  generation?: number;
 }

@@ -6,7 +6,10 @@ import { dropOrCancelOnAbort } from './job-queue.js';
 import type { ServerLogEvent } from './types.js';
 
 export interface SearchPoolOptions {
+  /** Index file or index directory (searched as of its last commit). */
   indexPath: string;
+  /** Each worker reads posting lists on demand with a cache of this many bytes (default: reads the index whole). */
+  cacheBytes?: number;
   workers: number;
   /** Searches allowed to wait; the next one is refused with ERR_OVERLOADED. */
   maxQueued: number;
@@ -113,7 +116,7 @@ export class SearchPool {
   }
 
   private spawn(index: number): Promise<{ size: number; dim: number; info: IndexInfo }> {
-    const worker = createWorker(this.options.indexPath);
+    const worker = createWorker(this.options.indexPath, this.options.cacheBytes);
     const slot: Slot = { index, worker, ready: false, job: undefined, exited: false };
     this.slots[index] = slot;
     return new Promise((resolveReady, rejectReady) => {
@@ -173,12 +176,12 @@ function fromWire(e: WireError): SparseEncoderError {
 }
 
 /** `search-worker.js` next to this module in the build; under tsx, a bootstrap registers tsx first (as for the encode workers). */
-function createWorker(indexPath: string): Worker {
+function createWorker(indexPath: string, cacheBytes: number | undefined): Worker {
   const self = import.meta.url;
   if (self.endsWith('.ts')) {
     const entry = JSON.stringify(new URL('./search-worker.ts', self).href);
     const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-    return new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); });`, { eval: true, workerData: { indexPath } });
+    return new Worker(`import(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); });`, { eval: true, workerData: { indexPath, cacheBytes } });
   }
-  return new Worker(new URL('./search-worker.js', self), { workerData: { indexPath } });
+  return new Worker(new URL('./search-worker.js', self), { workerData: { indexPath, cacheBytes } });
 }

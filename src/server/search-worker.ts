@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SparseEncoderError } from '../errors.js';
-import { SparseIndex } from '../inverted-index/sparse-index.js';
+import { openIndex, type SearchableIndex } from '../inverted-index/open-index.js';
 import type { SearchHit } from '../inverted-index/types.js';
 import type { FromSearchWorker, ToSearchWorker } from './protocol.js';
 
@@ -11,16 +11,16 @@ import type { FromSearchWorker, ToSearchWorker } from './protocol.js';
  */
 const port = parentPort;
 if (port === null) throw new Error('search-worker must run in a worker thread');
-const { indexPath } = workerData as { indexPath: string };
+const { indexPath, cacheBytes } = workerData as { indexPath: string; cacheBytes?: number };
 const SLICE_MS = 5;
 
 function send(message: FromSearchWorker): void {
   port!.postMessage(message);
 }
 
-let index: SparseIndex;
+let index: SearchableIndex;
 try {
-  index = await SparseIndex.open(indexPath);
+  index = await openIndex(indexPath, cacheBytes !== undefined ? { cacheBytes } : {});
 } catch (err) {
   const e = err instanceof SparseEncoderError ? err : new SparseEncoderError('ERR_INTERNAL', (err as Error).message);
   send({ type: 'load-failed', error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}) } });
@@ -34,7 +34,7 @@ port.on('message', (m: ToSearchWorker) => {
     return;
   }
   if (m.type === 'close') {
-    index.dispose();
+    void index.dispose();
     port.close();
     return;
   }

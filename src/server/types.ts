@@ -12,7 +12,7 @@ export interface ServerOptions {
   quantize?: 'none' | 'int8';
   /** With `quantize: 'int8'`: whether the vocabulary projection is int8 too. Default true. */
   int8VocabProjection?: boolean;
-  /** Index file (`SparseIndex.save`); enables /search. Default: none. */
+  /** Index file (`SparseIndex.save`) or index directory (`SegmentedIndex`, searched as of its last commit); enables /search. Default: none. */
   index?: string;
   /** Interface to listen on. Default `'127.0.0.1'` (loopback only). */
   host?: string;

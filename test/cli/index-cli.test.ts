@@ -126,3 +126,48 @@ test('--model encodes texts for index build and search (tiny splade-bert fixture
   })();
   rmSync(dir, { recursive: true });
 });
+
+test('index add grows a directory in segments; search, info and merge work on it; the answers equal one built file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'index-cli-'));
+  const { docs, queries } = toySet();
+  writeFileSync(join(dir, 'a.jsonl'), vectorLines(docs.slice(0, 12), (i) => ({ text: docs[i]!.content })));
+  writeFileSync(join(dir, 'b.jsonl'), vectorLines(docs.slice(12), (i) => ({ text: docs[12 + i]!.content })));
+  writeFileSync(join(dir, 'all.jsonl'), vectorLines(docs.filter((d) => d.id !== docs[2]!.id)));
+  writeFileSync(join(dir, 'queries.jsonl'), vectorLines(queries));
+  writeFileSync(join(dir, 'gone.txt'), `${docs[2]!.id}\n`);
+  const idx = join(dir, 'corpus.index');
+  const a = await cli(['index', 'add', idx, '--vectors', join(dir, 'a.jsonl'), '--store-fields', '--flush-documents', '5']);
+  assert.equal(a.code, 0, a.stderr);
+  assert.match(a.stdout, /added 12, deleted 0; 12 live documents in 3 segments, generation 1/);
+  const b = await cli(['index', 'add', idx, '--vectors', join(dir, 'b.jsonl'), '--delete', join(dir, 'gone.txt')]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stdout, /added 8, deleted 1; 19 live documents in 4 segments, generation 2/);
+  // An id already in the index is refused, and nothing is committed.
+  const dup = await cli(['index', 'add', idx, '--vectors', join(dir, 'b.jsonl')]);
+  assert.equal(dup.code, 1);
+  assert.match(dup.stderr, /ERR_DUPLICATE_ID/);
+  const info = JSON.parse((await cli(['index', 'info', idx])).stdout) as { liveDocuments: number; segments: number; generation: number; hasFields: boolean };
+  assert.deepEqual([info.liveDocuments, info.segments, info.generation, info.hasFields], [19, 4, 2, true]);
+
+  const file = join(dir, 'all.idx');
+  assert.equal((await cli(['index', 'build', '--vectors', join(dir, 'all.jsonl'), '--out', file])).code, 0);
+  const fromDir = await cli(['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '-k', '5']);
+  const fromFile = await cli(['search', '--index', file, '--vectors', join(dir, 'queries.jsonl'), '-k', '5']);
+  assert.equal(fromDir.code, 0, fromDir.stderr);
+  assert.equal(fromDir.stdout, fromFile.stdout);
+  const lazy = await cli(['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '-k', '5', '--cache-mb', '1', '--threads', '2']);
+  assert.equal(lazy.stdout, fromFile.stdout, lazy.stderr);
+  const fields = await cli(['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '-k', '1', '--fields']);
+  assert.match(fields.stdout, /"fields":\{"text":/);
+
+  const m = await cli(['index', 'merge', idx]);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, /4 → 1 segments, 19 live documents, generation 3/);
+  assert.equal((await cli(['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '-k', '5'])).stdout, fromFile.stdout);
+
+  const migrated = join(dir, 'migrated.index');
+  const mg = await cli(['index', 'migrate', file, migrated]);
+  assert.equal(mg.code, 0, mg.stderr);
+  assert.equal((await cli(['search', '--index', migrated, '--vectors', join(dir, 'queries.jsonl'), '-k', '5'])).stdout, fromFile.stdout);
+  rmSync(dir, { recursive: true });
+});

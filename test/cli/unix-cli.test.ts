@@ -9,7 +9,7 @@ import { fixture, repoRoot } from '../helpers/paths.js';
 import { OPTIONS as ENCODE } from '../../src/cli/commands/encode.js';
 import { OPTIONS as EVAL } from '../../src/cli/commands/eval.js';
 import { OPTIONS as EXPORT } from '../../src/cli/commands/export.js';
-import { BUILD_OPTIONS } from '../../src/cli/commands/index-cmd.js';
+import { ADD_OPTIONS, BUILD_OPTIONS, MERGE_OPTIONS } from '../../src/cli/commands/index-cmd.js';
 import { OPTIONS as SEARCH } from '../../src/cli/commands/search.js';
 import { OPTIONS as SERVE } from '../../src/cli/commands/serve.js';
 
@@ -104,6 +104,8 @@ test('--help on every command and subcommand lists every option it accepts', asy
   const commands: Array<[string[], Record<string, unknown>]> = [
     [['encode'], ENCODE],
     [['index', 'build'], BUILD_OPTIONS],
+    [['index', 'add'], ADD_OPTIONS],
+    [['index', 'merge'], MERGE_OPTIONS],
     [['search'], SEARCH],
     [['eval'], EVAL],
     [['export'], EXPORT],
@@ -119,7 +121,7 @@ test('--help on every command and subcommand lists every option it accepts', asy
   }
   const info = await cli(['index', 'info', '--help']);
   assert.equal(info.code, 0, info.stderr);
-  assert.match(info.stdout, /index info <file>/);
+  assert.match(info.stdout, /index info <file\|dir>/);
   const top = await cli(['--help']);
   assert.match(top.stdout, /exit status: 0 success, 1 runtime error, 2 usage error, 130 interrupted/);
 });

@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SegmentedIndex } from '../../src/inverted-index/segmented-index.js';
 import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { encodePoolOf, startServer } from '../../src/server/server.js';
 import type { ServerLogEvent, SparseServer } from '../../src/server/types.js';
@@ -345,6 +346,26 @@ test('an index-only server searches vectors, refuses text queries and /encode', 
     assert.equal((await request(s.url, '/info')).body.model, null);
   } finally {
     await s.close();
+  }
+});
+
+test('an index directory is served as of its last commit, equal to the file it was migrated from', async () => {
+  const dir = join(TMP, 'corpus.index');
+  const migrated = await SegmentedIndex.fromFile(INDEX_PATH, dir);
+  await migrated.dispose();
+  const s = await startServer({ index: dir, port: 0 });
+  const f = await startServer({ index: INDEX_PATH, port: 0 });
+  try {
+    for (const q of BERT.results['query']!.slice(0, 5)) {
+      const body = { json: { vectors: [{ indices: q.indices, values: q.values }], k: 5 } };
+      const a = await request(s.url, '/search', body);
+      assert.equal(a.status, 200);
+      assert.deepEqual(a.body.results, (await request(f.url, '/search', body)).body.results);
+    }
+    assert.equal((await request(s.url, '/info')).body.index.segments, 1);
+  } finally {
+    await s.close();
+    await f.close();
   }
 });
 

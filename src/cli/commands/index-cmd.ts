@@ -1,4 +1,6 @@
 import { SparseEncoderError } from '../../errors.js';
+import { openIndex } from '../../inverted-index/open-index.js';
+import { SegmentedIndex } from '../../inverted-index/segmented-index.js';
 import { SparseIndex } from '../../inverted-index/sparse-index.js';
 import type { IndexDocument, WeightStorage } from '../../inverted-index/types.js';
 import type { SparseVector } from '../../sparse/vector.js';
@@ -11,7 +13,10 @@ import { ProgressBar, stdinHint } from '../progress.js';
 const DEFAULT_DIM = 30522;
 
 const USAGE = `usage: sparse-encoder index build (--vectors <file|-> | --model <id|path> --texts <file|->) --out <file> [options]
-       sparse-encoder index info <file>
+       sparse-encoder index add <dir> (--vectors <file|-> | --model <id|path> --texts <file|->) [options]
+       sparse-encoder index merge <dir> [--max-segments <n>]
+       sparse-encoder index migrate <file> <dir>
+       sparse-encoder index info <file|dir>
 
 index build: writes a sparse index file from vectors, or from texts encoded as documents.
   --vectors <file|->       vector lines as 'sparse-encoder encode' writes them, with "id" (or BEIR "_id");
@@ -21,7 +26,7 @@ index build: writes a sparse index file from vectors, or from texts encoded as d
                            or plain lines (id = line number); '-' for stdin
   --out <file>             the index file to write (required)
   --batch-size <n>         texts per model run (default 32)
-${modelPrecisionHelp('model-quantize').replace(/^/gm, ' ').trimEnd()}
+${modelPrecisionHelp('model-quantize', 27).trimEnd()}
   --quantize u8|f16|f32    the index's weight storage (default f32)
   --dim <n>                vocabulary size (default: the lines' "dim", else 30522, else max index + 1)
   --range-size <n>         documents per pruning range: 32, 64, 128 or 256 (default 64)
@@ -29,8 +34,45 @@ ${modelPrecisionHelp('model-quantize').replace(/^/gm, ' ').trimEnd()}
                            returned by 'search --fields' (default off)
   -h, --help               this help
 
-index info <file>: prints the index's header as JSON (documents, postings, dim, storage, bytes).
+index add <dir>: adds documents to an index directory (created if missing) without rebuilding it:
+  they become new segments, then one commit. Ids already in the index are refused. Takes build's
+  --vectors, --model, --texts, --batch-size, --model-quantize, --fp32-vocab, --store-fields, and for a
+  new directory --quantize, --dim (default: the first line's "dim", else 30522) and --range-size.
+  --delete <file>          ids to delete first, one per line
+  --flush-documents <n>    documents per new segment (default 100000)
+  --merge-factor <n>       merge the newest n segments of one size class (default 10; 0 = never)
+
+index merge <dir>: merges the directory's segments (dropping deleted documents), then commits.
+  --max-segments <n>       segments to keep (default 1)
+
+index migrate <file> <dir>: turns an index file into an index directory (the file, unchanged, is its
+  first segment).
+
+index info <file|dir>: prints the index's header as JSON (documents, postings, dim, storage, bytes;
+  segments and generation for a directory).
   -h, --help               this help`;
+
+export const ADD_OPTIONS: Options = {
+  vectors: { type: 'string' },
+  texts: { type: 'string' },
+  model: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'model-quantize': { type: 'string' },
+  'fp32-vocab': { type: 'boolean' },
+  quantize: { type: 'string' },
+  dim: { type: 'string' },
+  'range-size': { type: 'string' },
+  'store-fields': { type: 'boolean' },
+  delete: { type: 'string' },
+  'flush-documents': { type: 'string' },
+  'merge-factor': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export const MERGE_OPTIONS: Options = {
+  'max-segments': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+};
 
 export const BUILD_OPTIONS: Options = {
   vectors: { type: 'string' },
@@ -52,11 +94,124 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'build') return build(rest, io);
   if (sub === 'info') return info(rest, io);
+  if (sub === 'add') return add(rest, io);
+  if (sub === 'merge') return merge(rest, io);
+  if (sub === 'migrate') return migrate(rest, io);
   if (sub === '--help' || sub === '-h') {
     io.stdout.write(USAGE + '\n');
     return;
   }
-  throw new SparseEncoderError('ERR_USAGE', sub === undefined ? 'missing subcommand (build | info)' : `unknown subcommand '${sub}' (build | info)`);
+  const subs = 'build | add | merge | migrate | info';
+  throw new SparseEncoderError('ERR_USAGE', sub === undefined ? `missing subcommand (${subs})` : `unknown subcommand '${sub}' (${subs})`);
+}
+
+function storageFlags(values: ParsedArgs['values']): { quantize: WeightStorage; rangeSize: number } {
+  const quantize = (values.quantize as string | undefined) ?? 'f32';
+  if (!['u8', 'f16', 'f32'].includes(quantize)) throw new SparseEncoderError('ERR_USAGE', `--quantize must be u8, f16 or f32, got '${quantize}'`);
+  const rangeSize = intOption(values['range-size'] as string | undefined, 'range-size', 64);
+  if (![32, 64, 128, 256].includes(rangeSize)) throw new SparseEncoderError('ERR_USAGE', `--range-size must be 32, 64, 128 or 256, got ${rangeSize}`);
+  return { quantize: quantize as WeightStorage, rangeSize };
+}
+
+function onePath(positionals: string[], what: string): string {
+  if (positionals.length !== 1) throw new SparseEncoderError('ERR_USAGE', `usage: sparse-encoder index ${what}`);
+  return positionals[0]!;
+}
+
+async function add(argv: string[], io: CliIo): Promise<void> {
+  const { values, positionals } = parseCommandArgs(argv, ADD_OPTIONS, true);
+  if (values.help) {
+    io.stdout.write(USAGE + '\n');
+    return;
+  }
+  const dir = onePath(positionals, 'add <dir> (--vectors <file|-> | --model <id|path> --texts <file|->)');
+  const source = inputSource(values, 'model-quantize');
+  const { quantize, rangeSize } = storageFlags(values);
+  const dimFlag = values.dim === undefined ? undefined : intOption(values.dim as string, 'dim', 0, 1);
+  const storeFields = values['store-fields'] === true;
+  const deletes = values.delete === undefined ? [] : await readIdList(values.delete as string, io);
+  const input = await openInput(source.path, io);
+  const index = await SegmentedIndex.open(dir, {
+    ...(values.quantize !== undefined ? { quantize } : {}),
+    rangeSize,
+    ...(dimFlag !== undefined ? { dim: dimFlag } : {}),
+    flushDocuments: intOption(values['flush-documents'] as string | undefined, 'flush-documents', 100_000, 1),
+    mergeFactor: intOption(values['merge-factor'] as string | undefined, 'merge-factor', 10, 0),
+  });
+  const bar = new ProgressBar(io.stderr, source.kind === 'texts' ? 'encoding' : 'adding', undefined, input.size);
+  try {
+    let deleted = 0;
+    for (const id of deletes) if (index.delete(id)) deleted++;
+    if (source.kind === 'texts') bar.status(`loading ${source.model}`);
+    stdinHint(input, io, source.kind === 'texts' ? 'texts' : 'vector lines');
+    const onBytes = (n: number): void => bar.addBytes(n);
+    const lineSource =
+      source.kind === 'texts'
+        ? encodedLines(input, source.model, 'document', source.batchSize, source.precision, onBytes)
+        : readVectorLines(input, { requireId: true, onBytes });
+    let added = 0;
+    let dim = index.dim || dimFlag;
+    async function* docs(): AsyncGenerator<IndexDocument> {
+      for await (const l of lineSource) {
+        dim ??= l.dim ?? DEFAULT_DIM;
+        if (l.dim !== undefined && l.dim !== dim) throw new SparseEncoderError('ERR_DIMENSION_MISMATCH', `${l.where}: "dim" ${l.dim} differs from the index's ${dim}`);
+        const doc: IndexDocument = { id: String(l.id), vector: lineVector(l, dim) };
+        if (storeFields && l.extra) doc.fields = l.extra;
+        yield doc;
+        bar.update(++added);
+      }
+    }
+    await index.add(docs());
+    bar.phase('writing', undefined);
+    bar.status('commit');
+    await index.commit();
+    bar.clear();
+    const i = index.info();
+    io.stdout.write(`${dir}: added ${added}, deleted ${deleted}; ${i.liveDocuments} live documents in ${i.segments} segments, generation ${i.generation}\n`);
+  } catch (err) {
+    bar.clear();
+    throw err;
+  } finally {
+    await index.dispose();
+  }
+}
+
+async function readIdList(path: string, io: CliIo): Promise<string[]> {
+  const input = await openInput(path, io);
+  const ids: string[] = [];
+  for await (const r of readTextRecords(input)) ids.push(r.id ?? r.text.trim());
+  return ids;
+}
+
+async function merge(argv: string[], io: CliIo): Promise<void> {
+  const { values, positionals } = parseCommandArgs(argv, MERGE_OPTIONS, true);
+  if (values.help) {
+    io.stdout.write(USAGE + '\n');
+    return;
+  }
+  const dir = onePath(positionals, 'merge <dir> [--max-segments <n>]');
+  const maxSegments = intOption(values['max-segments'] as string | undefined, 'max-segments', 1, 1);
+  const index = await SegmentedIndex.open(dir, { mergeFactor: 0 });
+  try {
+    const before = index.segmentInfo().length;
+    await index.merge({ maxSegments });
+    await index.commit();
+    io.stdout.write(`${dir}: ${before} → ${index.segmentInfo().length} segments, ${index.size} live documents, generation ${index.generation}\n`);
+  } finally {
+    await index.dispose();
+  }
+}
+
+async function migrate(argv: string[], io: CliIo): Promise<void> {
+  const { values, positionals } = parseCommandArgs(argv, { help: { type: 'boolean', short: 'h' } }, true);
+  if (values.help) {
+    io.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (positionals.length !== 2) throw new SparseEncoderError('ERR_USAGE', 'usage: sparse-encoder index migrate <file> <dir>');
+  const index = await SegmentedIndex.fromFile(positionals[0]!, positionals[1]!);
+  io.stdout.write(`${positionals[1]}: ${index.size} live documents in 1 segment, generation ${index.generation}\n`);
+  await index.dispose();
 }
 
 async function build(argv: string[], io: CliIo): Promise<void> {
@@ -67,10 +222,7 @@ async function build(argv: string[], io: CliIo): Promise<void> {
   }
   const source = inputSource(values, 'model-quantize');
   const out = requireOption(values.out as string | undefined, 'out');
-  const quantize = (values.quantize as string | undefined) ?? 'f32';
-  if (!['u8', 'f16', 'f32'].includes(quantize)) throw new SparseEncoderError('ERR_USAGE', `--quantize must be u8, f16 or f32, got '${quantize}'`);
-  const rangeSize = intOption(values['range-size'] as string | undefined, 'range-size', 64);
-  if (![32, 64, 128, 256].includes(rangeSize)) throw new SparseEncoderError('ERR_USAGE', `--range-size must be 32, 64, 128 or 256, got ${rangeSize}`);
+  const { quantize, rangeSize } = storageFlags(values);
   const dimFlag = values.dim === undefined ? undefined : intOption(values.dim as string, 'dim', 0);
   const storeFields = values['store-fields'] === true;
 
@@ -112,7 +264,7 @@ async function build(argv: string[], io: CliIo): Promise<void> {
     bar.phase('building', lines.length);
     bar.status(`${lines.length} documents: postings and ranges`);
     const index = await SparseIndex.build(docs(), {
-      quantize: quantize as WeightStorage,
+      quantize,
       rangeSize,
       dim,
       onProgress: (e) => {
@@ -198,9 +350,8 @@ async function info(argv: string[], io: CliIo): Promise<void> {
     io.stdout.write(USAGE + '\n');
     return;
   }
-  if (positionals.length !== 1) throw new SparseEncoderError('ERR_USAGE', 'usage: sparse-encoder index info <file>');
-  const index = await SparseIndex.open(positionals[0]!);
+  const index = await openIndex(onePath(positionals, 'info <file|dir>'), { cacheBytes: 0 });
   const out = await OutputWriter.open('-', io);
   await out.write(JSON.stringify(index.info(), null, 2) + '\n');
-  index.dispose();
+  await index.dispose();
 }

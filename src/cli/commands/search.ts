@@ -1,5 +1,5 @@
 import { SparseEncoderError } from '../../errors.js';
-import { SparseIndex } from '../../inverted-index/sparse-index.js';
+import { openIndex } from '../../inverted-index/open-index.js';
 import type { SearchHit, SearchOptions } from '../../inverted-index/types.js';
 import { SearchPool } from '../../server/search-pool.js';
 import type { SparseVector } from '../../sparse/vector.js';
@@ -12,13 +12,16 @@ import { encodedLines, inputSource } from './index-cmd.js';
 /** Approximate settings with --approximate: recall@10 ≈ 0.98 on the benchmark corpus (BENCHMARKS.md). */
 const DEFAULT_HEAP_FACTOR = 0.8;
 
-const USAGE = `usage: sparse-encoder search --index <file> (--vectors <file|-> | --model <id|path> --texts <file|->) [options]
+const USAGE = `usage: sparse-encoder search --index <file|dir> (--vectors <file|-> | --model <id|path> --texts <file|->) [options]
 
 Searches the index with each query; writes one JSON line per query, in input order:
   {"query_id": "q1", "hits": [{"id": "d7", "score": 12.5}, ...]}   (+ "fields" per hit with --fields)
 Search is exact by default (the same hits as scoring every document), as in the library and the server.
 
-  --index <file>            index written by 'sparse-encoder index build' (required)
+  --index <file|dir>        index file ('sparse-encoder index build') or index directory ('index add');
+                            a directory is searched as of its last commit (required)
+  --cache-mb <n>            read posting lists on demand, keeping at most n MiB of them in memory
+                            (default: the index is read into memory whole)
   --vectors <file|->        query vector lines ("id" optional: the line number otherwise); '-' for stdin
   --model <id|path>         encode --texts as queries with this model
   --texts <file|->          query texts: JSONL {"id","text"}, BEIR {"_id","text"} (queries.jsonl) or plain lines
@@ -27,7 +30,8 @@ ${modelPrecisionHelp()}  -k, --k <n>               hits per query (default 10)
   --approximate             approximate top-k: faster, recall@10 ~0.98 at the default --heap-factor
   --heap-factor <x>         with --approximate: visit a range when x times its bound reaches the k-th
                             score, 0 < x <= 1 (default ${DEFAULT_HEAP_FACTOR})
-  --query-term-cut <n>      with --approximate: use only the n heaviest query terms to find candidates
+  --query-term-cut <n>      with --approximate: only the n query terms of largest possible contribution
+                            bound which documents are visited; visited ones are scored with every term
                             (default: all)
   --exact                   exact top-k (the default; kept for scripts that say it)
   --fields                  add each hit's stored fields (index build --store-fields) (default off)
@@ -38,6 +42,7 @@ ${modelPrecisionHelp()}  -k, --k <n>               hits per query (default 10)
 
 export const OPTIONS: Options = {
   index: { type: 'string' },
+  'cache-mb': { type: 'string' },
   vectors: { type: 'string' },
   texts: { type: 'string' },
   model: { type: 'string' },
@@ -83,10 +88,11 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const threads = intOption(values.threads as string | undefined, 'threads', 1);
   const input = await openInput(source.path, io);
   const out = await OutputWriter.open((values.output as string | undefined) ?? '-', io);
-  const index = await SparseIndex.open(indexPath);
+  const cacheMb = values['cache-mb'] === undefined ? undefined : intOption(values['cache-mb'] as string, 'cache-mb', 0, 0);
+  const index = await openIndex(indexPath, cacheMb === undefined ? {} : { cacheBytes: cacheMb * 2 ** 20 });
   // With --threads, worker threads search chunks of queries at once (the server's search pool);
   // answers are written in input order.
-  const pool = threads > 1 ? await SearchPool.start({ indexPath, workers: threads, maxQueued: threads * 2, onLog: () => undefined }) : undefined;
+  const pool = threads > 1 ? await SearchPool.start({ indexPath, ...(cacheMb !== undefined ? { cacheBytes: cacheMb * 2 ** 20 } : {}), workers: threads, maxQueued: threads * 2, onLog: () => undefined }) : undefined;
   const bar = new ProgressBar(io.stderr, 'searching', undefined, input.size);
   let n = 0;
   const write = async (ids: string[], results: SearchHit[][]): Promise<void> => {
@@ -142,7 +148,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     bar.clear();
     throw err;
   } finally {
-    index.dispose();
+    await index.dispose();
     await pool?.close();
   }
 }

@@ -4,7 +4,7 @@ import type { ServerLogEvent } from '../../server/types.js';
 import { type Options, intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
 import type { CliIo } from '../io.js';
 
-const HELP = `usage: sparse-encoder serve --model <id|path> [--index <file>] [options]
+const HELP = `usage: sparse-encoder serve --model <id|path> [--index <file|dir>] [options]
 
 Serves a model and/or an index over HTTP (JSON): GET /health, GET /info, POST /encode,
 POST /search, POST /similarity; text-embeddings-inference's POST /embed_sparse (and POST /),
@@ -14,7 +14,8 @@ after finishing the requests in flight.
 
 options:
   --model <id|path>       model folder or Hugging Face Hub id (enables /encode, /similarity, text search)
-  --index <file>          index file written by 'sparse-encoder index build' (enables /search)
+  --index <file|dir>      index file ('index build') or index directory ('index add'; searched as of
+                          its last commit) (enables /search)
   --host <addr>           interface to listen on (default 127.0.0.1: this machine only)
   --port <n>              TCP port, 0 for any free one (default 8080)
   --workers <n>           encode worker threads, each with its own model copy (default 1)
