@@ -4,6 +4,7 @@
  *
  *   npm run bench:index                       # 1,000,000 documents
  *   node dist/bench/index-bench.js --docs 100000 --queries 2000
+ *   node dist/bench/index-bench.js --curve-only <kept corpus.idx>   # approximate curve only
  *
  * Reports build time, file size, open time, peak RSS, latency of exhaustive / exact pruned /
  * approximate search and recall@10 of approximate search against exact, and the recall cost of
@@ -27,6 +28,9 @@ const { values: args } = parseArgs({
     'range-size': { type: 'string', default: '64' },
     settings: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    // Approximate curve only, on an index file this bench built before (--keep): exact pruned search
+    // (shown equal to exhaustive by the full run) is the reference.
+    'curve-only': { type: 'string' },
   },
 });
 const numDocs = Number(args.docs);
@@ -112,7 +116,30 @@ function mismatches(got: SearchHit[][], want: SearchHit[][]): number {
   return bad;
 }
 
+async function curveOnly(path: string): Promise<void> {
+  const queries = loadTokenVectors('msmarco-dev/queries.splade-v3.x100.jsonl', 100, loadVocab())
+    .slice(0, numQueries)
+    .map((q) => q.vector);
+  const index = await SparseIndex.open(path);
+  const pruned = timeQueries(index, queries, { exact: true, algorithm: 'pruned' });
+  const lines = [
+    `${index.size.toLocaleString('en-US')} documents (${path}), ${queries.length} SPLADE-v3 queries, k = ${K}, one thread; recall@10 against exact search.`,
+    '',
+    '| search | mean ms | p50 ms | p99 ms | postings scored / query | recall@10 |',
+    '| --- | --- | --- | --- | --- | --- |',
+    `| exact, block-max pruned | ${pruned.mean.toFixed(3)} | ${pruned.p50.toFixed(3)} | ${pruned.p99.toFixed(3)} | ${Math.round(pruned.postings).toLocaleString('en-US')} | 1 |`,
+  ];
+  for (const a of approxSettings) {
+    const r = timeQueries(index, queries, { ...a.options, exact: false });
+    log(`${a.name}: mean ${r.mean.toFixed(3)} ms`);
+    lines.push(`| approximate ${a.name} | ${r.mean.toFixed(3)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${Math.round(r.postings).toLocaleString('en-US')} | ${recall(r.results, pruned.results).toFixed(4)} |`);
+  }
+  index.dispose();
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
 async function main(): Promise<void> {
+  if (args['curve-only']) return curveOnly(args['curve-only']);
   const dir = mkdtempSync(join(tmpdir(), 'sparse-index-bench-'));
   const path = join(dir, 'corpus.idx');
   const vocab = loadVocab();

@@ -16,9 +16,9 @@ export interface PrunedSettings {
   /** Heap size during candidate generation (≥ k). */
   candidates: number;
   /**
-   * Approximate: only this many long query terms, those with the largest q × (term's largest
-   * weight), enter the range bounds; visited documents are still scored with every term. Fewer
-   * bound terms make every bound cheaper (and lower, so fewer ranges pass). Default: all (exact).
+   * Approximate: only this many query terms, those with the largest q × (term's largest weight),
+   * find candidates (long ones bound the ranges, short ones are accumulated); visited ranges are
+   * still scored with every long term. Cheaper bounds, and lower ones. Default: all (exact).
    */
   boundTerms?: number;
 }
@@ -282,35 +282,47 @@ export class Searcher {
     stats.rangesVisited = 0;
     const lists: LongList[] = [];
     const mulList: number[] = [];
-    const boundList: number[] = [];
     // Short terms in full.
     let shortTotal = 0;
     for (const t of q.terms) if (d.longSlot[t]! < 0) shortTotal += d.shortStart[t + 1]! - d.shortStart[t]!;
     this.growTouched(Math.min(shortTotal, d.numDocs) + 1);
     const touched = this.touched;
     let nt = 0;
+    // With a cut, only the `boundTerms` query terms of largest possible contribution (q × the
+    // term's largest weight) take part in finding candidates: the long ones bound the ranges, the
+    // short ones are accumulated. Visited ranges are still scored with every long term, and the
+    // caller re-scores the final hits with every term.
+    const cut = settings.boundTerms;
+    let selected: Uint8Array | undefined;
+    if (cut !== undefined && cut < q.terms.length) {
+      selected = new Uint8Array(q.terms.length);
+      const order = q.terms.map((_, j) => j).sort((a, b) => q.weights[b]! * d.termMax[q.terms[b]!]! - q.weights[a]! * d.termMax[q.terms[a]!]! || a - b);
+      // The cut applies to long and to short terms separately (each kind keeps its `cut` best).
+      let long = 0, short = 0;
+      for (const j of order) {
+        if (d.longSlot[q.terms[j]!]! >= 0 ? long++ < cut : short++ < cut) selected[j] = 1;
+      }
+    }
+    const boundLists: LongList[] = [];
+    const boundList: number[] = [];
     for (let j = 0; j < q.terms.length; j++) {
       const t = q.terms[j]!;
       const s = d.longSlot[t]!;
+      const use = selected === undefined || selected[j] === 1;
       if (s >= 0) {
-        lists.push(this.postings.long(s));
+        const l = this.postings.long(s);
+        lists.push(l);
         mulList.push(this.mul(t, q.weights[j]!));
-        boundList.push(q.weights[j]! * d.termScale[t]!); // bound = q × code × scale
+        if (use) {
+          boundLists.push(l);
+          boundList.push(q.weights[j]! * d.termScale[t]!); // bound = q × code × scale
+        }
         continue;
       }
-      nt = this.accumulateShort(t, this.mul(t, q.weights[j]!), nt);
+      if (use) nt = this.accumulateShort(t, this.mul(t, q.weights[j]!), nt);
     }
     const muls = Float64Array.from(mulList);
-    // The terms that bound ranges: all of them, or the heaviest `boundTerms` by their largest possible contribution.
-    let boundLists = lists;
-    let bounds = Float64Array.from(boundList);
-    const cut = settings.boundTerms;
-    if (cut !== undefined && cut < lists.length) {
-      const longTermIds = q.terms.filter((t) => d.longSlot[t]! >= 0);
-      const order = lists.map((_, j) => j).sort((a, b) => bounds[b]! * d.termMax[longTermIds[b]!]! / d.termScale[longTermIds[b]!]! - bounds[a]! * d.termMax[longTermIds[a]!]! / d.termScale[longTermIds[a]!]! || a - b).slice(0, cut);
-      boundLists = order.map((j) => lists[j]!);
-      bounds = Float64Array.from(order, (j) => bounds[j]!);
-    }
+    const bounds = Float64Array.from(boundList);
     // Best short-term partial score per range and per super-range.
     const shortMax = this.shortMax;
     const superUb = this.superUb;
@@ -346,6 +358,7 @@ export class Searcher {
     const rh = this.rangeHeap;
     let hs = 0;
     let p = nk - 1;
+
     for (;;) {
       const nextSuper = p >= 0 ? superUb[sorted[p]! % 4194304]! : -1;
       if (hs > 0 && ub[rh[0]!]! >= nextSuper) {

@@ -69,6 +69,8 @@ export const ADD_OPTIONS: Options = {
   help: { type: 'boolean', short: 'h' },
 };
 
+const HELP_ONLY: Options = { help: { type: 'boolean', short: 'h' } };
+
 export const MERGE_OPTIONS: Options = {
   'max-segments': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -105,6 +107,14 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   throw new SparseEncoderError('ERR_USAGE', sub === undefined ? `missing subcommand (${subs})` : `unknown subcommand '${sub}' (${subs})`);
 }
 
+/** A subcommand's arguments; undefined when --help was asked for (and printed). */
+function subArgs(argv: string[], options: Options, io: CliIo): ParsedArgs | undefined {
+  const parsed = parseCommandArgs(argv, options, true);
+  if (!parsed.values.help) return parsed;
+  io.stdout.write(USAGE + '\n');
+  return undefined;
+}
+
 function storageFlags(values: ParsedArgs['values']): { quantize: WeightStorage; rangeSize: number } {
   const quantize = (values.quantize as string | undefined) ?? 'f32';
   if (!['u8', 'f16', 'f32'].includes(quantize)) throw new SparseEncoderError('ERR_USAGE', `--quantize must be u8, f16 or f32, got '${quantize}'`);
@@ -119,11 +129,9 @@ function onePath(positionals: string[], what: string): string {
 }
 
 async function add(argv: string[], io: CliIo): Promise<void> {
-  const { values, positionals } = parseCommandArgs(argv, ADD_OPTIONS, true);
-  if (values.help) {
-    io.stdout.write(USAGE + '\n');
-    return;
-  }
+  const args = subArgs(argv, ADD_OPTIONS, io);
+  if (!args) return;
+  const { values, positionals } = args;
   const dir = onePath(positionals, 'add <dir> (--vectors <file|-> | --model <id|path> --texts <file|->)');
   const source = inputSource(values, 'model-quantize');
   const { quantize, rangeSize } = storageFlags(values);
@@ -184,11 +192,9 @@ async function readIdList(path: string, io: CliIo): Promise<string[]> {
 }
 
 async function merge(argv: string[], io: CliIo): Promise<void> {
-  const { values, positionals } = parseCommandArgs(argv, MERGE_OPTIONS, true);
-  if (values.help) {
-    io.stdout.write(USAGE + '\n');
-    return;
-  }
+  const args = subArgs(argv, MERGE_OPTIONS, io);
+  if (!args) return;
+  const { values, positionals } = args;
   const dir = onePath(positionals, 'merge <dir> [--max-segments <n>]');
   const maxSegments = intOption(values['max-segments'] as string | undefined, 'max-segments', 1, 1);
   const index = await SegmentedIndex.open(dir, { mergeFactor: 0 });
@@ -203,11 +209,9 @@ async function merge(argv: string[], io: CliIo): Promise<void> {
 }
 
 async function migrate(argv: string[], io: CliIo): Promise<void> {
-  const { values, positionals } = parseCommandArgs(argv, { help: { type: 'boolean', short: 'h' } }, true);
-  if (values.help) {
-    io.stdout.write(USAGE + '\n');
-    return;
-  }
+  const args = subArgs(argv, HELP_ONLY, io);
+  if (!args) return;
+  const { positionals } = args;
   if (positionals.length !== 2) throw new SparseEncoderError('ERR_USAGE', 'usage: sparse-encoder index migrate <file> <dir>');
   const index = await SegmentedIndex.fromFile(positionals[0]!, positionals[1]!);
   io.stdout.write(`${positionals[1]}: ${index.size} live documents in 1 segment, generation ${index.generation}\n`);
@@ -345,11 +349,9 @@ export async function* encodedLines(
 }
 
 async function info(argv: string[], io: CliIo): Promise<void> {
-  const { values, positionals } = parseCommandArgs(argv, { help: { type: 'boolean', short: 'h' } }, true);
-  if (values.help) {
-    io.stdout.write(USAGE + '\n');
-    return;
-  }
+  const args = subArgs(argv, HELP_ONLY, io);
+  if (!args) return;
+  const { positionals } = args;
   const index = await openIndex(onePath(positionals, 'info <file|dir>'), { cacheBytes: 0 });
   const out = await OutputWriter.open('-', io);
   await out.write(JSON.stringify(index.info(), null, 2) + '\n');
