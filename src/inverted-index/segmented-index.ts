@@ -159,7 +159,8 @@ export class SegmentedIndex {
    * copied unchanged) and commits it.
    */
   static async fromFile(file: string, path: string, options: Omit<SegmentedIndexOptions, 'quantize' | 'rangeSize' | 'readOnly'> = {}): Promise<SegmentedIndex> {
-    const source = await SparseIndex.open(file);
+    // Only its header and tables: the file is copied, not read into memory.
+    const source = await SparseIndex.open(file, { cacheBytes: 0 });
     const st = await stat(path).catch(() => undefined);
     if (st && (await readManifest(path).catch(() => undefined))) {
       source.dispose();
@@ -173,7 +174,7 @@ export class SegmentedIndex {
       const fh = await openFile(join(path, name), 'r+');
       await fh.sync();
       await fh.close();
-      index.segments.push({ name, index: await index.openSegment(name), tombstones: null, dirty: source.size !== info.documents, deleted: info.documents - source.size });
+      index.segments.push({ name, index: await index.openSegment(name), tombstones: null, dirty: false, deleted: info.documents - source.size });
       index.setDim(info.dim);
       source.dispose();
       await index.commit();
