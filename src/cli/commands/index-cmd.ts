@@ -52,7 +52,8 @@ index info <file|dir>: prints the index's header as JSON (documents, postings, d
   segments and generation for a directory).
   -h, --help               this help`;
 
-export const ADD_OPTIONS: Options = {
+/** What build and add share: the input, the model, the index's storage. */
+const INPUT_OPTIONS: Options = {
   vectors: { type: 'string' },
   texts: { type: 'string' },
   model: { type: 'string' },
@@ -63,10 +64,14 @@ export const ADD_OPTIONS: Options = {
   dim: { type: 'string' },
   'range-size': { type: 'string' },
   'store-fields': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+export const ADD_OPTIONS: Options = {
+  ...INPUT_OPTIONS,
   delete: { type: 'string' },
   'flush-documents': { type: 'string' },
   'merge-factor': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 };
 
 const HELP_ONLY: Options = { help: { type: 'boolean', short: 'h' } };
@@ -77,18 +82,8 @@ export const MERGE_OPTIONS: Options = {
 };
 
 export const BUILD_OPTIONS: Options = {
-  vectors: { type: 'string' },
-  texts: { type: 'string' },
-  model: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'model-quantize': { type: 'string' },
-  'fp32-vocab': { type: 'boolean' },
+  ...INPUT_OPTIONS,
   out: { type: 'string' },
-  quantize: { type: 'string' },
-  dim: { type: 'string' },
-  'range-size': { type: 'string' },
-  'store-fields': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 };
 
 
