@@ -177,18 +177,23 @@ export async function writeIndexFile(
       details: { path, errno: e.code },
     });
   }
-  // Persist the rename itself; some filesystems refuse to fsync a directory, which is harmless.
+  // Persist the rename itself.
+  await syncDirectory(dirname(path));
+  return total;
+}
+
+/** fsyncs a directory, so renames in it reach the disk; some filesystems refuse to, which is harmless. */
+export async function syncDirectory(dir: string): Promise<void> {
   try {
-    const dh = await open(dirname(path), 'r');
+    const dh = await open(dir, 'r');
     try {
       await dh.sync();
     } finally {
       await dh.close();
     }
   } catch {
-    /* best effort */
+    // best effort: the renames are still ordered on the common filesystems
   }
-  return total;
 }
 
 export interface OpenedFile {
@@ -250,41 +255,67 @@ export async function readIndexFile(path: string, options: { verifyChecksum?: bo
   return parseIndexBytes(bytes, path, options.verifyChecksum ?? true);
 }
 
-export function parseIndexBytes(bytes: Uint8Array, path: string, verifyChecksum = true): OpenedFile {
-  const fail = (code: 'ERR_INDEX_CORRUPT' | 'ERR_INDEX_TRUNCATED' | 'ERR_INDEX_FORMAT' | 'ERR_INDEX_VERSION', msg: string): never => {
+type FrameError = 'ERR_INDEX_CORRUPT' | 'ERR_INDEX_TRUNCATED' | 'ERR_INDEX_FORMAT' | 'ERR_INDEX_VERSION';
+type Fail = (code: FrameError, msg: string) => never;
+
+function failer(path: string): Fail {
+  return (code, msg) => {
     throw new SparseEncoderError(code, `${path}: ${msg}`, { details: { path } });
   };
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = buf.length;
-  const magicLen = Math.min(n, MAGIC.length);
-  if (!buf.subarray(0, magicLen).equals(MAGIC.subarray(0, magicLen))) fail('ERR_INDEX_FORMAT', 'not a sparse-encoder index (bad magic bytes)');
-  if (n < PREAMBLE) fail('ERR_INDEX_TRUNCATED', `file is truncated (${n} bytes, shorter than the ${PREAMBLE}-byte preamble)`);
-  const version = buf.readUInt32LE(8);
+}
+
+/**
+ * Checks what frames the sections, for a file of `size` bytes: magic, version and declared
+ * length in `pre` (its first min(size, 32) bytes), then the end marker of `footer()` (its last 16).
+ */
+function checkFrame(pre: Buffer, size: number, footer: () => Buffer, fail: Fail): void {
+  const magicLen = Math.min(pre.length, MAGIC.length);
+  if (!pre.subarray(0, magicLen).equals(MAGIC_BYTES.subarray(0, magicLen))) fail('ERR_INDEX_FORMAT', 'not a sparse-encoder index (bad magic bytes)');
+  if (pre.length < PREAMBLE) fail('ERR_INDEX_TRUNCATED', `file is truncated (${pre.length} bytes, shorter than the ${PREAMBLE}-byte preamble)`);
+  const version = pre.readUInt32LE(8);
   if (version > FORMAT_VERSION) {
     fail('ERR_INDEX_VERSION', `index format version ${version} is newer than this library supports (${FORMAT_VERSION}); upgrade sparse-encoder`);
   }
   if (version < 1) fail('ERR_INDEX_CORRUPT', `invalid format version ${version}`);
-  const declared = Number(buf.readBigUInt64LE(16));
-  if (n < declared) fail('ERR_INDEX_TRUNCATED', `file is truncated: ${n} bytes of ${declared}`);
-  if (n > declared) fail('ERR_INDEX_CORRUPT', `file has ${n - declared} unexpected trailing bytes (expected ${declared})`);
-  if (n < PREAMBLE + FOOTER) fail('ERR_INDEX_CORRUPT', 'file is too short for its footer');
-  if (!buf.subarray(n - 8).equals(END_MAGIC)) fail('ERR_INDEX_CORRUPT', 'bad end marker');
+  const declared = Number(pre.readBigUInt64LE(16));
+  if (size < declared) fail('ERR_INDEX_TRUNCATED', `file is truncated: ${size} bytes of ${declared}`);
+  if (size > declared) fail('ERR_INDEX_CORRUPT', `file has ${size - declared} unexpected trailing bytes (expected ${declared})`);
+  if (size < PREAMBLE + FOOTER) fail('ERR_INDEX_CORRUPT', 'file is too short for its footer');
+  if (!footer().subarray(8).equals(END_MAGIC_BYTES)) fail('ERR_INDEX_CORRUPT', 'bad end marker');
+}
+
+/** The header's byte length from the preamble, checked against the file. */
+function headerLength(pre: Buffer, size: number, fail: Fail): number {
+  const headerLen = pre.readUInt32LE(12);
+  if (PREAMBLE + headerLen > size - FOOTER) fail('ERR_INDEX_CORRUPT', 'header length exceeds the file');
+  return headerLen;
+}
+
+function parseHeader(json: Buffer, fail: Fail): FileHeader {
+  let header: FileHeader;
+  try {
+    header = JSON.parse(json.toString('utf8')) as FileHeader;
+  } catch {
+    return fail('ERR_INDEX_CORRUPT', 'header is not valid JSON');
+  }
+  if (header === null || header.format !== 'sparse-encoder-index' || typeof header.sections !== 'object' || header.sections === null) {
+    fail('ERR_INDEX_FORMAT', 'header does not describe a sparse-encoder index');
+  }
+  return header;
+}
+
+export function parseIndexBytes(bytes: Uint8Array, path: string, verifyChecksum = true): OpenedFile {
+  const fail = failer(path);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = buf.length;
+  checkFrame(buf.subarray(0, PREAMBLE), n, () => buf.subarray(n - FOOTER), fail);
   if (verifyChecksum) {
     const want = buf.readUInt32LE(n - FOOTER);
     const got = crc32(buf.subarray(0, n - FOOTER)) >>> 0;
     if (want !== got) fail('ERR_INDEX_CORRUPT', `checksum mismatch (stored ${want.toString(16)}, computed ${got.toString(16)})`);
   }
-  const headerLen = buf.readUInt32LE(12);
-  if (PREAMBLE + headerLen > n - FOOTER) fail('ERR_INDEX_CORRUPT', 'header length exceeds the file');
-  let header: FileHeader;
-  try {
-    header = JSON.parse(buf.subarray(PREAMBLE, PREAMBLE + headerLen).toString('utf8')) as FileHeader;
-  } catch {
-    return fail('ERR_INDEX_CORRUPT', 'header is not valid JSON');
-  }
-  if (header.format !== 'sparse-encoder-index' || typeof header.sections !== 'object' || header.sections === null) {
-    fail('ERR_INDEX_FORMAT', 'header does not describe a sparse-encoder index');
-  }
+  const headerLen = headerLength(buf, n, fail);
+  const header = parseHeader(buf.subarray(PREAMBLE, PREAMBLE + headerLen), fail);
   const dataEnd = n - FOOTER;
   return {
     header,
@@ -365,26 +396,14 @@ export class IndexFileReader {
     assertLittleEndian();
     const { fh, size } = await openRegularFile(path, 'index file', Number.MAX_SAFE_INTEGER);
     try {
-      const fail = (code: 'ERR_INDEX_CORRUPT' | 'ERR_INDEX_TRUNCATED' | 'ERR_INDEX_FORMAT' | 'ERR_INDEX_VERSION', msg: string): never => {
-        throw new SparseEncoderError(code, `${path}: ${msg}`, { details: { path } });
-      };
+      const fail = failer(path);
       const pre = Buffer.alloc(PREAMBLE);
       const got = readSync(fh.fd, pre, 0, PREAMBLE, 0);
-      const magicLen = Math.min(got, MAGIC.length);
-      if (!pre.subarray(0, magicLen).equals(MAGIC_BYTES.subarray(0, magicLen))) fail('ERR_INDEX_FORMAT', 'not a sparse-encoder index (bad magic bytes)');
-      if (got < PREAMBLE) fail('ERR_INDEX_TRUNCATED', `file is truncated (${got} bytes, shorter than the ${PREAMBLE}-byte preamble)`);
-      const version = pre.readUInt32LE(8);
-      if (version > FORMAT_VERSION) fail('ERR_INDEX_VERSION', `index format version ${version} is newer than this library supports (${FORMAT_VERSION}); upgrade sparse-encoder`);
-      if (version < 1) fail('ERR_INDEX_CORRUPT', `invalid format version ${version}`);
-      const declared = Number(pre.readBigUInt64LE(16));
-      if (size < declared) fail('ERR_INDEX_TRUNCATED', `file is truncated: ${size} bytes of ${declared}`);
-      if (size > declared) fail('ERR_INDEX_CORRUPT', `file has ${size - declared} unexpected trailing bytes (expected ${declared})`);
-      if (size < PREAMBLE + FOOTER) fail('ERR_INDEX_CORRUPT', 'file is too short for its footer');
       const footer = Buffer.alloc(FOOTER);
-      readFully(fh.fd, footer, size - FOOTER);
-      if (!footer.subarray(8).equals(END_MAGIC_BYTES)) fail('ERR_INDEX_CORRUPT', 'bad end marker');
-      const headerLen = pre.readUInt32LE(12);
-      if (PREAMBLE + headerLen > size - FOOTER) fail('ERR_INDEX_CORRUPT', 'header length exceeds the file');
+      checkFrame(pre.subarray(0, got), size, () => {
+        readFully(fh.fd, footer, size - FOOTER);
+        return footer;
+      }, fail);
       if (options.verifyChecksum) {
         let crc = 0;
         const chunk = Buffer.alloc(1 << 22);
@@ -396,17 +415,10 @@ export class IndexFileReader {
         const want = footer.readUInt32LE(0);
         if (want !== crc >>> 0) fail('ERR_INDEX_CORRUPT', `checksum mismatch (stored ${want.toString(16)}, computed ${(crc >>> 0).toString(16)})`);
       }
+      const headerLen = headerLength(pre, size, fail);
       const hb = Buffer.alloc(headerLen);
       readFully(fh.fd, hb, PREAMBLE);
-      let header: FileHeader;
-      try {
-        header = JSON.parse(hb.toString('utf8')) as FileHeader;
-      } catch {
-        return fail('ERR_INDEX_CORRUPT', 'header is not valid JSON');
-      }
-      if (header === null || header.format !== 'sparse-encoder-index' || typeof header.sections !== 'object' || header.sections === null) {
-        fail('ERR_INDEX_FORMAT', 'header does not describe a sparse-encoder index');
-      }
+      const header = parseHeader(hb, fail);
       return new IndexFileReader(path, fh.fd, fh, header, headerLen, size - FOOTER, size);
     } catch (err) {
       await fh.close();

@@ -120,19 +120,6 @@ export async function writeDurably(dir: string, name: string, bytes: Uint8Array,
   }
 }
 
-export async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const dh = await open(dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // Some filesystems refuse to fsync a directory; the renames are still ordered on the common ones.
-  }
-}
-
 export function manifestBytes(m: Manifest): Uint8Array {
   return Buffer.from(JSON.stringify(m, null, 1) + '\n', 'utf8');
 }

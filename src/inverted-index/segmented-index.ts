@@ -12,7 +12,6 @@ import {
   readTombstones,
   removeUnreferenced,
   segmentName,
-  syncDirectory,
   tombstoneBytes,
   tombstoneName,
   writeDurably,
@@ -20,7 +19,7 @@ import {
   type StepHook,
 } from './index-directory.js';
 import { SparseIndex, resolveBuild, type RankedHit, type ResolvedBuild } from './sparse-index.js';
-import { FORMAT_VERSION } from './file-format.js';
+import { FORMAT_VERSION, syncDirectory } from './file-format.js';
 import type { IndexDocument, IndexInfo, SearchHit, SearchOptions, WeightStorage } from './types.js';
 
 /** Options of `SegmentedIndex.open`. Build settings apply when the directory is new; an existing one keeps its own. */
@@ -301,7 +300,8 @@ export class SegmentedIndex {
     const flushAt = this.options.flushDocuments ?? DEFAULT_FLUSH;
     for await (const doc of docs as AsyncIterable<IndexDocument>) {
       // A buffered id deleted earlier may come back: the collector still knows it, so flush first.
-      if (typeof doc?.id === 'string' && this.buffer.ordinalOf(doc.id) !== undefined && this.bufferDeleted.has(this.buffer.ordinalOf(doc.id)!)) await this.flush();
+      const buffered = typeof doc?.id === 'string' ? this.buffer.ordinalOf(doc.id) : undefined;
+      if (buffered !== undefined && this.bufferDeleted.has(buffered)) await this.flush();
       this.buffer.add(doc, live);
       if (this.buffer.count >= flushAt) await this.flush();
     }
@@ -360,8 +360,13 @@ export class SegmentedIndex {
   async flush(): Promise<void> {
     this.check(true);
     this.refresh();
-    for (const s of this.segments) if (s.name === null) await this.writeSegment(s, 'flush');
+    await this.writePending();
     await this.autoMerge();
+  }
+
+  /** Writes the segments that live only in memory (refreshed buffers). */
+  private async writePending(): Promise<void> {
+    for (const s of this.segments) if (s.name === null) await this.writeSegment(s, 'flush');
   }
 
   private async writeSegment(s: Segment, step: 'flush' | 'merge'): Promise<void> {
@@ -417,7 +422,7 @@ export class SegmentedIndex {
     }
     // Tombstones alone (no merge needed) still shrink by rewriting a segment with deletes.
     if (max === 1 && this.segments.length === 1 && this.segments[0]!.deleted > 0) await this.mergeRange(0, 1);
-    for (const s of this.segments) if (s.name === null) await this.writeSegment(s, 'flush');
+    await this.writePending();
   }
 
   private async mergeRange(from: number, to: number): Promise<void> {

@@ -237,7 +237,8 @@ export class SparseIndex {
       if (cut !== undefined && !(Number.isInteger(cut) && cut >= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `queryTermCut must be a positive integer, got ${cut}`);
       // Visited documents are scored with every query term; the cut only narrows the bounds.
       heap = s.pruned(full, { k, heapFactor, candidates, ...(cut !== undefined ? { boundTerms: cut } : {}) });
-      heap = s.rescore(heap.sorted().slice(0, k), full, k);
+      // Every candidate is re-scored with the whole query (a cut leaves their heap scores partial).
+      heap = s.rescore(heap.sorted(), full, k);
     }
     return heap.sorted();
   }
