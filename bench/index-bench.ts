@@ -7,15 +7,17 @@
  *   node dist/bench/index-bench.js --curve-only <kept corpus.idx>   # approximate curve only
  *
  * Reports build time, file size, open time, peak RSS, latency of exhaustive / exact pruned /
- * approximate search and recall@10 of approximate search against exact, and the recall cost of
- * 8-bit and half-precision weights (exact search on each, against f32, on --quant-docs documents).
+ * approximate search (ranges, and blocks: the index is built with `blocks`, `--blocks` sets their
+ * build options as JSON or `false`) and recall@10 of approximate search against exact, and the
+ * recall cost of 8-bit and half-precision weights (exact search on each, against f32, on
+ * --quant-docs documents).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SparseIndex } from '../src/inverted-index/sparse-index.js';
-import type { SearchHit, SearchOptions, WeightStorage } from '../src/inverted-index/types.js';
+import type { BlockBuildOptions, SearchHit, SearchOptions, WeightStorage } from '../src/inverted-index/types.js';
 import type { SparseVector } from '../src/sparse/vector.js';
 import { loadTokenVectors, loadVocab } from './lib-splade-data.js';
 import { syntheticCorpus } from './synthetic-corpus.js';
@@ -31,6 +33,8 @@ const { values: args } = parseArgs({
     // Approximate curve only, on an index file this bench built before (--keep): exact pruned search
     // (shown equal to exhaustive by the full run) is the reference.
     'curve-only': { type: 'string' },
+    // Block structure settings (JSON of IndexBuildOptions.blocks), or "false" to build none.
+    blocks: { type: 'string', default: 'true' },
   },
 });
 const numDocs = Number(args.docs);
@@ -42,14 +46,14 @@ const K = 10;
 const approxSettings: Array<{ name: string; options: SearchOptions }> = args.settings
   ? (JSON.parse(args.settings) as Array<{ name: string; options: SearchOptions }>)
   : [
-      { name: 'heapFactor 0.7', options: { heapFactor: 0.7 } },
-      { name: 'heapFactor 0.8 (default)', options: { heapFactor: 0.8 } },
-      { name: 'heapFactor 0.9', options: { heapFactor: 0.9 } },
-      { name: 'queryTermCut 6, heapFactor 1', options: { queryTermCut: 6, heapFactor: 1 } },
-      { name: 'queryTermCut 8, heapFactor 1', options: { queryTermCut: 8, heapFactor: 1 } },
-      { name: 'queryTermCut 10, heapFactor 0.9', options: { queryTermCut: 10, heapFactor: 0.9 } },
-      { name: 'queryTermCut 10, heapFactor 1', options: { queryTermCut: 10, heapFactor: 1 } },
-      { name: 'queryTermCut 15, heapFactor 0.9', options: { queryTermCut: 15, heapFactor: 0.9 } },
+      { name: 'ranges, heapFactor 0.7', options: { approximateAlgorithm: 'ranges', heapFactor: 0.7 } },
+      { name: 'ranges, heapFactor 0.8 (ranges default)', options: { approximateAlgorithm: 'ranges', heapFactor: 0.8 } },
+      { name: 'ranges, queryTermCut 6, heapFactor 1', options: { approximateAlgorithm: 'ranges', queryTermCut: 6, heapFactor: 1 } },
+      { name: 'ranges, queryTermCut 8, heapFactor 1', options: { approximateAlgorithm: 'ranges', queryTermCut: 8, heapFactor: 1 } },
+      { name: 'blocks (default: queryTermCut 4, summaryFactor 1.2)', options: { approximateAlgorithm: 'blocks' } },
+      ...[2, 3, 4, 5].flatMap((cut) =>
+        [1.2, 1.5, 2].map((f) => ({ name: `blocks, queryTermCut ${cut}, summaryFactor ${f}`, options: { approximateAlgorithm: 'blocks' as const, queryTermCut: cut, summaryFactor: f } })),
+      ),
     ];
 
 const mb = (b: number): string => (b / 2 ** 20).toFixed(1) + ' MiB';
@@ -65,6 +69,9 @@ interface RunResult {
   p99: number;
   results: SearchHit[][];
   postings: number;
+  /** Block summaries scored and documents scored per query (block search). */
+  blocks: number;
+  documents: number;
 }
 
 function timeQueries(index: SparseIndex, queries: SparseVector[], options: SearchOptions): RunResult {
@@ -73,18 +80,28 @@ function timeQueries(index: SparseIndex, queries: SparseVector[], options: Searc
   const lat = new Float64Array(queries.length);
   const results: SearchHit[][] = [];
   let postings = 0;
+  let blocks = 0;
+  let documents = 0;
   for (let i = 0; i < queries.length; i++) {
     const t0 = process.hrtime.bigint();
     const hits = index.search(queries[i]!, { k: K, ...options, fields: false });
     lat[i] = Number(process.hrtime.bigint() - t0) / 1e6;
     results.push(hits);
-    postings += index.lastSearchStats().postings;
+    const st = index.lastSearchStats();
+    // Block search scores documents (their heaviest forward entries), not postings.
+    postings += st.postings;
+    blocks += st.blocksScored ?? 0;
+    documents += st.documentsScored ?? 0;
   }
   let sum = 0;
   for (const x of lat) sum += x;
   lat.sort();
-  return { mean: sum / lat.length, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), results, postings: postings / queries.length };
+  return { mean: sum / lat.length, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), results, postings: postings / queries.length, blocks: blocks / queries.length, documents: documents / queries.length };
 }
+
+/** The block-search columns: summaries and documents scored per query. */
+const blockWork = (r: RunResult): string => (r.blocks > 0 ? `${Math.round(r.blocks).toLocaleString('en-US')} | ${Math.round(r.documents).toLocaleString('en-US')}` : '— | —');
+const postingsOf = (r: RunResult): string => (r.blocks > 0 ? '—' : Math.round(r.postings).toLocaleString('en-US'));
 
 function recall(got: SearchHit[][], want: SearchHit[][]): number {
   let hit = 0, total = 0;
@@ -125,14 +142,14 @@ async function curveOnly(path: string): Promise<void> {
   const lines = [
     `${index.size.toLocaleString('en-US')} documents (${path}), ${queries.length} SPLADE-v3 queries, k = ${K}, one thread; recall@10 against exact search.`,
     '',
-    '| search | mean ms | p50 ms | p99 ms | postings scored / query | recall@10 |',
-    '| --- | --- | --- | --- | --- | --- |',
-    `| exact, block-max pruned | ${pruned.mean.toFixed(3)} | ${pruned.p50.toFixed(3)} | ${pruned.p99.toFixed(3)} | ${Math.round(pruned.postings).toLocaleString('en-US')} | 1 |`,
+    '| search | mean ms | p50 ms | p99 ms | postings scored / query | summaries scored / query | documents scored / query | recall@10 |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| exact, block-max pruned | ${pruned.mean.toFixed(3)} | ${pruned.p50.toFixed(3)} | ${pruned.p99.toFixed(3)} | ${Math.round(pruned.postings).toLocaleString('en-US')} | — | — | 1 |`,
   ];
   for (const a of approxSettings) {
     const r = timeQueries(index, queries, { ...a.options, exact: false });
     log(`${a.name}: mean ${r.mean.toFixed(3)} ms`);
-    lines.push(`| approximate ${a.name} | ${r.mean.toFixed(3)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${Math.round(r.postings).toLocaleString('en-US')} | ${recall(r.results, pruned.results).toFixed(4)} |`);
+    lines.push(`| approximate ${a.name} | ${r.mean.toFixed(3)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${postingsOf(r)} | ${blockWork(r)} | ${recall(r.results, pruned.results).toFixed(4)} |`);
   }
   index.dispose();
   process.stdout.write(lines.join('\n') + '\n');
@@ -152,6 +169,7 @@ async function main(): Promise<void> {
   let built = await SparseIndex.build(syntheticCorpus({ documents: numDocs }), {
     quantize: 'u8',
     rangeSize,
+    blocks: JSON.parse(args.blocks) as boolean | BlockBuildOptions,
     onProgress: (e) => {
       if (e.type === 'read' && e.documents % 200_000 === 0) log(`  read ${e.documents}`);
       if (e.type === 'stage') log(`  ${e.stage} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -215,10 +233,10 @@ async function main(): Promise<void> {
   lines.push(`| open without checksum (read + views) | ${openNoCrcMs.toFixed(0)} ms |`);
   lines.push(`| peak RSS | ${mb(peakRss)} |`);
   lines.push('');
-  lines.push(`| search | mean ms | p50 ms | p99 ms | postings scored / query | speed-up vs exhaustive | recall@10 vs exact | queries differing from exhaustive |`);
-  lines.push(`| --- | --- | --- | --- | --- | --- | --- | --- |`);
+  lines.push(`| search | mean ms | p50 ms | p99 ms | postings scored / query | summaries scored / query | documents scored / query | speed-up vs exhaustive | recall@10 vs exact | queries differing from exhaustive |`);
+  lines.push(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
   const row = (name: string, r: RunResult, rec: string, diff: string): void =>
-    void lines.push(`| ${name} | ${r.mean.toFixed(3)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${Math.round(r.postings).toLocaleString('en-US')} | ${(exhaustive.mean / r.mean).toFixed(1)}× | ${rec} | ${diff} |`);
+    void lines.push(`| ${name} | ${r.mean.toFixed(3)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${postingsOf(r)} | ${blockWork(r)} | ${(exhaustive.mean / r.mean).toFixed(1)}× | ${rec} | ${diff} |`);
   row('exact, exhaustive (every posting of the query terms)', exhaustive, '1', '—');
   row('exact, block-max pruned', pruned, recall(pruned.results, exhaustive.results).toFixed(4), String(mismatches(pruned.results, exhaustive.results)));
   for (const a of approx) row(`approximate ${a.name}`, a.r, a.recall.toFixed(4), '—');

@@ -43,7 +43,7 @@ export type { EvaluatedModel, EvaluateRetrievalOptions, EvaluationProgress, Eval
 export { SparseIndex } from './inverted-index/sparse-index.js';
 export { SegmentedIndex } from './inverted-index/segmented-index.js';
 export type { SegmentedIndexOptions, SegmentInfo } from './inverted-index/segmented-index.js';
-export type { IndexBuildOptions, IndexDocument, IndexInfo, IndexOpenOptions, IndexProgressEvent, SearchHit, SearchOptions, WeightStorage } from './inverted-index/types.js';
+export type { BlockBuildOptions, IndexBuildOptions, IndexDocument, IndexInfo, IndexOpenOptions, IndexProgressEvent, SearchHit, SearchOptions, WeightStorage } from './inverted-index/types.js';
 // export/: bulk-ingest, query and schema bodies for OpenSearch, Elasticsearch, Qdrant, Vespa, Milvus, pgvector
 export {
   OPENSEARCH_MAX_QUERY_WEIGHT,

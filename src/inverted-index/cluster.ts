@@ -13,6 +13,45 @@ export function mulberry32(seed: number): () => number {
 }
 
 const DOC_TERMS = 16;
+
+/**
+ * The `count` heaviest terms of each of the first `n` vectors of a compressed-sparse-row buffer
+ * (threshold: the count-th largest weight; ties: the first ones), in the vectors' own order.
+ */
+export function heaviestTerms(
+  starts: Float64Array | Uint32Array,
+  terms: Uint16Array | Uint32Array,
+  values: Float32Array,
+  count: number,
+  n: number,
+): { start: Uint32Array; terms: Uint32Array; values: Float32Array } {
+  const start = new Uint32Array(n + 1);
+  const outTerms = new Uint32Array(n * count);
+  const outValues = new Float32Array(n * count);
+  const scratch = new Float32Array(4096);
+  let w = 0;
+  for (let d = 0; d < n; d++) {
+    const s = starts[d]!, e = starts[d + 1]!;
+    const len = e - s;
+    let threshold = 0;
+    if (len > count) {
+      const buf = len <= scratch.length ? scratch.subarray(0, len) : new Float32Array(len);
+      buf.set(values.subarray(s, e));
+      buf.sort();
+      threshold = buf[len - count]!;
+    }
+    let taken = 0;
+    for (let i = s; i < e && taken < count; i++) {
+      if (values[i]! >= threshold) {
+        outTerms[w] = terms[i]!;
+        outValues[w++] = values[i]!;
+        taken++;
+      }
+    }
+    start[d + 1] = w;
+  }
+  return { start, terms: outTerms, values: outValues };
+}
 const CENTROID_TERMS = 32;
 
 /**
@@ -29,32 +68,7 @@ export function clusterOrder(c: DocumentCollector, rangeSize: number, seed: numb
   const dim = c.dim ?? 0;
   const k = Math.max(1, Math.ceil(n / rangeSize));
   const rand = mulberry32(seed);
-  // Each document's heaviest terms: threshold = the DOC_TERMS-th largest weight.
-  const topStart = new Uint32Array(n + 1);
-  const topTerms = new Uint32Array(n * DOC_TERMS);
-  const topValues = new Float32Array(n * DOC_TERMS);
-  const scratch = new Float32Array(4096);
-  let w = 0;
-  for (let d = 0; d < n; d++) {
-    const s = c.starts[d]!, e = c.starts[d + 1]!;
-    const len = e - s;
-    let threshold = 0;
-    if (len > DOC_TERMS) {
-      const buf = len <= scratch.length ? scratch.subarray(0, len) : new Float32Array(len);
-      buf.set(c.values.subarray(s, e));
-      buf.sort();
-      threshold = buf[len - DOC_TERMS]!;
-    }
-    let taken = 0;
-    for (let i = s; i < e && taken < DOC_TERMS; i++) {
-      if (c.values[i]! >= threshold) {
-        topTerms[w] = c.terms[i]!;
-        topValues[w++] = c.values[i]!;
-        taken++;
-      }
-    }
-    topStart[d + 1] = w;
-  }
+  const { start: topStart, terms: topTerms, values: topValues } = heaviestTerms(c.starts, c.terms, c.values, DOC_TERMS, n);
   // Initial centroids: distinct sampled documents.
   let cStart = new Uint32Array(k + 1);
   let cTerms = new Uint32Array(k * CENTROID_TERMS);

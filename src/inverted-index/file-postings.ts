@@ -182,6 +182,8 @@ export async function openOnDemand(path: string, cache: BlockCache, options: { v
       numLongPostings,
       postings,
       memory: null,
+      // Read on demand, searches use ranges: the block structure would need the forward index in memory.
+      blocks: null,
     });
     return { data, file, postings };
   } catch (err) {

@@ -3,6 +3,7 @@ import type { DocumentCollector } from './collector.js';
 import { halfTable, toHalf } from './half.js';
 import type { FileHeader, OpenedFile, SectionArray } from './file-format.js';
 import type { WeightStorage } from './types.js';
+import { blockSettingsJson, blockSections, readBlocks, type BlockData } from './block-index.js';
 import { MemoryPostings, MemoryStrings, type PostingArrays, type PostingStore, type StringStore, type StoredWeights } from './postings.js';
 
 /**
@@ -44,6 +45,8 @@ export interface IndexData {
   postings: PostingStore;
   /** Every array, when the index is in memory (built, or its file read whole); null when lists are read on demand. */
   memory: MemoryArrays | null;
+  /** The block structure of approximate search, when built and in memory. */
+  blocks: BlockData | null;
 }
 
 export interface MemoryArrays extends PostingArrays {
@@ -80,16 +83,19 @@ export function makeIndexData(f: IndexData): IndexData {
     numLongPostings: f.numLongPostings,
     postings: f.postings,
     memory: f.memory,
+    blocks: f.blocks,
   };
 }
 
 /** Assembles IndexData around in-memory arrays. */
 export function memoryData(
-  base: Omit<IndexData, 'ids' | 'fields' | 'postings' | 'memory' | 'numShortPostings' | 'numLongPostings'>,
+  base: Omit<IndexData, 'ids' | 'fields' | 'postings' | 'memory' | 'numShortPostings' | 'numLongPostings' | 'blocks'>,
   m: MemoryArrays,
+  blocks: BlockData | null = null,
 ): IndexData {
   return makeIndexData({
     ...base,
+    blocks,
     ids: new MemoryStrings(m.idOffsets, m.idBytes),
     fields: m.fieldOffsets && m.fieldBytes ? new MemoryStrings(m.fieldOffsets, m.fieldBytes) : null,
     numShortPostings: m.shortDocs.length,
@@ -115,7 +121,7 @@ function superMaxOf(rangeMax: Uint8Array, numLong: number, numRanges: number, nu
   return out;
 }
 
-function storedValue(quantize: WeightStorage, w: number, scale: number): number {
+export function storedValue(quantize: WeightStorage, w: number, scale: number): number {
   if (quantize === 'u8') return Math.min(255, Math.max(1, Math.round(w / scale)));
   // A positive weight never becomes 0 (scores and "matched" tests rely on it): smallest subnormal instead.
   if (quantize === 'f16') return toHalf(w) || 1;
@@ -293,7 +299,13 @@ export function headerMeta(d: IndexData): { settings: Record<string, unknown>; c
   let live = 0;
   for (let i = 0; i < d.numDocs; i++) if (d.deleted[i] === 0) live++;
   return {
-    settings: { quantize: d.quantize, range_size: d.rangeSize, ranges_per_super_range: 1 << SUPER_SHIFT, reordered: d.reordered },
+    settings: {
+      quantize: d.quantize,
+      range_size: d.rangeSize,
+      ranges_per_super_range: 1 << SUPER_SHIFT,
+      reordered: d.reordered,
+      ...(d.blocks ? { blocks: blockSettingsJson(d.blocks.settings) } : {}),
+    },
     counts: {
       dim: d.dim,
       documents: d.numDocs,
@@ -332,6 +344,7 @@ export function toSections(d: IndexData): Record<string, SectionArray> {
     s.field_offsets = m.fieldOffsets;
     s.field_bytes = m.fieldBytes;
   }
+  if (d.blocks) Object.assign(s, blockSections(d.blocks));
   return s;
 }
 
@@ -448,6 +461,7 @@ export function fromFile(f: OpenedFile, path: string): IndexData {
       fieldOffsets,
       fieldBytes,
     },
+    f.header.settings.blocks !== undefined ? readBlocks(f.header.settings.blocks, (name, dtype, length) => f.section(name, dtype, length), L, path) : null,
   );
 }
 

@@ -12,6 +12,7 @@
  * complete files. Files no manifest names (left by a crash, merged away, older tombstones) are
  * removed after the next commit.
  */
+import type { BlockSettingsJson } from './block-index.js';
 import { open, readdir, rename, unlink, readFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
@@ -43,7 +44,8 @@ export interface Manifest {
   created_by: string;
   generation: number;
   next_segment: number;
-  settings: { quantize: string; range_size: number; reorder: boolean | null; seed: number; dim: number | null };
+  /** `blocks`: settings of the block structure each segment gets (absent in directories written before it existed). */
+  settings: { quantize: string; range_size: number; reorder: boolean | null; seed: number; dim: number | null; blocks?: BlockSettingsJson | null };
   segments: ManifestSegment[];
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { BlockCache } from './block-cache.js';
+import { blockSettingsFromJson, blockSettingsJson } from './block-index.js';
 import { DocumentCollector } from './collector.js';
 import {
   MANIFEST,
@@ -20,7 +21,7 @@ import {
 } from './index-directory.js';
 import { SparseIndex, resolveBuild, type RankedHit, type ResolvedBuild } from './sparse-index.js';
 import { FORMAT_VERSION, syncDirectory } from './file-format.js';
-import type { IndexDocument, IndexInfo, SearchHit, SearchOptions, WeightStorage } from './types.js';
+import type { BlockBuildOptions, IndexDocument, IndexInfo, SearchHit, SearchOptions, WeightStorage } from './types.js';
 
 /** Options of `SegmentedIndex.open`. Build settings apply when the directory is new; an existing one keeps its own. */
 export interface SegmentedIndexOptions {
@@ -33,6 +34,8 @@ export interface SegmentedIndexOptions {
   seed?: number;
   /** Vocabulary size, when the first document does not tell it. */
   dim?: number;
+  /** Build each segment's block structure for approximate search (default false; see IndexBuildOptions.blocks). */
+  blocks?: boolean | BlockBuildOptions;
   /** Buffered documents that trigger writing a segment (default 100,000). */
   flushDocuments?: number;
   /**
@@ -96,7 +99,13 @@ export class SegmentedIndex {
     private readonly release: (() => Promise<void>) | undefined,
   ) {
     const s = manifest.settings;
-    this.settings = { quantize: s.quantize as WeightStorage, rangeSize: s.range_size, reorder: s.reorder ?? undefined, seed: s.seed };
+    this.settings = {
+      quantize: s.quantize as WeightStorage,
+      rangeSize: s.range_size,
+      reorder: s.reorder ?? undefined,
+      seed: s.seed,
+      blocks: s.blocks ? blockSettingsFromJson(s.blocks, join(path, MANIFEST)) : null,
+    };
     this.buffer = new DocumentCollector(s.dim ?? undefined);
     this.cache = options.cacheBytes !== undefined ? new BlockCache(options.cacheBytes) : undefined;
   }
@@ -130,7 +139,7 @@ export class SegmentedIndex {
           created_by: 'sparse-encoder',
           generation: 0,
           next_segment: 1,
-          settings: { quantize: b.quantize, range_size: b.rangeSize, reorder: b.reorder ?? null, seed: b.seed, dim: options.dim ?? null },
+          settings: { quantize: b.quantize, range_size: b.rangeSize, reorder: b.reorder ?? null, seed: b.seed, dim: options.dim ?? null, blocks: b.blocks ? blockSettingsJson(b.blocks) : null },
           segments: [],
         };
       } else {
@@ -255,6 +264,7 @@ export class SegmentedIndex {
       reordered: infos.some((i) => i.reordered),
       longTerms: Math.max(0, ...infos.map((i) => i.longTerms)),
       hasFields: infos.some((i) => i.hasFields),
+      ...(this.settings.blocks ? { blocks: { ...this.settings.blocks } } : {}),
       fileBytes: sum((i) => i.fileBytes ?? 0),
       segments: this.segments.length,
       generation: this.manifest.generation,

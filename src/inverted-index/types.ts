@@ -30,13 +30,31 @@ export interface IndexBuildOptions {
   dim?: number;
   /** Seed of the clustering's sampling (default 1), so builds are reproducible. */
   seed?: number;
+  /**
+   * Also build the structure of Seismic-style approximate search (default `false`): statically
+   * pruned posting lists grouped into blocks of similar documents with summary vectors, and a
+   * forward index (every document's vector, about as large again as the postings). Approximate
+   * searches then use it (see SearchOptions.approximateAlgorithm); exact search is unchanged.
+   * `true` takes the defaults of BlockBuildOptions.
+   */
+  blocks?: boolean | BlockBuildOptions;
   /** Called as documents are read and as the build proceeds. */
   onProgress?: (event: IndexProgressEvent) => void;
 }
 
+/** Settings of the block structure (Seismic's λ, block size and α). */
+export interface BlockBuildOptions {
+  /** Postings kept per term, its heaviest (default 1500). */
+  postingsPerTerm?: number;
+  /** Documents per block on average (default 16). */
+  blockSize?: number;
+  /** Share of a block summary's mass kept, its heaviest coordinates (default 0.4). */
+  summaryEnergy?: number;
+}
+
 export type IndexProgressEvent =
   | { type: 'read'; documents: number }
-  | { type: 'stage'; stage: 'cluster' | 'postings' | 'done' };
+  | { type: 'stage'; stage: 'cluster' | 'postings' | 'blocks' | 'done' };
 
 export interface IndexOpenOptions {
   /**
@@ -86,7 +104,23 @@ export interface SearchOptions {
    * recall (BENCHMARKS.md has the trade-off).
    */
   heapFactor?: number;
-  /** Approximate: candidates re-scored with the full query before the final top k (default `k`). */
+  /**
+   * Approximate algorithm (default `'auto'`): `'blocks'` visits the summarized blocks of the
+   * `queryTermCut` heaviest query terms (the index must have been built with `blocks`, and be in
+   * memory); `'ranges'` is block-max pruning over document ranges with `heapFactor`; `'auto'` picks
+   * blocks when the index has them and is in memory (not opened with `cacheBytes`), else ranges.
+   */
+  approximateAlgorithm?: 'auto' | 'blocks' | 'ranges';
+  /**
+   * Approximate, blocks: a block's documents are scored when its summary score reaches
+   * summaryFactor × the current k-th candidate score (default 1.2; Seismic's heap_factor). Lower
+   * values score more blocks: slower, higher recall; 0 scores every block of the cut terms. For
+   * blocks, `queryTermCut` is the number of query terms (the heaviest) whose blocks are visited
+   * (default 4), and `candidates` defaults to 3 × k: candidates are ranked by their 48 heaviest
+   * entries, then re-scored in full.
+   */
+  summaryFactor?: number;
+  /** Approximate: candidates re-scored with the full query before the final top k (default `k`; blocks: 3 × `k`). */
   candidates?: number;
   /** Return stored fields with hits (default `true`). */
   fields?: boolean;
@@ -110,6 +144,8 @@ export interface IndexInfo {
   reordered: boolean;
   longTerms: number;
   hasFields: boolean;
+  /** Settings of the block structure for approximate search, when the index has one. */
+  blocks?: Required<BlockBuildOptions>;
   fileBytes?: number;
   /** Index directories: segments in the last commit, and its generation. */
   segments?: number;

@@ -120,6 +120,8 @@ export interface SearchJob {
   /** Approximate search settings; default: the index's. */
   heapFactor?: number;
   queryTermCut?: number;
+  approximateAlgorithm?: 'auto' | 'blocks' | 'ranges';
+  summaryFactor?: number;
 }
 
 /** A search over the index in a search worker thread. */

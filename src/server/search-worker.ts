@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SparseEncoderError } from '../errors.js';
 import { openIndex, type SearchableIndex } from '../inverted-index/open-index.js';
-import type { SearchHit } from '../inverted-index/types.js';
+import type { SearchHit, SearchOptions } from '../inverted-index/types.js';
 import type { FromSearchWorker, ToSearchWorker } from './protocol.js';
 
 /**
@@ -40,7 +40,8 @@ port.on('message', (m: ToSearchWorker) => {
   }
   void (async () => {
     const results: Array<{ hits: SearchHit[] }> = [];
-    const options = { k: m.k, exact: m.exact, fields: m.fields, ...(m.heapFactor !== undefined ? { heapFactor: m.heapFactor } : {}), ...(m.queryTermCut !== undefined ? { queryTermCut: m.queryTermCut } : {}) };
+    const options: SearchOptions = { k: m.k, exact: m.exact, fields: m.fields };
+    for (const key of ['heapFactor', 'queryTermCut', 'approximateAlgorithm', 'summaryFactor'] as const) if (m[key] !== undefined) Object.assign(options, { [key]: m[key] });
     let slice = performance.now();
     try {
       for (const v of m.vectors) {

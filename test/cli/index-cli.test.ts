@@ -171,3 +171,30 @@ test('index add grows a directory in segments; search, info and merge work on it
   assert.equal((await cli(['search', '--index', migrated, '--vectors', join(dir, 'queries.jsonl'), '-k', '5'])).stdout, fromFile.stdout);
   rmSync(dir, { recursive: true });
 });
+
+test('index build --blocks: info reports them; search --approximate --algorithm blocks with every block visited equals exact output; misplaced block flags are usage errors', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'index-cli-blocks-'));
+  const { docs, queries } = toySet();
+  writeFileSync(join(dir, 'docs.jsonl'), vectorLines(docs));
+  writeFileSync(join(dir, 'queries.jsonl'), vectorLines(queries));
+  const idx = join(dir, 'corpus.idx');
+  const b = await cli(['index', 'build', '--vectors', join(dir, 'docs.jsonl'), '--out', idx, '--blocks', '--postings-per-term', '100', '--block-size', '4', '--summary-energy', '0.5']);
+  assert.equal(b.code, 0, b.stderr);
+  const info = JSON.parse((await cli(['index', 'info', idx])).stdout) as { blocks?: unknown };
+  assert.deepEqual(info.blocks, { postingsPerTerm: 100, blockSize: 4, summaryEnergy: 0.5 });
+  const exact = await cli(['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '-k', '5']);
+  const blocks = await cli(['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '-k', '5', '--approximate', '--algorithm', 'blocks', '--summary-factor', '0', '--query-term-cut', '1000']);
+  assert.equal(blocks.code, 0, blocks.stderr);
+  assert.equal(blocks.stdout, exact.stdout);
+  for (const args of [
+    ['index', 'build', '--vectors', join(dir, 'docs.jsonl'), '--out', join(dir, 'x.idx'), '--postings-per-term', '10'],
+    ['index', 'build', '--vectors', join(dir, 'docs.jsonl'), '--out', join(dir, 'x.idx'), '--blocks', '--summary-energy', '2'],
+    ['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '--algorithm', 'blocks'],
+    ['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '--approximate', '--algorithm', 'fast'],
+    ['search', '--index', idx, '--vectors', join(dir, 'queries.jsonl'), '--approximate', '--summary-factor', '-1'],
+  ]) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+  }
+  rmSync(dir, { recursive: true });
+});

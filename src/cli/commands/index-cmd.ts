@@ -2,7 +2,7 @@ import { SparseEncoderError } from '../../errors.js';
 import { openIndex } from '../../inverted-index/open-index.js';
 import { SegmentedIndex } from '../../inverted-index/segmented-index.js';
 import { SparseIndex } from '../../inverted-index/sparse-index.js';
-import type { IndexDocument, WeightStorage } from '../../inverted-index/types.js';
+import type { BlockBuildOptions, IndexDocument, WeightStorage } from '../../inverted-index/types.js';
 import type { SparseVector } from '../../sparse/vector.js';
 import { intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs, requireOption, type ModelPrecisionOptions, type Options, type ParsedArgs } from '../args.js';
 import { OutputWriter, assertWritablePath, openInput, type CliInput, type CliIo } from '../io.js';
@@ -30,6 +30,12 @@ ${modelPrecisionHelp('model-quantize', 27).trimEnd()}
   --quantize u8|f16|f32    the index's weight storage (default f32)
   --dim <n>                vocabulary size (default: the lines' "dim", else 30522, else max index + 1)
   --range-size <n>         documents per pruning range: 32, 64, 128 or 256 (default 64)
+  --blocks                 also build the blocks of Seismic-style approximate search (default off;
+                           'search --approximate' then uses them; the file grows by about the
+                           postings' size again)
+  --postings-per-term <n>  with --blocks: postings kept per term, its heaviest (default 1500)
+  --block-size <n>         with --blocks: documents per block on average (default 16)
+  --summary-energy <x>     with --blocks: share of a block summary's mass kept (default 0.4)
   --store-fields           keep each line's other keys (e.g. "text", "title") as stored fields,
                            returned by 'search --fields' (default off)
   -h, --help               this help
@@ -37,7 +43,8 @@ ${modelPrecisionHelp('model-quantize', 27).trimEnd()}
 index add <dir>: adds documents to an index directory (created if missing) without rebuilding it:
   they become new segments, then one commit. Ids already in the index are refused. Takes build's
   --vectors, --model, --texts, --batch-size, --model-quantize, --fp32-vocab, --store-fields, and for a
-  new directory --quantize, --dim (default: the first line's "dim", else 30522) and --range-size.
+  new directory --quantize, --dim (default: the first line's "dim", else 30522), --range-size and
+  the --blocks options.
   --delete <file>          ids to delete first, one per line
   --flush-documents <n>    documents per new segment (default 100000)
   --merge-factor <n>       merge the newest n segments of one size class (default 10; 0 = never)
@@ -63,6 +70,10 @@ const INPUT_OPTIONS: Options = {
   quantize: { type: 'string' },
   dim: { type: 'string' },
   'range-size': { type: 'string' },
+  blocks: { type: 'boolean' },
+  'postings-per-term': { type: 'string' },
+  'block-size': { type: 'string' },
+  'summary-energy': { type: 'string' },
   'store-fields': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -110,12 +121,25 @@ function subArgs(argv: string[], options: Options, io: CliIo): ParsedArgs | unde
   return undefined;
 }
 
-function storageFlags(values: ParsedArgs['values']): { quantize: WeightStorage; rangeSize: number } {
+function storageFlags(values: ParsedArgs['values']): { quantize: WeightStorage; rangeSize: number; blocks: BlockBuildOptions | undefined } {
   const quantize = (values.quantize as string | undefined) ?? 'f32';
   if (!['u8', 'f16', 'f32'].includes(quantize)) throw new SparseEncoderError('ERR_USAGE', `--quantize must be u8, f16 or f32, got '${quantize}'`);
   const rangeSize = intOption(values['range-size'] as string | undefined, 'range-size', 64);
   if (![32, 64, 128, 256].includes(rangeSize)) throw new SparseEncoderError('ERR_USAGE', `--range-size must be 32, 64, 128 or 256, got ${rangeSize}`);
-  return { quantize: quantize as WeightStorage, rangeSize };
+  const tuning = ['postings-per-term', 'block-size', 'summary-energy'].filter((f) => values[f] !== undefined);
+  if (!values.blocks) {
+    if (tuning.length > 0) throw new SparseEncoderError('ERR_USAGE', `--${tuning[0]} is a block setting: add --blocks`);
+    return { quantize: quantize as WeightStorage, rangeSize, blocks: undefined };
+  }
+  const blocks: BlockBuildOptions = {};
+  if (values['postings-per-term'] !== undefined) blocks.postingsPerTerm = intOption(values['postings-per-term'] as string, 'postings-per-term', 0, 1);
+  if (values['block-size'] !== undefined) blocks.blockSize = intOption(values['block-size'] as string, 'block-size', 0, 1);
+  if (values['summary-energy'] !== undefined) {
+    const e = Number(values['summary-energy']);
+    if (!(e > 0 && e <= 1)) throw new SparseEncoderError('ERR_USAGE', `--summary-energy must be in (0, 1], got '${String(values['summary-energy'])}'`);
+    blocks.summaryEnergy = e;
+  }
+  return { quantize: quantize as WeightStorage, rangeSize, blocks };
 }
 
 function onePath(positionals: string[], what: string): string {
@@ -129,7 +153,7 @@ async function add(argv: string[], io: CliIo): Promise<void> {
   const { values, positionals } = args;
   const dir = onePath(positionals, 'add <dir> (--vectors <file|-> | --model <id|path> --texts <file|->)');
   const source = inputSource(values, 'model-quantize');
-  const { quantize, rangeSize } = storageFlags(values);
+  const { quantize, rangeSize, blocks } = storageFlags(values);
   const dimFlag = values.dim === undefined ? undefined : intOption(values.dim as string, 'dim', 0, 1);
   const storeFields = values['store-fields'] === true;
   const deletes = values.delete === undefined ? [] : await readIdList(values.delete as string, io);
@@ -137,6 +161,7 @@ async function add(argv: string[], io: CliIo): Promise<void> {
   const index = await SegmentedIndex.open(dir, {
     ...(values.quantize !== undefined ? { quantize } : {}),
     rangeSize,
+    ...(blocks ? { blocks } : {}),
     ...(dimFlag !== undefined ? { dim: dimFlag } : {}),
     flushDocuments: intOption(values['flush-documents'] as string | undefined, 'flush-documents', 100_000, 1),
     mergeFactor: intOption(values['merge-factor'] as string | undefined, 'merge-factor', 10, 0),
@@ -221,7 +246,7 @@ async function build(argv: string[], io: CliIo): Promise<void> {
   }
   const source = inputSource(values, 'model-quantize');
   const out = requireOption(values.out as string | undefined, 'out');
-  const { quantize, rangeSize } = storageFlags(values);
+  const { quantize, rangeSize, blocks } = storageFlags(values);
   const dimFlag = values.dim === undefined ? undefined : intOption(values.dim as string, 'dim', 0);
   const storeFields = values['store-fields'] === true;
 
@@ -266,8 +291,11 @@ async function build(argv: string[], io: CliIo): Promise<void> {
       quantize,
       rangeSize,
       dim,
+      ...(blocks ? { blocks } : {}),
       onProgress: (e) => {
-        if (e.type === 'stage' && e.stage !== 'done') bar.status(e.stage === 'cluster' ? 'ordering documents into ranges' : 'writing postings in memory');
+        if (e.type === 'stage' && e.stage !== 'done') {
+          bar.status(e.stage === 'cluster' ? 'ordering documents into ranges' : e.stage === 'blocks' ? 'pruning, clustering and summarizing blocks' : 'writing postings in memory');
+        }
       },
     });
     bar.phase('writing', undefined);

@@ -27,7 +27,14 @@ Search is exact by default (the same hits as scoring every document), as in the 
   --texts <file|->          query texts: JSONL {"id","text"}, BEIR {"_id","text"} (queries.jsonl) or plain lines
   --batch-size <n>          texts per model run (default 32)
 ${modelPrecisionHelp()}  -k, --k <n>               hits per query (default 10)
-  --approximate             approximate top-k: faster, recall@10 ~0.98 at the default --heap-factor
+  --approximate             approximate top-k: faster; with the index's blocks (index build --blocks)
+                            when it has them and is in memory, else block-max pruning over ranges
+                            (recall@10 ~0.98 at the default --heap-factor)
+  --algorithm blocks|ranges with --approximate: force one (default: blocks when the index has them)
+  --summary-factor <x>      with --approximate on blocks: score a block's documents when its summary
+                            score reaches x times the k-th candidate score, x >= 0 (default 1.2;
+                            lower: slower, higher recall); --query-term-cut is then the number of
+                            query terms whose blocks are visited (default 4)
   --heap-factor <x>         with --approximate: visit a range when x times its bound reaches the k-th
                             score, 0 < x <= 1 (default ${DEFAULT_HEAP_FACTOR})
   --query-term-cut <n>      with --approximate: find candidates with only the n frequent and n rare query
@@ -55,6 +62,8 @@ export const OPTIONS: Options = {
   exact: { type: 'boolean' },
   'heap-factor': { type: 'string' },
   'query-term-cut': { type: 'string' },
+  algorithm: { type: 'string' },
+  'summary-factor': { type: 'string' },
   fields: { type: 'boolean' },
   output: { type: 'string' },
   threads: { type: 'string' },
@@ -83,8 +92,19 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     if (!(hf > 0 && hf <= 1)) throw new SparseEncoderError('ERR_USAGE', `--heap-factor must be in (0, 1], got '${String(values['heap-factor'])}'`);
     options.heapFactor = hf;
     if (values['query-term-cut'] !== undefined) options.queryTermCut = intOption(values['query-term-cut'] as string, 'query-term-cut', 0, 1);
-  } else if (values['heap-factor'] !== undefined || values['query-term-cut'] !== undefined) {
-    throw new SparseEncoderError('ERR_USAGE', '--heap-factor and --query-term-cut are approximate settings: add --approximate');
+    const algorithm = values.algorithm as string | undefined;
+    if (algorithm !== undefined) {
+      if (algorithm !== 'blocks' && algorithm !== 'ranges') throw new SparseEncoderError('ERR_USAGE', `--algorithm must be blocks or ranges, got '${algorithm}'`);
+      options.approximateAlgorithm = algorithm;
+    }
+    if (values['summary-factor'] !== undefined) {
+      const f = Number(values['summary-factor']);
+      if (!(f >= 0 && f < Infinity)) throw new SparseEncoderError('ERR_USAGE', `--summary-factor must be a number >= 0, got '${String(values['summary-factor'])}'`);
+      options.summaryFactor = f;
+    }
+  } else {
+    const set = ['heap-factor', 'query-term-cut', 'algorithm', 'summary-factor'].filter((f) => values[f] !== undefined);
+    if (set.length > 0) throw new SparseEncoderError('ERR_USAGE', `--${set[0]} is an approximate setting: add --approximate`);
   }
   const threads = intOption(values.threads as string | undefined, 'threads', 1);
   const input = await openInput(source.path, io);
@@ -154,6 +174,10 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   }
 }
 
-function approximateOf(o: SearchOptions): { heapFactor?: number; queryTermCut?: number } {
-  return { ...(o.heapFactor !== undefined ? { heapFactor: o.heapFactor } : {}), ...(o.queryTermCut !== undefined ? { queryTermCut: o.queryTermCut } : {}) };
+type ApproximateSettings = Pick<SearchOptions, 'heapFactor' | 'queryTermCut' | 'approximateAlgorithm' | 'summaryFactor'>;
+
+function approximateOf(o: SearchOptions): ApproximateSettings {
+  const out: ApproximateSettings = {};
+  for (const key of ['heapFactor', 'queryTermCut', 'approximateAlgorithm', 'summaryFactor'] as const) if (o[key] !== undefined) Object.assign(out, { [key]: o[key] });
+  return out;
 }

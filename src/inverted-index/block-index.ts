@@ -1,0 +1,762 @@
+/**
+ * Seismic-style approximate search (Bruch, Nardini, Rulli, Venturini: "Efficient Inverted Indexes
+ * for Approximate Retrieval over Learned Sparse Representations", SIGIR 2024), built beside the
+ * exact index from the same stored weights:
+ *
+ * - static pruning: each term keeps only its `postingsPerTerm` heaviest postings;
+ * - blocks: a term's kept postings are grouped into blocks of similar documents (a shallow
+ *   clustering around sampled members, about `blockSize` documents per block), each with a
+ *   summary: the coordinate-wise maximum of its documents' vectors, cut to the heaviest
+ *   coordinates that hold `summaryEnergy` of its mass, in 8-bit codes;
+ * - a forward index: every document's whole stored vector, heaviest entry first, so a visited
+ *   document is scored at once, with no posting-list lookups.
+ *
+ * A query visits the blocks of its `queryTermCut` heaviest terms, best summary first, and scores
+ * a block's documents while the block's summary score reaches `summaryFactor` × the current k-th
+ * candidate score; candidates are ranked by their heaviest entries and re-scored in full.
+ * Everything is indexed by storage position, as the rest of the index. Ours, not Seismic's: the
+ * blocks come from a shallow clustering on documents' 8 heaviest terms, summaries from their 32
+ * heaviest, and the candidates' partial scores.
+ */
+import { SparseEncoderError } from '../errors.js';
+import { heaviestTerms, mulberry32 } from './cluster.js';
+import type { DocumentCollector } from './collector.js';
+import { halfTable } from './half.js';
+import type { SectionArray } from './file-format.js';
+import type { IndexData } from './index-data.js';
+import type { StoredWeights } from './postings.js';
+import { TopK } from './top-k.js';
+import type { BlockBuildOptions } from './types.js';
+
+/** Build settings of the block structure, stored in the file header. */
+export interface BlockSettings {
+  postingsPerTerm: number;
+  blockSize: number;
+  summaryEnergy: number;
+}
+
+export const DEFAULT_BLOCKS: BlockSettings = { postingsPerTerm: 1500, blockSize: 16, summaryEnergy: 0.4 };
+
+export interface BlockData {
+  settings: BlockSettings;
+  /** Forward index by position: `fwdStart[p] .. fwdStart[p + 1]` index `fwdTerms` (ascending) and `fwdWeights` (stored form). */
+  fwdStart: Uint32Array;
+  fwdTerms: Uint16Array | Uint32Array;
+  fwdWeights: StoredWeights;
+  /** term → its blocks `termBlockStart[t] .. termBlockStart[t + 1]`. */
+  termBlockStart: Uint32Array;
+  /** block → its documents' positions `blockDocs[blockDocStart[b] .. blockDocStart[b + 1]]`. */
+  blockDocStart: Uint32Array;
+  blockDocs: Uint32Array;
+  /** block → its summary: terms and 8-bit codes; value = code × summaryScale[b] (rounded up, so never below the kept maximum). */
+  summaryStart: Uint32Array;
+  summaryTerms: Uint16Array | Uint32Array;
+  summaryCodes: Uint8Array;
+  summaryScale: Float32Array;
+}
+
+export function resolveBlocks(o: boolean | BlockBuildOptions | undefined): BlockSettings | null {
+  if (o === undefined || o === false) return null;
+  const s = { ...DEFAULT_BLOCKS, ...(o === true ? {} : o) };
+  if (!(Number.isInteger(s.postingsPerTerm) && s.postingsPerTerm >= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `blocks.postingsPerTerm must be a positive integer, got ${s.postingsPerTerm}`);
+  if (!(Number.isInteger(s.blockSize) && s.blockSize >= 1 && s.blockSize <= 4096)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `blocks.blockSize must be an integer in 1..4096, got ${s.blockSize}`);
+  // A term has at most about 2 × postingsPerTerm / blockSize blocks; the query kernel's sort keys hold 2^21.
+  if (s.postingsPerTerm / s.blockSize > 2 ** 19) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `blocks.postingsPerTerm / blocks.blockSize must be at most 2^19, got ${s.postingsPerTerm} / ${s.blockSize}`);
+  if (!(s.summaryEnergy > 0 && s.summaryEnergy <= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `blocks.summaryEnergy must be in (0, 1], got ${s.summaryEnergy}`);
+  return { postingsPerTerm: s.postingsPerTerm, blockSize: s.blockSize, summaryEnergy: s.summaryEnergy };
+}
+
+/** Terms of the forward index and of summaries fit 16 bits for vocabularies up to 65,536 (BERT's 30,522). */
+function termArray(dim: number, n: number): Uint16Array | Uint32Array {
+  return dim <= 65536 ? new Uint16Array(n) : new Uint32Array(n);
+}
+
+const HIST = 1024;
+/** Blocks one term may have: the query kernel's sort keys hold a block index in 21 bits. */
+const MAX_TERM_BLOCKS = 2 ** 21 - 1;
+
+/** Number of documents' heaviest terms the per-term clustering compares. */
+const SIGNATURE_TERMS = 8;
+/**
+ * Number of each document's heaviest terms its blocks' summaries take the maximum over: the
+ * summary keeps only the heaviest coordinates anyway, and the cost of building it is then this
+ * many entries per document of a block, not the document's whole vector.
+ */
+const SUMMARY_TERMS = 32;
+
+/**
+ * Builds the block structure. `stored(value, term)` is a weight's stored form (the function the
+ * postings use), so forward scores equal exact scores.
+ */
+export function buildBlocks(
+  c: DocumentCollector,
+  d: IndexData,
+  settings: BlockSettings,
+  stored: (value: number, term: number) => number,
+  seed: number,
+): BlockData {
+  const n = d.numDocs;
+  const dim = d.dim;
+  if (dim > 2 ** 21) throw new SparseEncoderError('ERR_INVALID_INPUT', `the block structure supports vocabularies up to 2^21 terms, not ${dim}`);
+  const order = d.docOrdinal;
+  // Forward index, by position.
+  const fwdStart = new Uint32Array(n + 1);
+  for (let p = 0; p < n; p++) {
+    const o = order[p]!;
+    fwdStart[p + 1] = fwdStart[p]! + (c.starts[o + 1]! - c.starts[o]!);
+  }
+  const nnz = fwdStart[n]!;
+  const fwdTerms = termArray(dim, nnz);
+  const fwdWeights: StoredWeights = d.quantize === 'u8' ? new Uint8Array(nnz) : d.quantize === 'f16' ? new Uint16Array(nnz) : new Float32Array(nnz);
+  // Dequantized forward weights, for the build only (clustering and summaries).
+  const fwdValues = new Float32Array(nnz);
+  const half = d.quantize === 'f16' ? halfTable() : null;
+  for (let p = 0; p < n; p++) {
+    const o = order[p]!;
+    let w = fwdStart[p]!;
+    for (let i = c.starts[o]!, e = c.starts[o + 1]!; i < e; i++, w++) {
+      const t = c.terms[i]!;
+      const v = stored(c.values[i]!, t);
+      fwdTerms[w] = t;
+      fwdWeights[w] = v;
+      fwdValues[w] = half ? half[v]! : d.quantize === 'u8' ? v * d.termScale[t]! : v;
+    }
+  }
+  // Each document's entries heaviest first (ties: lower term first): candidates are scored with
+  // a document's heaviest entries only (see BlockSearcher), which are then its first cache lines.
+  {
+    let keys = new Float64Array(1024);
+    let tmpT = new Uint32Array(1024);
+    let tmpW = new Float64Array(1024);
+    let tmpV = new Float32Array(1024);
+    for (let p = 0; p < n; p++) {
+      const s0 = fwdStart[p]!, len = fwdStart[p + 1]! - s0;
+      if (len < 2) continue;
+      if (len > keys.length) {
+        keys = new Float64Array(len);
+        tmpT = new Uint32Array(len);
+        tmpW = new Float64Array(len);
+        tmpV = new Float32Array(len);
+      }
+      let max = 0;
+      for (let i = 0; i < len; i++) max = Math.max(max, fwdValues[s0 + i]!);
+      const inv = max > 0 ? 2147483647 / max : 0;
+      for (let i = 0; i < len; i++) keys[i] = -(Math.floor(fwdValues[s0 + i]! * inv) * 2097152 + (2097151 - i));
+      const sorted = keys.subarray(0, len).sort();
+      for (let r = 0; r < len; r++) {
+        const i = 2097151 - (-sorted[r]! % 2097152);
+        tmpT[r] = fwdTerms[s0 + i]!;
+        tmpW[r] = fwdWeights[s0 + i]!;
+        tmpV[r] = fwdValues[s0 + i]!;
+      }
+      for (let r = 0; r < len; r++) {
+        fwdTerms[s0 + r] = tmpT[r]!;
+        fwdWeights[s0 + r] = tmpW[r]!;
+        fwdValues[s0 + r] = tmpV[r]!;
+      }
+    }
+  }
+  // Each document's heaviest terms: a signature for the clustering, and what summaries are made of.
+  const sig = heaviestTerms(fwdStart, fwdTerms, fwdValues, SIGNATURE_TERMS, n);
+  const top = heaviestTerms(fwdStart, fwdTerms, fwdValues, SUMMARY_TERMS, n);
+  const { start: sigStart, terms: sigTerms, values: sigValues } = sig;
+  const { start: topStart, terms: topTerms, values: topValues } = top;
+  // Postings per term (position, value), from the forward index: counting sort by term.
+  const df = new Uint32Array(dim + 1);
+  for (let i = 0; i < nnz; i++) df[fwdTerms[i]! + 1]!++;
+  for (let t = 0; t < dim; t++) df[t + 1] = df[t + 1]! + df[t]!;
+  const invStart = df;
+  let maxDf = 0;
+  for (let t = 0; t < dim; t++) maxDf = Math.max(maxDf, invStart[t + 1]! - invStart[t]!);
+
+  const { postingsPerTerm: lambda, blockSize, summaryEnergy } = settings;
+  const termBlockStart = new Uint32Array(dim + 1);
+  const blockDocStart = new Growable(Uint32Array);
+  blockDocStart.push(0);
+  const blockDocsOut = new Growable(Uint32Array);
+  const summaryStartOut = new Growable(Uint32Array);
+  summaryStartOut.push(0);
+  const summaryTermsOut = new Growable(Uint32Array);
+  const summaryCodesOut = new Growable(Uint8Array);
+  const summaryScaleOut = new Growable(Float32Array);
+
+  const listPos = new Uint32Array(maxDf);
+  const listVal = new Float32Array(maxDf);
+  const select = new Float32Array(maxDf);
+  const fill = new Uint32Array(dim); // cursor per term while gathering
+  fill.set(invStart.subarray(0, dim));
+  // Gather every term's postings in one pass over the forward index (positions ascending).
+  const invPos = new Uint32Array(nnz);
+  const invVal = new Float32Array(nnz);
+  for (let p = 0; p < n; p++) {
+    for (let i = fwdStart[p]!, e = fwdStart[p + 1]!; i < e; i++) {
+      const at = fill[fwdTerms[i]!]!++;
+      invPos[at] = p;
+      invVal[at] = fwdValues[i]!;
+    }
+  }
+  // Scratch for the clustering and the summaries.
+  const head = new Int32Array(dim).fill(-1);
+  const seedScore = new Float32Array(Math.ceil(lambda / blockSize) + 1);
+  const dense = new Float32Array(dim);
+  const touched = new Uint32Array(dim);
+  const histogram = new Float64Array(HIST);
+  const bucketOf = new Uint16Array(dim);
+  const keptBuf = new Uint32Array(dim);
+  const rand = mulberry32(seed ^ 0x5eed);
+
+  for (let t = 0; t < dim; t++) {
+    termBlockStart[t] = summaryScaleOut.length;
+    const s0 = invStart[t]!, df_t = invStart[t + 1]! - s0;
+    if (df_t === 0) continue;
+    // Static pruning: the lambda heaviest postings (ties: lower position first).
+    let m = 0;
+    if (df_t <= lambda) {
+      for (let i = 0; i < df_t; i++) {
+        listPos[m] = invPos[s0 + i]!;
+        listVal[m++] = invVal[s0 + i]!;
+      }
+    } else {
+      const sel = select.subarray(0, df_t);
+      sel.set(invVal.subarray(s0, s0 + df_t));
+      const thr = kthLargest(sel, lambda);
+      let above = 0;
+      for (let i = 0; i < df_t; i++) if (invVal[s0 + i]! > thr) above++;
+      let ties = lambda - above;
+      for (let i = 0; i < df_t; i++) {
+        const v = invVal[s0 + i]!;
+        if (v > thr || (v === thr && ties-- > 0)) {
+          listPos[m] = invPos[s0 + i]!;
+          listVal[m++] = v;
+        }
+      }
+    }
+    // Blocks: members assigned to the sampled seed whose signature they overlap most (term t
+    // itself excluded: every member has it); members that overlap none form blocks of their own.
+    const groups = clusterList(listPos, m, t, blockSize, rand, sigStart, sigTerms, sigValues, head, seedScore);
+    for (const g of groups) {
+      for (const p of g) blockDocsOut.push(p);
+      blockDocStart.push(blockDocsOut.length);
+      // Summary: coordinate-wise maximum, heaviest coordinates up to summaryEnergy of the mass.
+      let nt = 0;
+      for (const p of g) {
+        for (let i = topStart[p]!, e = topStart[p + 1]!; i < e; i++) {
+          const term = topTerms[i]!;
+          const v = topValues[i]!;
+          if (dense[term] === 0) touched[nt++] = term;
+          if (v > dense[term]!) dense[term] = v;
+        }
+      }
+      let total = 0;
+      let max = 0;
+      for (let i = 0; i < nt; i++) {
+        const v = dense[touched[i]!]!;
+        total += v;
+        if (v > max) max = v;
+      }
+      // Heaviest coordinates up to the target mass, by a 1024-bucket histogram of value / max
+      // (one pass, no sort): whole buckets from the top, so slightly more than the target is kept.
+      const hist = histogram;
+      for (let i = 0; i < nt; i++) {
+        const v = dense[touched[i]!]!;
+        const at = Math.min(HIST - 1, Math.floor((v / max) * HIST));
+        bucketOf[i] = at;
+        hist[at] += v;
+      }
+      const target = summaryEnergy * total;
+      let mass = 0;
+      let cutBucket = HIST - 1;
+      for (; cutBucket > 0; cutBucket--) {
+        mass += hist[cutBucket]!;
+        if (mass >= target) break;
+      }
+      let kept = 0;
+      for (let i = 0; i < nt; i++) {
+        if (bucketOf[i]! >= cutBucket) keptBuf[kept++] = touched[i]!;
+        hist[bucketOf[i]!] = 0;
+      }
+      const scale = Math.fround((max / 255) * (1 + 1e-6));
+      const keptTerms = keptBuf.subarray(0, kept).sort();
+      for (let i = 0; i < kept; i++) {
+        const v = dense[keptTerms[i]!]!;
+        // Rounded up: the code never stands for less than the maximum it summarizes.
+        let code = Math.ceil(v / scale);
+        while (code < 255 && code * scale < v) code++;
+        summaryTermsOut.push(keptTerms[i]!);
+        summaryCodesOut.push(Math.min(255, Math.max(1, code)));
+      }
+      summaryStartOut.push(summaryTermsOut.length);
+      summaryScaleOut.push(scale);
+      for (let i = 0; i < nt; i++) dense[touched[i]!] = 0;
+    }
+  }
+  termBlockStart[dim] = summaryScaleOut.length;
+  const summaryTerms = termArray(dim, summaryTermsOut.length);
+  summaryTerms.set(summaryTermsOut.view());
+  return {
+    settings,
+    fwdStart,
+    fwdTerms,
+    fwdWeights,
+    termBlockStart,
+    blockDocStart: blockDocStart.finish(),
+    blockDocs: blockDocsOut.finish(),
+    summaryStart: summaryStartOut.finish(),
+    summaryTerms,
+    summaryCodes: summaryCodesOut.finish(),
+    summaryScale: summaryScaleOut.finish(),
+  };
+}
+
+type TypedCtor<A> = { new (n: number): A };
+
+/** An append-only typed array that doubles its capacity (build output of unknown size, kept off the JS heap). */
+class Growable<A extends Uint32Array | Uint8Array | Float32Array> {
+  private a: A;
+  length = 0;
+  constructor(private readonly ctor: TypedCtor<A>) {
+    this.a = new ctor(1024);
+  }
+  push(v: number): void {
+    if (this.length === this.a.length) {
+      if (this.length >= 2 ** 32 - 1) throw new SparseEncoderError('ERR_INVALID_INPUT', 'corpus too large for the block structure (more than 2^32 entries)');
+      const b = new this.ctor(Math.min(2 ** 32 - 1, this.a.length * 2));
+      b.set(this.a as ArrayLike<number>);
+      this.a = b;
+    }
+    this.a[this.length++] = v;
+  }
+  view(): A {
+    return this.a.subarray(0, this.length) as A;
+  }
+  /** A right-sized copy. */
+  finish(): A {
+    return this.a.slice(0, this.length) as A;
+  }
+}
+
+/** The k-th largest value of `a` (1-based), by quickselect; reorders `a`. */
+function kthLargest(a: Float32Array, k: number): number {
+  let lo = 0, hi = a.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1]!;
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i]! > pivot) i++;
+      while (a[j]! < pivot) j--;
+      if (i <= j) {
+        const x = a[i]!;
+        a[i] = a[j]!;
+        a[j] = x;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return a[target]!;
+  }
+  return a[target]!;
+}
+
+/**
+ * Groups the m members (positions) of term t's pruned list: ⌈m / blockSize⌉ seeds sampled among
+ * them, each member joins the seed with the largest dot product of their signatures. Members in
+ * a group keep position order.
+ */
+function clusterList(
+  listPos: Uint32Array,
+  m: number,
+  t: number,
+  blockSize: number,
+  rand: () => number,
+  sigStart: Uint32Array,
+  sigTerms: Uint32Array,
+  sigValues: Float32Array,
+  head: Int32Array,
+  score: Float32Array,
+): number[][] {
+  const members = Array.from(listPos.subarray(0, m)).sort((a, b) => a - b);
+  if (m <= blockSize) return [members];
+  const numSeeds = Math.ceil(m / blockSize);
+  // Distinct seeds by a partial Fisher-Yates over member indexes.
+  const idx = Uint32Array.from({ length: m }, (_, i) => i);
+  const seeds = new Uint32Array(numSeeds);
+  for (let j = 0; j < numSeeds; j++) {
+    const r = j + Math.floor(rand() * (m - j));
+    const x = idx[j]!;
+    idx[j] = idx[r]!;
+    idx[r] = x;
+    seeds[j] = members[idx[j]!]!;
+  }
+  // A small inverted index of the seeds' signatures: term → (seed, value) chain.
+  const nextEntry: number[] = [];
+  const entrySeed: number[] = [];
+  const entryValue: number[] = [];
+  const usedTerms: number[] = [];
+  for (let j = 0; j < numSeeds; j++) {
+    const p = seeds[j]!;
+    for (let i = sigStart[p]!; i < sigStart[p + 1]!; i++) {
+      const term = sigTerms[i]!;
+      if (term === t) continue;
+      if (head[term] === -1) usedTerms.push(term);
+      nextEntry.push(head[term]!);
+      entrySeed.push(j);
+      entryValue.push(sigValues[i]!);
+      head[term] = nextEntry.length - 1;
+    }
+  }
+  const groups: number[][] = Array.from({ length: numSeeds }, () => []);
+  const loose: number[] = [];
+  const touchedSeeds: number[] = [];
+  for (const p of members) {
+    for (let i = sigStart[p]!; i < sigStart[p + 1]!; i++) {
+      const term = sigTerms[i]!;
+      if (term === t) continue;
+      const v = sigValues[i]!;
+      for (let e = head[term]!; e !== -1; e = nextEntry[e]!) {
+        const j = entrySeed[e]!;
+        if (score[j] === 0) touchedSeeds.push(j);
+        score[j] = score[j]! + v * entryValue[e]!;
+      }
+    }
+    let best = -1, bestScore = 0;
+    for (const j of touchedSeeds) {
+      if (score[j]! > bestScore || (score[j] === bestScore && j < best)) {
+        best = j;
+        bestScore = score[j]!;
+      }
+      score[j] = 0;
+    }
+    touchedSeeds.length = 0;
+    if (best >= 0) groups[best]!.push(p);
+    else loose.push(p);
+  }
+  for (const term of usedTerms) head[term] = -1;
+  const out = groups.filter((g) => g.length > 0);
+  for (let i = 0; i < loose.length; i += blockSize) out.push(loose.slice(i, i + blockSize));
+  return out;
+}
+
+/** The block structure's sections in an index file. */
+export function blockSections(b: BlockData): Record<string, SectionArray> {
+  return {
+    fwd_start: b.fwdStart,
+    fwd_terms: b.fwdTerms,
+    fwd_weights: b.fwdWeights,
+    blk_term_start: b.termBlockStart,
+    blk_doc_start: b.blockDocStart,
+    blk_docs: b.blockDocs,
+    sum_start: b.summaryStart,
+    sum_terms: b.summaryTerms,
+    sum_codes: b.summaryCodes,
+    sum_scale: b.summaryScale,
+  };
+}
+
+/** Block settings as files store them (index headers, directory manifests). */
+export interface BlockSettingsJson {
+  postings_per_term: number;
+  block_size: number;
+  summary_energy: number;
+}
+
+export function blockSettingsJson(b: BlockSettings): BlockSettingsJson {
+  return { postings_per_term: b.postingsPerTerm, block_size: b.blockSize, summary_energy: b.summaryEnergy };
+}
+
+/** Block settings read from a file, checked; ERR_INDEX_CORRUPT naming `path` when invalid. */
+export function blockSettingsFromJson(raw: unknown, path: string): BlockSettings {
+  const r = (raw ?? {}) as Partial<BlockSettingsJson>;
+  try {
+    return resolveBlocks({ postingsPerTerm: r.postings_per_term!, blockSize: r.block_size!, summaryEnergy: r.summary_energy! })!;
+  } catch {
+    throw new SparseEncoderError('ERR_INDEX_CORRUPT', `${path}: invalid block structure settings ${JSON.stringify(raw)}`, { details: { path } });
+  }
+}
+
+/** A section reader: the file's (checked length and dtype) or a test's. */
+export type SectionReader = (name: string, dtype: 'u8' | 'u16' | 'u32' | 'f32', length?: number) => SectionArray;
+
+/**
+ * Reads and checks the block sections of an opened file: every offset table ascending and within
+ * its section, every term inside the vocabulary and ascending per document, every position
+ * inside the index, every weight and scale finite and non-negative. O(size of the sections).
+ */
+export function readBlocks(
+  raw: unknown,
+  read: SectionReader,
+  d: { dim: number; numDocs: number; quantize: string },
+  path: string,
+): BlockData {
+  const corrupt = (msg: string): never => {
+    throw new SparseEncoderError('ERR_INDEX_CORRUPT', `${path}: block structure: ${msg}`, { details: { path } });
+  };
+  const settings = blockSettingsFromJson(raw, path);
+  const { dim, numDocs: n } = d;
+  const termType = dim <= 65536 ? 'u16' : 'u32';
+  const ascending = (a: Uint32Array, end: number, what: string): void => {
+    if (a[0] !== 0) corrupt(`${what} does not start at 0`);
+    for (let i = 1; i < a.length; i++) if (a[i]! < a[i - 1]!) corrupt(`${what} decreases at ${i}`);
+    if (a[a.length - 1] !== end) corrupt(`${what} ends at ${a[a.length - 1]}, its section holds ${end}`);
+  };
+  const fwdStart = read('fwd_start', 'u32', n + 1) as Uint32Array;
+  const nnz = fwdStart[n]!;
+  const fwdTerms = read('fwd_terms', termType, nnz) as Uint16Array | Uint32Array;
+  const weightType = d.quantize === 'u8' ? 'u8' : d.quantize === 'f16' ? 'u16' : 'f32';
+  const fwdWeights = read('fwd_weights', weightType, nnz) as StoredWeights;
+  ascending(fwdStart, nnz, 'forward offsets');
+  for (let i = 0; i < nnz; i++) if (fwdTerms[i]! >= dim) corrupt(`forward entry ${i} has term ${fwdTerms[i]}, outside the vocabulary`);
+  if (fwdWeights instanceof Float32Array) {
+    for (let i = 0; i < nnz; i++) if (!(fwdWeights[i]! >= 0 && fwdWeights[i]! < Infinity)) corrupt(`forward weight ${i} is not a finite non-negative number`);
+  } else if (fwdWeights instanceof Uint16Array) {
+    // f16: sign bit clear and exponent not all ones.
+    for (let i = 0; i < nnz; i++) if (fwdWeights[i]! >= 0x7c00) corrupt(`forward weight ${i} is not a finite non-negative half`);
+  }
+  const termBlockStart = read('blk_term_start', 'u32', dim + 1) as Uint32Array;
+  const numBlocks = termBlockStart[dim]!;
+  ascending(termBlockStart, numBlocks, 'term block offsets');
+  for (let t = 0; t < dim; t++) if (termBlockStart[t + 1]! - termBlockStart[t]! >= MAX_TERM_BLOCKS) corrupt(`term ${t} has more than ${MAX_TERM_BLOCKS} blocks`);
+  const blockDocStart = read('blk_doc_start', 'u32', numBlocks + 1) as Uint32Array;
+  const blockDocs = read('blk_docs', 'u32', blockDocStart[numBlocks]) as Uint32Array;
+  ascending(blockDocStart, blockDocs.length, 'block document offsets');
+  for (let i = 0; i < blockDocs.length; i++) if (blockDocs[i]! >= n) corrupt(`block document ${i} is position ${blockDocs[i]}, beyond ${n} documents`);
+  const summaryStart = read('sum_start', 'u32', numBlocks + 1) as Uint32Array;
+  const summaryTerms = read('sum_terms', termType, summaryStart[numBlocks]) as Uint16Array | Uint32Array;
+  const summaryCodes = read('sum_codes', 'u8', summaryTerms.length) as Uint8Array;
+  const summaryScale = read('sum_scale', 'f32', numBlocks) as Float32Array;
+  ascending(summaryStart, summaryTerms.length, 'summary offsets');
+  for (let i = 0; i < summaryTerms.length; i++) if (summaryTerms[i]! >= dim) corrupt(`summary term ${summaryTerms[i]} is outside the vocabulary`);
+  for (let i = 0; i < numBlocks; i++) if (!(summaryScale[i]! >= 0 && summaryScale[i]! < Infinity)) corrupt(`summary scale of block ${i} is not finite`);
+  return { settings, fwdStart, fwdTerms, fwdWeights, termBlockStart, blockDocStart, blockDocs, summaryStart, summaryTerms, summaryCodes, summaryScale };
+}
+
+export interface BlockSearchSettings {
+  k: number;
+  /** Query terms whose blocks are visited: the heaviest by query weight. */
+  queryTermCut: number;
+  /** A block is evaluated when its summary score ≥ summaryFactor × the current k-th score. */
+  summaryFactor: number;
+  /** Candidates kept while collecting (≥ k), ranked by their heaviest entries, then re-scored exactly. */
+  candidates: number;
+  /** Whether any document is deleted (else tombstones are not read). */
+  hasDeletes: boolean;
+  /** Entries of a document (its heaviest) its candidate score sums. */
+  forwardHead: number;
+}
+
+/** Counts the last block search's work. */
+export interface BlockSearchStats {
+  blocksScored: number;
+  blocksEvaluated: number;
+  documentsScored: number;
+}
+
+/**
+ * The query kernel over a BlockData. Holds the query's slot table and a visited bitset, so
+ * one BlockSearcher serves one query at a time.
+ */
+export class BlockSearcher {
+  /**
+   * The query as a slot per term (0: not in the query) into small weight tables: a 1-byte slot
+   * table stays in the L1 cache where a dense table of weights (8 bytes a term) would not, and
+   * the forward index reads one slot per stored term. Queries with more than 255 terms use
+   * their 255 heaviest for finding candidates (final scores are exact).
+   */
+  private readonly slot: Uint8Array;
+  /** slot → index of the term in the query's ascending terms. */
+  private readonly slotTerm = new Int32Array(256);
+  /** Scratch of exactScore: a document's weight per query term. */
+  private byTerm = new Float64Array(64);
+  /** slot → query weight (summaries). */
+  private readonly qs = new Float64Array(256);
+  /** slot → query weight × the term's dequantization scale (u8) or the query weight (forward codes). */
+  private readonly qf = new Float64Array(256);
+  /** Documents scored by this query: a bitset by position (small enough for the L2 cache), and their list, to clear it. */
+  private readonly visited: Uint32Array;
+  private seen: Uint32Array = new Uint32Array(4096);
+  private readonly half: Float32Array | null;
+  /** Keeps touch()'s reads from being optimized away. */
+  private sink = 0;
+  readonly stats: BlockSearchStats = { blocksScored: 0, blocksEvaluated: 0, documentsScored: 0 };
+
+  constructor(
+    private readonly d: IndexData,
+    private readonly b: BlockData,
+  ) {
+    this.slot = new Uint8Array(d.dim);
+    this.visited = new Uint32Array((d.numDocs >>> 5) + 1);
+    this.half = d.quantize === 'f16' ? halfTable() : null;
+  }
+
+  /**
+   * The top k of a query with non-negative weights (ascending terms), with exact scores: the
+   * `candidates` best by their documents' heaviest entries, re-scored in full.
+   */
+  search(terms: number[], weights: number[], s: BlockSearchSettings): TopK {
+    const { d, b, slot, qs, qf, stats } = this;
+    const heap = new TopK(s.candidates);
+    stats.blocksScored = stats.blocksEvaluated = stats.documentsScored = 0;
+    const order = terms.map((_, j) => j).sort((x, y) => weights[y]! - weights[x]! || x - y);
+    const used = Math.min(255, order.length);
+    const u8 = d.quantize === 'u8';
+    for (let c = 0; c < used; c++) {
+      const j = order[c]!;
+      const t = terms[j]!;
+      slot[t] = c + 1;
+      this.slotTerm[c + 1] = j;
+      qs[c + 1] = weights[j]!;
+      qf[c + 1] = u8 ? weights[j]! * d.termScale[t]! : weights[j]!;
+    }
+    const visited = this.visited;
+    let seen = this.seen;
+    let ns = 0;
+    const cut = Math.min(s.queryTermCut, used);
+    const { termBlockStart, blockDocStart, blockDocs, summaryStart, summaryTerms, summaryCodes, summaryScale } = b;
+    const deleted = d.deleted, ordOf = d.docOrdinal;
+    const checkDeleted = s.hasDeletes;
+    const head = s.forwardHead;
+    const factor = s.summaryFactor;
+    for (let c = 0; c < cut; c++) {
+      const t = terms[order[c]!]!;
+      const b0 = termBlockStart[t]!, nb = termBlockStart[t + 1]! - b0;
+      if (nb === 0) continue;
+      // Every block's summary score, then the blocks best first (Seismic's first_sorted, for
+      // every term): the k-th score rises fastest, and the first block that fails the test
+      // ends the term, as every later one scores lower.
+      const keys = this.blockKeys(nb);
+      const sums = this.blockSums;
+      let best = 0;
+      for (let j = 0; j < nb; j++) {
+        const blk = b0 + j;
+        let sum = 0;
+        for (let i = summaryStart[blk]!, e = summaryStart[blk + 1]!; i < e; i++) sum += qs[slot[summaryTerms[i]!]!]! * summaryCodes[i]!;
+        sum *= summaryScale[blk]!;
+        sums[j] = sum;
+        if (sum > best) best = sum;
+      }
+      stats.blocksScored += nb;
+      // Keys pack a 31-bit score (relative to the best) over the block's index, negated, for one native numeric sort.
+      const inv = best > 0 ? 2147483647 / best : 0;
+      for (let j = 0; j < nb; j++) keys[j] = -(Math.floor(sums[j]! * inv) * 2097152 + (MAX_TERM_BLOCKS - j));
+      keys.sort();
+      for (let r = 0; r < nb; r++) {
+        const j = MAX_TERM_BLOCKS - (-keys[r]! % 2097152);
+        if (heap.full && sums[j]! < factor * heap.threshold) break;
+        const blk = b0 + j;
+        stats.blocksEvaluated++;
+        const i0 = blockDocStart[blk]!, i1 = blockDocStart[blk + 1]!;
+        if (ns + (i1 - i0) > seen.length) seen = this.growSeen(ns + (i1 - i0));
+        this.touch(i0, i1, head);
+        for (let i = i0; i < i1; i++) {
+          const p = blockDocs[i]!;
+          const word = p >>> 5, bit = 1 << (p & 31);
+          if ((visited[word]! & bit) !== 0) continue;
+          visited[word] = visited[word]! | bit;
+          seen[ns++] = p;
+          const score = this.forwardScore(p, head);
+          // The ordinal (a cache miss) is read only for documents that can enter the heap.
+          if (score < heap.threshold) continue;
+          const ord = ordOf[p]!;
+          if (checkDeleted && deleted[ord] !== 0) continue;
+          heap.push(score, ord, p);
+        }
+      }
+    }
+    stats.documentsScored = ns;
+    for (let i = 0; i < ns; i++) visited[seen[i]! >>> 5] = 0;
+    // Candidates were ranked by their heaviest entries: the final k by exact scores.
+    if (this.byTerm.length < terms.length) this.byTerm = new Float64Array(terms.length);
+    const out = new TopK(s.k);
+    for (let i = 0; i < heap.size; i++) out.push(this.exactScore(heap.pos[i]!, weights), heap.ords[i]!, heap.pos[i]!);
+    for (let c = 0; c < used; c++) slot[terms[order[c]!]!] = 0;
+    return out;
+  }
+
+  /**
+   * Reads one value of every cache line of the block's forward vectors before scoring them: the
+   * loads are independent, so the CPU fetches the lines in parallel instead of one document at a
+   * time (JavaScript has no prefetch instruction).
+   */
+  private touch(i0: number, i1: number, head: number): void {
+    const { blockDocs, fwdStart, fwdTerms, fwdWeights } = this.b;
+    let x = 0;
+    for (let i = i0; i < i1; i++) {
+      const p = blockDocs[i]!;
+      const b = fwdStart[p]!;
+      for (let j = b, end = Math.min(fwdStart[p + 1]!, b + head); j < end; j += 32) x += fwdTerms[j]! + fwdWeights[j]!;
+    }
+    this.sink = x;
+  }
+
+  private keys = new Float64Array(256);
+  private blockSums = new Float64Array(256);
+
+  /** Sort keys for nb blocks (a view of reused scratch); blockSums grows with it. */
+  private blockKeys(nb: number): Float64Array {
+    if (nb > this.keys.length) {
+      let cap = this.keys.length;
+      while (cap < nb) cap *= 2;
+      this.keys = new Float64Array(cap);
+      this.blockSums = new Float64Array(cap);
+    }
+    return this.keys.subarray(0, nb);
+  }
+
+  private growSeen(need: number): Uint32Array {
+    let cap = this.seen.length;
+    while (cap < need) cap *= 2;
+    const next = new Uint32Array(cap);
+    next.set(this.seen);
+    return (this.seen = next);
+  }
+
+  /** The score over the document's `head` heaviest entries (all when head ≥ its length). */
+  private forwardScore(p: number, head: number): number {
+    const { fwdStart, fwdTerms, fwdWeights } = this.b;
+    const slot = this.slot, qf = this.qf;
+    let s = 0;
+    const half = this.half;
+    const b = fwdStart[p]!;
+    const e = Math.min(fwdStart[p + 1]!, b + head);
+    if (half) {
+      for (let i = b; i < e; i++) s += qf[slot[fwdTerms[i]!]!]! * half[fwdWeights[i]!]!;
+    } else {
+      for (let i = b; i < e; i++) s += qf[slot[fwdTerms[i]!]!]! * fwdWeights[i]!;
+    }
+    return s;
+  }
+
+  /**
+   * The exact score, summed as exact search sums it (ascending query terms, q × dequantized
+   * weight), so block hits carry the very scores exact search gives. Runs while the query's slots
+   * are set: `slotTerm` maps a slot to its index in the query's ascending terms.
+   */
+  private exactScore(p: number, weights: number[]): number {
+    const { fwdStart, fwdTerms, fwdWeights } = this.b;
+    const { slot, slotTerm, byTerm } = this;
+    const u8 = this.d.quantize === 'u8', scale = this.d.termScale;
+    const half = this.half;
+    let lo = byTerm.length, hi = -1;
+    for (let i = fwdStart[p]!, e = fwdStart[p + 1]!; i < e; i++) {
+      const t = fwdTerms[i]!;
+      const sl = slot[t]!;
+      if (sl === 0) continue;
+      const j = slotTerm[sl]!;
+      const raw = fwdWeights[i]!;
+      byTerm[j] = half ? half[raw]! : u8 ? raw * scale[t]! : raw;
+      if (j < lo) lo = j;
+      if (j > hi) hi = j;
+    }
+    let s = 0;
+    for (let j = lo; j <= hi; j++) {
+      const w = byTerm[j]!;
+      if (w !== 0) {
+        s += weights[j]! * w;
+        byTerm[j] = 0;
+      }
+    }
+    return s;
+  }
+}
