@@ -669,7 +669,7 @@ export class BlockSearcher {
     // Candidates were ranked by their heaviest entries: the final k by exact scores.
     if (this.byTerm.length < terms.length) this.byTerm = new Float64Array(terms.length);
     const out = new TopK(s.k);
-    for (let i = 0; i < heap.size; i++) out.push(this.exactScore(heap.pos[i]!, weights), heap.ords[i]!, heap.pos[i]!);
+    for (let i = 0; i < heap.size; i++) out.push(this.exactScore(heap.pos[i]!, terms, weights), heap.ords[i]!, heap.pos[i]!);
     for (let c = 0; c < used; c++) slot[terms[order[c]!]!] = 0;
     return out;
   }
@@ -733,17 +733,31 @@ export class BlockSearcher {
    * weight), so block hits carry the very scores exact search gives. Runs while the query's slots
    * are set: `slotTerm` maps a slot to its index in the query's ascending terms.
    */
-  private exactScore(p: number, weights: number[]): number {
+  private exactScore(p: number, terms: number[], weights: number[]): number {
     const { fwdStart, fwdTerms, fwdWeights } = this.b;
     const { slot, slotTerm, byTerm } = this;
     const u8 = this.d.quantize === 'u8', scale = this.d.termScale;
     const half = this.half;
     let lo = byTerm.length, hi = -1;
+    // Queries of more than 255 terms have slots for their 255 heaviest only: others are found by binary search.
+    const slotted = terms.length <= 255;
     for (let i = fwdStart[p]!, e = fwdStart[p + 1]!; i < e; i++) {
       const t = fwdTerms[i]!;
-      const sl = slot[t]!;
-      if (sl === 0) continue;
-      const j = slotTerm[sl]!;
+      let j: number;
+      if (slotted) {
+        const sl = slot[t]!;
+        if (sl === 0) continue;
+        j = slotTerm[sl]!;
+      } else {
+        let a = 0, b = terms.length;
+        while (a < b) {
+          const mid = (a + b) >>> 1;
+          if (terms[mid]! < t) a = mid + 1;
+          else b = mid;
+        }
+        if (a === terms.length || terms[a] !== t) continue;
+        j = a;
+      }
       const raw = fwdWeights[i]!;
       byTerm[j] = half ? half[raw]! : u8 ? raw * scale[t]! : raw;
       if (j < lo) lo = j;

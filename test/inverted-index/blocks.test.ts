@@ -160,3 +160,15 @@ test('blocks: a larger summaryFactor evaluates fewer blocks, 0 evaluates every b
   assert.ok(fewer > 10, `summaryFactor 2 skipped blocks in only ${fewer} of 20 queries`);
   index.dispose();
 });
+
+test('blocks: a query of more than 255 terms still gets exact scores', async () => {
+  const index = await SparseIndex.build(randomDocs(0, 500), { blocks: true });
+  const terms = Array.from({ length: 400 }, (_, i) => i * 12);
+  const q = fromPairs(terms, terms.map((t) => 0.1 + (t % 7) / 10), RANDOM_DIM);
+  const exactById = new Map(index.search(q, { k: 500, fields: false }).map((h) => [h.id, h.score]));
+  const approx = index.search(q, { exact: false, k: 10, fields: false });
+  assert.equal(approx.length, 10);
+  for (const h of approx) assert.equal(h.score, exactById.get(h.id));
+  assert.deepEqual(index.search(q, { ...everything, k: 10, fields: false }), index.search(q, { k: 10, fields: false }));
+  index.dispose();
+});
