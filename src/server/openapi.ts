@@ -47,7 +47,7 @@ export function openApiDocument(version: string): object {
       '/search': {
         post: {
           summary: 'top-k documents of the index (exact by default)',
-          requestBody: body({ type: 'object', properties: { query: { type: 'string' }, queries: { type: 'array', items: { type: 'string' } }, vector: ref('Vector'), vectors: { type: 'array', items: ref('Vector') }, k: { type: 'integer', default: 10 }, exact: { type: 'boolean', default: true }, fields: { type: 'boolean', default: true } } }),
+          requestBody: body({ type: 'object', properties: { query: { type: 'string' }, queries: { type: 'array', items: { type: 'string' } }, vector: ref('Vector'), vectors: { type: 'array', items: ref('Vector') }, k: { type: 'integer', default: 10 }, exact: { type: 'boolean', default: true }, fields: { type: 'boolean', default: true }, approximateAlgorithm: { type: 'string', enum: ['auto', 'blocks', 'ranges'], default: 'auto' }, heapFactor: { type: 'number', default: 0.8 }, queryTermCut: { type: 'integer' }, summaryFactor: { type: 'number', default: 1.2 } } }),
           responses: { '200': json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object', properties: { hits: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, score: { type: 'number' }, fields: { type: 'object' } } } } } } } } }), ...ERRORS },
         },
       },

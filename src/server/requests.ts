@@ -23,6 +23,16 @@ export interface SearchRequest {
   k: number;
   exact: boolean;
   fields: boolean;
+  /** Approximate settings (exact: false only); absent: the index's defaults. */
+  approximate: ApproximateRequest;
+}
+
+/** SearchOptions' approximate settings, as /search takes them. */
+export interface ApproximateRequest {
+  approximateAlgorithm?: 'auto' | 'blocks' | 'ranges';
+  heapFactor?: number;
+  queryTermCut?: number;
+  summaryFactor?: number;
 }
 
 export interface SimilarityRequest {
@@ -51,9 +61,13 @@ export function parseEncodeRequest(body: unknown, limits: RequestLimits): Encode
   return out;
 }
 
-/** `POST /search`: one of `query`, `queries`, `vector`, `vectors`; `k` (default 10), `exact` (default true), `fields` (default true). */
+/**
+ * `POST /search`: one of `query`, `queries`, `vector`, `vectors`; `k` (default 10), `exact`
+ * (default true), `fields` (default true); with `exact: false`, optionally `approximateAlgorithm`,
+ * `heapFactor`, `queryTermCut`, `summaryFactor` (SearchOptions; default: the index's).
+ */
 export function parseSearchRequest(body: unknown, limits: RequestLimits, dim: number): SearchRequest {
-  const o = asObject(body, ['query', 'queries', 'vector', 'vectors', 'k', 'exact', 'fields']);
+  const o = asObject(body, ['query', 'queries', 'vector', 'vectors', 'k', 'exact', 'fields', 'approximateAlgorithm', 'heapFactor', 'queryTermCut', 'summaryFactor']);
   const given = ['query', 'queries', 'vector', 'vectors'].filter((f) => o[f] !== undefined);
   if (given.length !== 1) {
     throw invalid(`give exactly one of "query", "queries", "vector", "vectors"${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`);
@@ -62,7 +76,9 @@ export function parseSearchRequest(body: unknown, limits: RequestLimits, dim: nu
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > limits.maxK) {
     throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `k must be an integer from 1 to ${limits.maxK}, got ${describe(k)}`, { details: { field: 'k' } });
   }
-  const out: SearchRequest = { k, exact: booleanField(o, 'exact', true), fields: booleanField(o, 'fields', true) };
+  const out: SearchRequest = { k, exact: booleanField(o, 'exact', true), fields: booleanField(o, 'fields', true), approximate: approximateOf(o) };
+  const set = Object.keys(out.approximate);
+  if (out.exact && set.length > 0) throw invalid(`"${set[0]}" is an approximate setting: add "exact": false`, set[0]);
   if (given[0] === 'query' || given[0] === 'queries') {
     out.texts = textsOf(o, 'query', 'queries', limits);
   } else if (given[0] === 'vector') {
@@ -73,6 +89,25 @@ export function parseSearchRequest(body: unknown, limits: RequestLimits, dim: nu
     if (list.length > limits.maxTexts) throw tooMany(list.length, limits.maxTexts, 'vectors');
     out.vectors = list.map((v, i) => vectorOf(v, `vectors[${i}]`, dim));
   }
+  return out;
+}
+
+function approximateOf(o: Record<string, unknown>): ApproximateRequest {
+  const out: ApproximateRequest = {};
+  const algorithm = o['approximateAlgorithm'];
+  if (algorithm !== undefined) {
+    if (algorithm !== 'auto' && algorithm !== 'blocks' && algorithm !== 'ranges') throw invalid(`approximateAlgorithm must be 'auto', 'blocks' or 'ranges', got ${describe(algorithm)}`, 'approximateAlgorithm');
+    out.approximateAlgorithm = algorithm;
+  }
+  const number = (field: 'heapFactor' | 'queryTermCut' | 'summaryFactor', ok: (v: number) => boolean, what: string): void => {
+    const v = o[field];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !ok(v)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `${field} must be ${what}, got ${describe(v)}`, { details: { field } });
+    out[field] = v;
+  };
+  number('heapFactor', (v) => v > 0 && v <= 1, 'a number in (0, 1]');
+  number('queryTermCut', (v) => Number.isInteger(v) && v >= 1 && v <= 100_000, 'an integer from 1 to 100000');
+  number('summaryFactor', (v) => v >= 0 && v < Infinity, 'a finite number ≥ 0');
   return out;
 }
 

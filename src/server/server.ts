@@ -500,7 +500,7 @@ class App {
     }
     // In a search worker thread: the main thread stays free for /health and small requests.
     const t0 = performance.now();
-    const results = await index.run({ vectors: vectors.map((v) => ({ indices: v.indices, values: v.values })), k: r.k, exact: r.exact, fields: r.fields }, signal);
+    const results = await index.run({ vectors: vectors.map((v) => ({ indices: v.indices, values: v.values })), k: r.k, exact: r.exact, fields: r.fields, ...r.approximate }, signal);
     this.metrics.searchSeconds.observe((performance.now() - t0) / 1000);
     return { results };
   }

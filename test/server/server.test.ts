@@ -173,6 +173,16 @@ describe('endpoints', () => {
     assertHits(v.body.results[0].hits, q, 3, 'vector query');
     assert.equal(v.body.results[0].hits[0].fields, undefined);
   });
+
+  test('POST /search takes the approximate settings: ranges with heapFactor 1 equal exact search; blocks on an index without them is a 400', async () => {
+    const q = BERT.results['query']![6]!;
+    const vector = { indices: q.indices, values: q.values };
+    const exact = await request(server.url, '/search', { json: { vector, k: 5, fields: false } });
+    const ranges = await request(server.url, '/search', { json: { vector, k: 5, fields: false, exact: false, approximateAlgorithm: 'ranges', heapFactor: 1, queryTermCut: 1000 } });
+    assert.equal(ranges.status, 200, JSON.stringify(ranges.body));
+    assert.deepEqual(ranges.body.results, exact.body.results);
+    assertError(await request(server.url, '/search', { json: { vector, exact: false, approximateAlgorithm: 'blocks' } }), 400, 'ERR_INVALID_ARGUMENT', 'blocks');
+  });
 });
 
 describe('errors', () => {
@@ -192,6 +202,11 @@ describe('errors', () => {
     assertError(await post('/search', { vector: { indices: [1, 1], values: [1, 2] } }), 400, 'ERR_INVALID_INPUT', 'twice');
     assertError(await post('/search', { vector: { indices: [DIM], values: [1] } }), 400, 'ERR_INVALID_INPUT', String(DIM));
     assertError(await post('/search', { vectors: [{ indices: [1], values: ['x'] }] }), 400, 'ERR_INVALID_INPUT', 'vectors[0]');
+    assertError(await post('/search', { query: 'x', heapFactor: 0.5 }), 400, 'ERR_INVALID_INPUT', 'exact');
+    assertError(await post('/search', { query: 'x', exact: false, heapFactor: 2 }), 400, 'ERR_INVALID_ARGUMENT', 'heapFactor');
+    assertError(await post('/search', { query: 'x', exact: false, summaryFactor: -1 }), 400, 'ERR_INVALID_ARGUMENT', 'summaryFactor');
+    assertError(await post('/search', { query: 'x', exact: false, queryTermCut: 1.5 }), 400, 'ERR_INVALID_ARGUMENT', 'queryTermCut');
+    assertError(await post('/search', { query: 'x', exact: false, approximateAlgorithm: 'fast' }), 400, 'ERR_INVALID_INPUT', 'approximateAlgorithm');
     assertError(await post('/similarity', { queries: ['a'], documents: [null] }), 400, 'ERR_INVALID_INPUT', 'documents[0]');
   });
 
