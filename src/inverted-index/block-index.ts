@@ -19,7 +19,7 @@
  * heaviest, and the candidates' partial scores.
  */
 import { SparseEncoderError } from '../errors.js';
-import { heaviestTerms, mulberry32 } from './cluster.js';
+import { mulberry32 } from './cluster.js';
 import type { DocumentCollector } from './collector.js';
 import { halfTable } from './half.js';
 import type { SectionArray } from './file-format.js';
@@ -125,6 +125,7 @@ export function buildBlocks(
   // Each document's entries heaviest first (ties: lower term first): candidates are scored with
   // a document's heaviest entries only (see BlockSearcher), which are then its first cache lines.
   {
+    const valueBits = new Uint32Array(fwdValues.buffer, fwdValues.byteOffset, fwdValues.length);
     let keys = new Float64Array(1024);
     let tmpT = new Uint32Array(1024);
     let tmpW = new Float64Array(1024);
@@ -138,10 +139,9 @@ export function buildBlocks(
         tmpW = new Float64Array(len);
         tmpV = new Float32Array(len);
       }
-      let max = 0;
-      for (let i = 0; i < len; i++) max = Math.max(max, fwdValues[s0 + i]!);
-      const inv = max > 0 ? 2147483647 / max : 0;
-      for (let i = 0; i < len; i++) keys[i] = -(Math.floor(fwdValues[s0 + i]! * inv) * 2097152 + (2097151 - i));
+      // Keys pack the value's f32 bits (ordered as the values, which are finite and non-negative)
+      // over the entry's index (below 2^21: the vocabulary is), negated: one exact native sort.
+      for (let i = 0; i < len; i++) keys[i] = -(valueBits[s0 + i]! * 2097152 + (2097151 - i));
       const sorted = keys.subarray(0, len).sort();
       for (let r = 0; r < len; r++) {
         const i = 2097151 - (-sorted[r]! % 2097152);
@@ -156,11 +156,8 @@ export function buildBlocks(
       }
     }
   }
-  // Each document's heaviest terms: a signature for the clustering, and what summaries are made of.
-  const sig = heaviestTerms(fwdStart, fwdTerms, fwdValues, SIGNATURE_TERMS, n);
-  const top = heaviestTerms(fwdStart, fwdTerms, fwdValues, SUMMARY_TERMS, n);
-  const { start: sigStart, terms: sigTerms, values: sigValues } = sig;
-  const { start: topStart, terms: topTerms, values: topValues } = top;
+  // A document's heaviest terms (its signature for the clustering, what summaries are made of)
+  // are now the first entries of its forward vector.
   // Postings per term (position, value), from the forward index: counting sort by term.
   const df = new Uint32Array(dim + 1);
   for (let i = 0; i < nnz; i++) df[fwdTerms[i]! + 1]!++;
@@ -181,7 +178,6 @@ export function buildBlocks(
   const summaryScaleOut = new Growable(Float32Array);
 
   const listPos = new Uint32Array(maxDf);
-  const listVal = new Float32Array(maxDf);
   const select = new Float32Array(maxDf);
   const fill = new Uint32Array(dim); // cursor per term while gathering
   fill.set(invStart.subarray(0, dim));
@@ -212,10 +208,7 @@ export function buildBlocks(
     // Static pruning: the lambda heaviest postings (ties: lower position first).
     let m = 0;
     if (df_t <= lambda) {
-      for (let i = 0; i < df_t; i++) {
-        listPos[m] = invPos[s0 + i]!;
-        listVal[m++] = invVal[s0 + i]!;
-      }
+      for (let i = 0; i < df_t; i++) listPos[m++] = invPos[s0 + i]!;
     } else {
       const sel = select.subarray(0, df_t);
       sel.set(invVal.subarray(s0, s0 + df_t));
@@ -226,23 +219,22 @@ export function buildBlocks(
       for (let i = 0; i < df_t; i++) {
         const v = invVal[s0 + i]!;
         if (v > thr || (v === thr && ties-- > 0)) {
-          listPos[m] = invPos[s0 + i]!;
-          listVal[m++] = v;
+          listPos[m++] = invPos[s0 + i]!;
         }
       }
     }
     // Blocks: members assigned to the sampled seed whose signature they overlap most (term t
     // itself excluded: every member has it); members that overlap none form blocks of their own.
-    const groups = clusterList(listPos, m, t, blockSize, rand, sigStart, sigTerms, sigValues, head, seedScore);
+    const groups = clusterList(listPos, m, t, blockSize, rand, fwdStart, fwdTerms, fwdValues, head, seedScore);
     for (const g of groups) {
       for (const p of g) blockDocsOut.push(p);
       blockDocStart.push(blockDocsOut.length);
       // Summary: coordinate-wise maximum, heaviest coordinates up to summaryEnergy of the mass.
       let nt = 0;
       for (const p of g) {
-        for (let i = topStart[p]!, e = topStart[p + 1]!; i < e; i++) {
-          const term = topTerms[i]!;
-          const v = topValues[i]!;
+        for (let i = fwdStart[p]!, e = Math.min(fwdStart[p + 1]!, i + SUMMARY_TERMS); i < e; i++) {
+          const term = fwdTerms[i]!;
+          const v = fwdValues[i]!;
           if (dense[term] === 0) touched[nt++] = term;
           if (v > dense[term]!) dense[term] = v;
         }
@@ -371,9 +363,9 @@ function clusterList(
   t: number,
   blockSize: number,
   rand: () => number,
-  sigStart: Uint32Array,
-  sigTerms: Uint32Array,
-  sigValues: Float32Array,
+  fwdStart: Uint32Array,
+  fwdTerms: Uint16Array | Uint32Array,
+  fwdValues: Float32Array,
   head: Int32Array,
   score: Float32Array,
 ): number[][] {
@@ -397,13 +389,13 @@ function clusterList(
   const usedTerms: number[] = [];
   for (let j = 0; j < numSeeds; j++) {
     const p = seeds[j]!;
-    for (let i = sigStart[p]!; i < sigStart[p + 1]!; i++) {
-      const term = sigTerms[i]!;
+    for (let i = fwdStart[p]!, end = Math.min(fwdStart[p + 1]!, i + SIGNATURE_TERMS); i < end; i++) {
+      const term = fwdTerms[i]!;
       if (term === t) continue;
       if (head[term] === -1) usedTerms.push(term);
       nextEntry.push(head[term]!);
       entrySeed.push(j);
-      entryValue.push(sigValues[i]!);
+      entryValue.push(fwdValues[i]!);
       head[term] = nextEntry.length - 1;
     }
   }
@@ -411,10 +403,10 @@ function clusterList(
   const loose: number[] = [];
   const touchedSeeds: number[] = [];
   for (const p of members) {
-    for (let i = sigStart[p]!; i < sigStart[p + 1]!; i++) {
-      const term = sigTerms[i]!;
+    for (let i = fwdStart[p]!, end = Math.min(fwdStart[p + 1]!, i + SIGNATURE_TERMS); i < end; i++) {
+      const term = fwdTerms[i]!;
       if (term === t) continue;
-      const v = sigValues[i]!;
+      const v = fwdValues[i]!;
       for (let e = head[term]!; e !== -1; e = nextEntry[e]!) {
         const j = entrySeed[e]!;
         if (score[j] === 0) touchedSeeds.push(j);
