@@ -8,7 +8,7 @@ import { openOnDemand, type OpenedOnDemand } from './file-postings.js';
 import { RANGE_SIZES, buildIndexData, extractVectors, fromFile, headerMeta, storedValue, toSections, type IndexData } from './index-data.js';
 import { Searcher, type PreparedQuery, type SearchStats } from './searcher.js';
 import { BlockSearcher, blockSettingsFromJson, buildBlocks, resolveBlocks, type BlockSearchStats, type BlockSettings } from './block-index.js';
-import { TopK } from './top-k.js';
+import { checkApproximate } from './search-settings.js';
 import type { IndexBuildOptions, IndexDocument, IndexInfo, IndexOpenOptions, SearchHit, SearchOptions, WeightStorage } from './types.js';
 
 /** Below this many documents exact search scores every posting: measured as fast as pruning there (synthetic corpus, 1,000 SPLADE-v3 queries: equal at 5,000, pruning 1.2× faster at 20,000). */
@@ -256,6 +256,7 @@ export class SparseIndex {
     if (k === 0 || full.terms.length === 0 || d.numDocs === 0) return [];
     const s = this.getSearcher();
     const exact = options.exact ?? true;
+    if (!exact) checkApproximate(options);
     this.lastUsedBlocks = false;
     let heap;
     if (exact || full.hasNegative) {
@@ -266,25 +267,18 @@ export class SparseIndex {
       // into segments, each picking its own kernel, then returns the very same scores.
       heap = s.rescore(heap.sorted(), full, k);
     } else if ((this.lastUsedBlocks = this.useBlocks(options))) {
-      const candidates = Math.max(k, options.candidates ?? k);
-      const cut = options.queryTermCut ?? DEFAULT_BLOCK_TERM_CUT;
-      if (!(Number.isInteger(cut) && cut >= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `queryTermCut must be a positive integer, got ${cut}`);
-      const summaryFactor = options.summaryFactor ?? DEFAULT_SUMMARY_FACTOR;
-      if (!(summaryFactor >= 0 && summaryFactor < Infinity)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `summaryFactor must be a finite number ≥ 0, got ${summaryFactor}`);
       heap = this.getBlockSearcher().search(full.terms, full.weights, {
         k,
-        queryTermCut: cut,
-        summaryFactor,
-        candidates: options.candidates === undefined ? DEFAULT_BLOCK_CANDIDATES * k : candidates,
+        queryTermCut: options.queryTermCut ?? DEFAULT_BLOCK_TERM_CUT,
+        summaryFactor: options.summaryFactor ?? DEFAULT_SUMMARY_FACTOR,
+        candidates: Math.max(k, options.candidates ?? DEFAULT_BLOCK_CANDIDATES * k),
         hasDeletes: this.size < d.numDocs,
         forwardHead: FORWARD_HEAD,
       });
     } else {
       const heapFactor = options.heapFactor ?? DEFAULT_HEAP_FACTOR;
-      if (!(heapFactor > 0 && heapFactor <= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `heapFactor must be in (0, 1], got ${heapFactor}`);
       const candidates = Math.max(k, options.candidates ?? k);
       const cut = options.queryTermCut;
-      if (cut !== undefined && !(Number.isInteger(cut) && cut >= 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `queryTermCut must be a positive integer, got ${cut}`);
       // Visited documents are scored with every query term; the cut only narrows the bounds.
       heap = s.pruned(full, { k, heapFactor, candidates, ...(cut !== undefined ? { boundTerms: cut } : {}) });
       // Every candidate is re-scored with the whole query (a cut leaves their heap scores partial).
@@ -402,7 +396,6 @@ export class SparseIndex {
       }
       return true;
     }
-    if (a !== 'auto') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `approximateAlgorithm must be 'auto', 'blocks' or 'ranges', got '${String(a)}'`);
     return this.data.blocks !== null;
   }
 

@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../errors.js';
 import type { SimilarityFnName } from '../encoder/sparse-encoder.js';
+import type { ApproximateSettings } from '../inverted-index/search-settings.js';
 import type { IndexInfo, SearchHit } from '../inverted-index/types.js';
 
 /**
@@ -111,17 +112,12 @@ export type FromWorker =
   | { type: 'result'; id: number; result: JobResult }
   | { type: 'failed'; id: number; error: WireError };
 
-/** One search job: query vectors and the search settings (SearchOptions). */
-export interface SearchJob {
+/** One search job: query vectors and the search settings (SearchOptions); approximate settings unset: the index's. */
+export interface SearchJob extends ApproximateSettings {
   vectors: Array<{ indices: Uint32Array; values: Float32Array }>;
   k: number;
   exact: boolean;
   fields: boolean;
-  /** Approximate search settings; default: the index's. */
-  heapFactor?: number;
-  queryTermCut?: number;
-  approximateAlgorithm?: 'auto' | 'blocks' | 'ranges';
-  summaryFactor?: number;
 }
 
 /** A search over the index in a search worker thread. */

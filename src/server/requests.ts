@@ -1,5 +1,6 @@
 import { SparseEncoderError } from '../errors.js';
 import { fromPairs, type SparseVector } from '../sparse/vector.js';
+import { approximateSettings, checkApproximate, type ApproximateSettings } from '../inverted-index/search-settings.js';
 import type { EncodeMode } from './protocol.js';
 
 /** Request size limits, resolved from the server options. */
@@ -24,15 +25,7 @@ export interface SearchRequest {
   exact: boolean;
   fields: boolean;
   /** Approximate settings (exact: false only); absent: the index's defaults. */
-  approximate: ApproximateRequest;
-}
-
-/** SearchOptions' approximate settings, as /search takes them. */
-export interface ApproximateRequest {
-  approximateAlgorithm?: 'auto' | 'blocks' | 'ranges';
-  heapFactor?: number;
-  queryTermCut?: number;
-  summaryFactor?: number;
+  approximate: ApproximateSettings;
 }
 
 export interface SimilarityRequest {
@@ -92,22 +85,17 @@ export function parseSearchRequest(body: unknown, limits: RequestLimits, dim: nu
   return out;
 }
 
-function approximateOf(o: Record<string, unknown>): ApproximateRequest {
-  const out: ApproximateRequest = {};
-  const algorithm = o['approximateAlgorithm'];
-  if (algorithm !== undefined) {
-    if (algorithm !== 'auto' && algorithm !== 'blocks' && algorithm !== 'ranges') throw invalid(`approximateAlgorithm must be 'auto', 'blocks' or 'ranges', got ${describe(algorithm)}`, 'approximateAlgorithm');
-    out.approximateAlgorithm = algorithm;
+function approximateOf(o: Record<string, unknown>): ApproximateSettings {
+  const out = approximateSettings(o);
+  const algorithm = out.approximateAlgorithm;
+  if (algorithm !== undefined && algorithm !== 'auto' && algorithm !== 'blocks' && algorithm !== 'ranges') {
+    throw invalid(`approximateAlgorithm must be 'auto', 'blocks' or 'ranges', got ${describe(algorithm)}`, 'approximateAlgorithm');
   }
-  const number = (field: 'heapFactor' | 'queryTermCut' | 'summaryFactor', ok: (v: number) => boolean, what: string): void => {
-    const v = o[field];
-    if (v === undefined) return;
-    if (typeof v !== 'number' || !ok(v)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `${field} must be ${what}, got ${describe(v)}`, { details: { field } });
-    out[field] = v;
-  };
-  number('heapFactor', (v) => v > 0 && v <= 1, 'a number in (0, 1]');
-  number('queryTermCut', (v) => Number.isInteger(v) && v >= 1 && v <= 100_000, 'an integer from 1 to 100000');
-  number('summaryFactor', (v) => v >= 0 && v < Infinity, 'a finite number ≥ 0');
+  checkApproximate(out);
+  // A bound on the request, beyond the library's check.
+  if (out.queryTermCut !== undefined && out.queryTermCut > 100_000) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `queryTermCut must be an integer from 1 to 100000, got ${out.queryTermCut}`, { details: { field: 'queryTermCut' } });
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SparseEncoderError } from '../errors.js';
 import { openIndex, type SearchableIndex } from '../inverted-index/open-index.js';
+import { approximateSettings } from '../inverted-index/search-settings.js';
 import type { SearchHit, SearchOptions } from '../inverted-index/types.js';
 import type { FromSearchWorker, ToSearchWorker } from './protocol.js';
 
@@ -40,8 +41,7 @@ port.on('message', (m: ToSearchWorker) => {
   }
   void (async () => {
     const results: Array<{ hits: SearchHit[] }> = [];
-    const options: SearchOptions = { k: m.k, exact: m.exact, fields: m.fields };
-    for (const key of ['heapFactor', 'queryTermCut', 'approximateAlgorithm', 'summaryFactor'] as const) if (m[key] !== undefined) Object.assign(options, { [key]: m[key] });
+    const options: SearchOptions = { k: m.k, exact: m.exact, fields: m.fields, ...approximateSettings(m) };
     let slice = performance.now();
     try {
       for (const v of m.vectors) {

@@ -67,7 +67,17 @@ test('blocks: invalid settings are refused with a typed error', async () => {
   }
   const index = await SparseIndex.build(docs, { blocks: true });
   const q = randomQueries(1)[0]!;
-  for (const o of [{ summaryFactor: -1 }, { summaryFactor: Number.NaN }, { queryTermCut: 0 }, { approximateAlgorithm: 'fast' as 'auto' }]) {
+  // Each setting is checked whichever algorithm runs (heapFactor on blocks, summaryFactor on ranges).
+  for (const o of [
+    { summaryFactor: -1 },
+    { summaryFactor: Number.NaN },
+    { queryTermCut: 0 },
+    { approximateAlgorithm: 'fast' as 'auto' },
+    { heapFactor: 2 },
+    { heapFactor: '0.5' as unknown as number },
+    { approximateAlgorithm: 'ranges' as const, summaryFactor: -1 },
+    { candidates: 2.5 },
+  ]) {
     assert.throws(() => index.search(q, { exact: false, ...o }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
   }
   index.dispose();

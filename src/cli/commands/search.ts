@@ -1,5 +1,6 @@
 import { SparseEncoderError } from '../../errors.js';
 import { openIndex } from '../../inverted-index/open-index.js';
+import { approximateSettings } from '../../inverted-index/search-settings.js';
 import type { SearchHit, SearchOptions } from '../../inverted-index/types.js';
 import { SearchPool } from '../../server/search-pool.js';
 import type { SparseVector } from '../../sparse/vector.js';
@@ -142,7 +143,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
       vectors = [];
       if (pool === undefined) return write(chunkIds, chunk.map((v) => index.search(v, options)));
       const pending = pool
-          .run({ vectors: chunk.map((v) => ({ indices: v.indices, values: v.values })), k: options.k!, exact: options.exact !== false, fields: withFields, ...approximateOf(options) })
+          .run({ vectors: chunk.map((v) => ({ indices: v.indices, values: v.values })), k: options.k!, exact: options.exact !== false, fields: withFields, ...approximateSettings(options) })
           .then((r) => ({ ids: chunkIds, results: r.map((x) => x.hits) }));
       // Handled when its turn to be written comes; until then a failure must not count as unhandled.
       pending.catch(() => undefined);
@@ -174,10 +175,4 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   }
 }
 
-type ApproximateSettings = Pick<SearchOptions, 'heapFactor' | 'queryTermCut' | 'approximateAlgorithm' | 'summaryFactor'>;
 
-function approximateOf(o: SearchOptions): ApproximateSettings {
-  const out: ApproximateSettings = {};
-  for (const key of ['heapFactor', 'queryTermCut', 'approximateAlgorithm', 'summaryFactor'] as const) if (o[key] !== undefined) Object.assign(out, { [key]: o[key] });
-  return out;
-}
