@@ -9,7 +9,8 @@
  *   summary: the coordinate-wise maximum of its documents' vectors, cut to the heaviest
  *   coordinates that hold `summaryEnergy` of its mass, in 8-bit codes;
  * - a forward index: every document's whole stored vector, heaviest entry first, so a visited
- *   document is scored at once, with no posting-list lookups.
+ *   document is scored at once, with no posting-list lookups: one read of one place (its entry
+ *   count, then each entry's term and stored weight in one 32-bit word).
  *
  * A query visits the blocks of its `queryTermCut` heaviest terms, best summary first, and scores
  * a block's documents while the block's summary score reaches `summaryFactor` × the current k-th
@@ -39,19 +40,32 @@ export const DEFAULT_BLOCKS: BlockSettings = { postingsPerTerm: 1500, blockSize:
 
 export interface BlockData {
   settings: BlockSettings;
-  /** Forward index by position: `fwdStart[p] .. fwdStart[p + 1]` index `fwdTerms` (ascending) and `fwdWeights` (stored form). */
+  /**
+   * Forward index by position: document p is the words `fwdStart[p] .. fwdStart[p + 1]` of `fwd`:
+   * its entry count, then its entries heaviest first (ties: lower term first), each one word
+   * `term | stored weight << 16` (u8 and f16 weights, vocabularies up to 65,536: see `wideEntries`)
+   * or two words (term, then the stored weight: a code, half bits or f32 bits).
+   */
   fwdStart: Uint32Array;
-  fwdTerms: Uint16Array | Uint32Array;
-  fwdWeights: StoredWeights;
+  fwd: Uint32Array;
+  /** The forward offset of each of `blockDocs` (`fwdStart` of it): computed, not stored. */
+  blockFwd: Uint32Array;
   /** term → its blocks `termBlockStart[t] .. termBlockStart[t + 1]`. */
   termBlockStart: Uint32Array;
   /** block → its documents' positions `blockDocs[blockDocStart[b] .. blockDocStart[b + 1]]`. */
   blockDocStart: Uint32Array;
   blockDocs: Uint32Array;
-  /** block → its summary: terms and 8-bit codes; value = code × summaryScale[b] (rounded up, so never below the kept maximum). */
-  summaryStart: Uint32Array;
-  summaryTerms: Uint16Array | Uint32Array;
-  summaryCodes: Uint8Array;
+  /**
+   * The summaries of term t's blocks, list-major: entries `sumListStart[t] .. sumListStart[t + 1]`
+   * of `sumTerms`, `sumBlocks` (the block's index among t's blocks) and `sumCodes` (8 bits), in
+   * ascending (term, block) order, so a query reads only the entries of its own terms (a binary
+   * search each) instead of every entry of every summary. Value = code × summaryScale[block]
+   * (rounded up, so never below the maximum it summarizes).
+   */
+  sumListStart: Uint32Array;
+  sumTerms: Uint16Array | Uint32Array;
+  sumBlocks: Uint8Array | Uint16Array | Uint32Array;
+  sumCodes: Uint8Array;
   summaryScale: Float32Array;
 }
 
@@ -69,6 +83,46 @@ export function resolveBlocks(o: boolean | BlockBuildOptions | undefined): Block
 /** Terms of the forward index and of summaries fit 16 bits for vocabularies up to 65,536 (BERT's 30,522). */
 function termArray(dim: number, n: number): Uint16Array | Uint32Array {
   return dim <= 65536 ? new Uint16Array(n) : new Uint32Array(n);
+}
+
+/** Forward entries take two words (term, weight) unless term and stored weight fit 16 bits each. */
+export function wideEntries(d: { dim: number; quantize: string }): boolean {
+  return d.dim > 65536 || d.quantize === 'f32';
+}
+
+/** Each of `blockDocs`' forward offsets. */
+function blockForwardOffsets(fwdStart: Uint32Array, blockDocs: Uint32Array): Uint32Array {
+  const out = new Uint32Array(blockDocs.length);
+  for (let i = 0; i < blockDocs.length; i++) out[i] = fwdStart[blockDocs[i]!]!;
+  return out;
+}
+
+/** The forward words of documents given as (terms, stored weights) heaviest first, by `fwdStart` entry offsets. */
+function packForward(entryStart: Uint32Array, terms: Uint16Array | Uint32Array, weights: StoredWeights, wide: boolean): { fwdStart: Uint32Array; fwd: Uint32Array } {
+  const n = entryStart.length - 1;
+  const stride = wide ? 2 : 1;
+  const words = entryStart[n]! * stride + n;
+  if (words > 2 ** 32 - 1) throw new SparseEncoderError('ERR_INVALID_INPUT', 'corpus too large for the block structure (a forward index of more than 2^32 words)');
+  const fwdStart = new Uint32Array(n + 1);
+  const fwd = new Uint32Array(words);
+  // f32 weights go in as their bits.
+  const bits = weights instanceof Float32Array ? new Uint32Array(weights.buffer, weights.byteOffset, weights.length) : weights;
+  let w = 0;
+  for (let p = 0; p < n; p++) {
+    fwdStart[p] = w;
+    const e0 = entryStart[p]!, e1 = entryStart[p + 1]!;
+    fwd[w++] = e1 - e0;
+    if (wide) {
+      for (let i = e0; i < e1; i++) {
+        fwd[w++] = terms[i]!;
+        fwd[w++] = bits[i]!;
+      }
+    } else {
+      for (let i = e0; i < e1; i++) fwd[w++] = (terms[i]! | (bits[i]! << 16)) >>> 0;
+    }
+  }
+  fwdStart[n] = w;
+  return { fwdStart, fwd };
 }
 
 const HIST = 1024;
@@ -100,12 +154,12 @@ export function buildBlocks(
   if (dim > 2 ** 21) throw new SparseEncoderError('ERR_INVALID_INPUT', `the block structure supports vocabularies up to 2^21 terms, not ${dim}`);
   const order = d.docOrdinal;
   // Forward index, by position.
-  const fwdStart = new Uint32Array(n + 1);
+  const entryStart = new Uint32Array(n + 1);
   for (let p = 0; p < n; p++) {
     const o = order[p]!;
-    fwdStart[p + 1] = fwdStart[p]! + (c.starts[o + 1]! - c.starts[o]!);
+    entryStart[p + 1] = entryStart[p]! + (c.starts[o + 1]! - c.starts[o]!);
   }
-  const nnz = fwdStart[n]!;
+  const nnz = entryStart[n]!;
   const fwdTerms = termArray(dim, nnz);
   const fwdWeights: StoredWeights = d.quantize === 'u8' ? new Uint8Array(nnz) : d.quantize === 'f16' ? new Uint16Array(nnz) : new Float32Array(nnz);
   // Dequantized forward weights, for the build only (clustering and summaries).
@@ -113,7 +167,7 @@ export function buildBlocks(
   const half = d.quantize === 'f16' ? halfTable() : null;
   for (let p = 0; p < n; p++) {
     const o = order[p]!;
-    let w = fwdStart[p]!;
+    let w = entryStart[p]!;
     for (let i = c.starts[o]!, e = c.starts[o + 1]!; i < e; i++, w++) {
       const t = c.terms[i]!;
       const v = stored(c.values[i]!, t);
@@ -131,7 +185,7 @@ export function buildBlocks(
     let tmpW = new Float64Array(1024);
     let tmpV = new Float32Array(1024);
     for (let p = 0; p < n; p++) {
-      const s0 = fwdStart[p]!, len = fwdStart[p + 1]! - s0;
+      const s0 = entryStart[p]!, len = entryStart[p + 1]! - s0;
       if (len < 2) continue;
       if (len > keys.length) {
         keys = new Float64Array(len);
@@ -185,7 +239,7 @@ export function buildBlocks(
   const invPos = new Uint32Array(nnz);
   const invVal = new Float32Array(nnz);
   for (let p = 0; p < n; p++) {
-    for (let i = fwdStart[p]!, e = fwdStart[p + 1]!; i < e; i++) {
+    for (let i = entryStart[p]!, e = entryStart[p + 1]!; i < e; i++) {
       const at = fill[fwdTerms[i]!]!++;
       invPos[at] = p;
       invVal[at] = fwdValues[i]!;
@@ -225,14 +279,14 @@ export function buildBlocks(
     }
     // Blocks: members assigned to the sampled seed whose signature they overlap most (term t
     // itself excluded: every member has it); members that overlap none form blocks of their own.
-    const groups = clusterList(listPos, m, t, blockSize, rand, fwdStart, fwdTerms, fwdValues, head, seedScore);
+    const groups = clusterList(listPos, m, t, blockSize, rand, entryStart, fwdTerms, fwdValues, head, seedScore);
     for (const g of groups) {
       for (const p of g) blockDocsOut.push(p);
       blockDocStart.push(blockDocsOut.length);
       // Summary: coordinate-wise maximum, heaviest coordinates up to summaryEnergy of the mass.
       let nt = 0;
       for (const p of g) {
-        for (let i = fwdStart[p]!, e = Math.min(fwdStart[p + 1]!, i + SUMMARY_TERMS); i < e; i++) {
+        for (let i = entryStart[p]!, e = Math.min(entryStart[p + 1]!, i + SUMMARY_TERMS); i < e; i++) {
           const term = fwdTerms[i]!;
           const v = fwdValues[i]!;
           if (dense[term] === 0) touched[nt++] = term;
@@ -283,21 +337,77 @@ export function buildBlocks(
     }
   }
   termBlockStart[dim] = summaryScaleOut.length;
-  const summaryTerms = termArray(dim, summaryTermsOut.length);
-  summaryTerms.set(summaryTermsOut.view());
+  const { fwdStart, fwd } = packForward(entryStart, fwdTerms, fwdWeights, wideEntries(d));
+  const blockDocs = blockDocsOut.finish();
   return {
     settings,
     fwdStart,
-    fwdTerms,
-    fwdWeights,
+    fwd,
+    blockFwd: blockForwardOffsets(fwdStart, blockDocs),
     termBlockStart,
     blockDocStart: blockDocStart.finish(),
-    blockDocs: blockDocsOut.finish(),
-    summaryStart: summaryStartOut.finish(),
-    summaryTerms,
-    summaryCodes: summaryCodesOut.finish(),
+    blockDocs,
+    ...listMajorSummaries(dim, termBlockStart, summaryStartOut.view(), summaryTermsOut.view(), summaryCodesOut.view()),
     summaryScale: summaryScaleOut.finish(),
   };
+}
+
+/** Local block indexes (a block's index among its term's blocks) in 8, 16 or 32 bits, as the term with the most blocks needs. */
+function blockIndexType(termBlockStart: Uint32Array): 'u8' | 'u16' | 'u32' {
+  let most = 0;
+  for (let t = 0; t + 1 < termBlockStart.length; t++) most = Math.max(most, termBlockStart[t + 1]! - termBlockStart[t]!);
+  return most <= 256 ? 'u8' : most <= 65536 ? 'u16' : 'u32';
+}
+
+/**
+ * The block-major summaries (block → ascending terms), list-major: per term's blocks, entries in
+ * ascending (term, block) order. A counting sort per list: a term's entries come out in block order.
+ */
+function listMajorSummaries(
+  dim: number,
+  termBlockStart: Uint32Array,
+  summaryStart: Uint32Array,
+  summaryTerms: Uint32Array,
+  summaryCodes: Uint8Array,
+): Pick<BlockData, 'sumListStart' | 'sumTerms' | 'sumBlocks' | 'sumCodes'> {
+  const total = summaryTerms.length;
+  const sumListStart = new Uint32Array(dim + 1);
+  const sumTerms = termArray(dim, total);
+  const type = blockIndexType(termBlockStart);
+  const sumBlocks = type === 'u8' ? new Uint8Array(total) : type === 'u16' ? new Uint16Array(total) : new Uint32Array(total);
+  const sumCodes = new Uint8Array(total);
+  const cursor = new Uint32Array(dim);
+  const distinct: number[] = [];
+  for (let t = 0; t < dim; t++) {
+    const b0 = termBlockStart[t]!, nb = termBlockStart[t + 1]! - b0;
+    const e0 = summaryStart[b0]!, e1 = summaryStart[b0 + nb]!;
+    sumListStart[t] = e0;
+    if (nb === 0) continue;
+    for (let i = e0; i < e1; i++) {
+      const u = summaryTerms[i]!;
+      if (cursor[u] === 0) distinct.push(u);
+      cursor[u]!++;
+    }
+    distinct.sort((a, b) => a - b);
+    let at = e0;
+    for (const u of distinct) {
+      const c = cursor[u]!;
+      cursor[u] = at;
+      at += c;
+    }
+    for (let j = 0; j < nb; j++) {
+      for (let i = summaryStart[b0 + j]!, e = summaryStart[b0 + j + 1]!; i < e; i++) {
+        const w = cursor[summaryTerms[i]!]!++;
+        sumTerms[w] = summaryTerms[i]!;
+        sumBlocks[w] = j;
+        sumCodes[w] = summaryCodes[i]!;
+      }
+    }
+    for (const u of distinct) cursor[u] = 0;
+    distinct.length = 0;
+  }
+  sumListStart[dim] = total;
+  return { sumListStart, sumTerms, sumBlocks, sumCodes };
 }
 
 type TypedCtor<A> = { new (n: number): A };
@@ -435,14 +545,14 @@ function clusterList(
 export function blockSections(b: BlockData): Record<string, SectionArray> {
   return {
     fwd_start: b.fwdStart,
-    fwd_terms: b.fwdTerms,
-    fwd_weights: b.fwdWeights,
+    fwd_words: b.fwd,
     blk_term_start: b.termBlockStart,
     blk_doc_start: b.blockDocStart,
     blk_docs: b.blockDocs,
-    sum_start: b.summaryStart,
-    sum_terms: b.summaryTerms,
-    sum_codes: b.summaryCodes,
+    sum_list_start: b.sumListStart,
+    sum_list_terms: b.sumTerms,
+    sum_list_blocks: b.sumBlocks,
+    sum_list_codes: b.sumCodes,
     sum_scale: b.summaryScale,
   };
 }
@@ -494,18 +604,9 @@ export function readBlocks(
     if (a[a.length - 1] !== end) corrupt(`${what} ends at ${a[a.length - 1]}, its section holds ${end}`);
   };
   const fwdStart = read('fwd_start', 'u32', n + 1) as Uint32Array;
-  const nnz = fwdStart[n]!;
-  const fwdTerms = read('fwd_terms', termType, nnz) as Uint16Array | Uint32Array;
-  const weightType = d.quantize === 'u8' ? 'u8' : d.quantize === 'f16' ? 'u16' : 'f32';
-  const fwdWeights = read('fwd_weights', weightType, nnz) as StoredWeights;
-  ascending(fwdStart, nnz, 'forward offsets');
-  for (let i = 0; i < nnz; i++) if (fwdTerms[i]! >= dim) corrupt(`forward entry ${i} has term ${fwdTerms[i]}, outside the vocabulary`);
-  if (fwdWeights instanceof Float32Array) {
-    for (let i = 0; i < nnz; i++) if (!(fwdWeights[i]! >= 0 && fwdWeights[i]! < Infinity)) corrupt(`forward weight ${i} is not a finite non-negative number`);
-  } else if (fwdWeights instanceof Uint16Array) {
-    // f16: sign bit clear and exponent not all ones.
-    for (let i = 0; i < nnz; i++) if (fwdWeights[i]! >= 0x7c00) corrupt(`forward weight ${i} is not a finite non-negative half`);
-  }
+  const fwd = read('fwd_words', 'u32', fwdStart[n]) as Uint32Array;
+  ascending(fwdStart, fwd.length, 'forward offsets');
+  checkForward(fwdStart, fwd, d, corrupt);
   const termBlockStart = read('blk_term_start', 'u32', dim + 1) as Uint32Array;
   const numBlocks = termBlockStart[dim]!;
   ascending(termBlockStart, numBlocks, 'term block offsets');
@@ -514,14 +615,75 @@ export function readBlocks(
   const blockDocs = read('blk_docs', 'u32', blockDocStart[numBlocks]) as Uint32Array;
   ascending(blockDocStart, blockDocs.length, 'block document offsets');
   for (let i = 0; i < blockDocs.length; i++) if (blockDocs[i]! >= n) corrupt(`block document ${i} is position ${blockDocs[i]}, beyond ${n} documents`);
-  const summaryStart = read('sum_start', 'u32', numBlocks + 1) as Uint32Array;
-  const summaryTerms = read('sum_terms', termType, summaryStart[numBlocks]) as Uint16Array | Uint32Array;
-  const summaryCodes = read('sum_codes', 'u8', summaryTerms.length) as Uint8Array;
+  const blockFwd = blockForwardOffsets(fwdStart, blockDocs);
+  const sumListStart = read('sum_list_start', 'u32', dim + 1) as Uint32Array;
+  const entries = sumListStart[dim]!;
+  const sumTerms = read('sum_list_terms', termType, entries) as Uint16Array | Uint32Array;
+  const sumBlocks = read('sum_list_blocks', blockIndexType(termBlockStart), entries) as Uint8Array | Uint16Array | Uint32Array;
+  const sumCodes = read('sum_list_codes', 'u8', entries) as Uint8Array;
   const summaryScale = read('sum_scale', 'f32', numBlocks) as Float32Array;
-  ascending(summaryStart, summaryTerms.length, 'summary offsets');
-  for (let i = 0; i < summaryTerms.length; i++) if (summaryTerms[i]! >= dim) corrupt(`summary term ${summaryTerms[i]} is outside the vocabulary`);
+  ascending(sumListStart, entries, 'summary offsets');
+  // Per list: terms inside the vocabulary, block indexes inside the list, (term, block) ascending
+  // (the query kernel's binary searches rely on it).
+  for (let t = 0; t < dim; t++) {
+    const nb = termBlockStart[t + 1]! - termBlockStart[t]!;
+    let prevTerm = -1, prevBlock = -1;
+    for (let i = sumListStart[t]!, e = sumListStart[t + 1]!; i < e; i++) {
+      const u = sumTerms[i]!, j = sumBlocks[i]!;
+      if (u >= dim) corrupt(`summary term ${u} is outside the vocabulary`);
+      if (j >= nb) corrupt(`summary entry ${i} names block ${j} of term ${t}, which has ${nb}`);
+      if (u < prevTerm || (u === prevTerm && j <= prevBlock)) corrupt(`summary entries of term ${t} are not in ascending (term, block) order at ${i}`);
+      prevTerm = u;
+      prevBlock = j;
+    }
+  }
   for (let i = 0; i < numBlocks; i++) if (!(summaryScale[i]! >= 0 && summaryScale[i]! < Infinity)) corrupt(`summary scale of block ${i} is not finite`);
-  return { settings, fwdStart, fwdTerms, fwdWeights, termBlockStart, blockDocStart, blockDocs, summaryStart, summaryTerms, summaryCodes, summaryScale };
+  return { settings, fwdStart, fwd, blockFwd, termBlockStart, blockDocStart, blockDocs, sumListStart, sumTerms, sumBlocks, sumCodes, summaryScale };
+}
+
+/**
+ * Every forward document's words: its count matches its length, its terms are inside the
+ * vocabulary, its weights are valid stored weights (codes up to 255, finite non-negative halves
+ * and floats).
+ */
+function checkForward(fwdStart: Uint32Array, fwd: Uint32Array, d: { dim: number; quantize: string }, corrupt: (msg: string) => never): void {
+  const wide = wideEntries(d);
+  const stride = wide ? 2 : 1;
+  const dim = d.dim;
+  for (let p = 0; p + 1 < fwdStart.length; p++) {
+    const o = fwdStart[p]!, len = fwdStart[p + 1]! - o;
+    if (len === 0 || fwd[o]! * stride + 1 !== len) corrupt(`forward document ${p} holds ${len} words, its count says ${len === 0 ? 'nothing' : fwd[o]}`);
+  }
+  // One loop per layout, over every entry word (count words are skipped by the offsets).
+  const bad = (i: number): never => {
+    const term = wide ? fwd[i]! : fwd[i]! & 0xffff;
+    if (term >= dim) corrupt(`forward word ${i} has term ${term}, outside the vocabulary`);
+    return corrupt(`forward weight at word ${wide ? i + 1 : i} is not a valid ${d.quantize} weight (finite, non-negative)`);
+  };
+  const n = fwdStart.length - 1;
+  if (!wide) {
+    // term | weight << 16: the largest valid weight is a u8 code's 255 or a finite half's 0x7bff.
+    const maxCode = d.quantize === 'u8' ? 255 : 0x7bff;
+    for (let p = 0; p < n; p++) {
+      for (let i = fwdStart[p]! + 1, e = fwdStart[p + 1]!; i < e; i++) {
+        const w = fwd[i]!;
+        if ((w & 0xffff) >= dim || w >>> 16 > maxCode) bad(i);
+      }
+    }
+  } else if (d.quantize === 'f32') {
+    const asFloat = new Float32Array(fwd.buffer, fwd.byteOffset, fwd.length);
+    for (let p = 0; p < n; p++) {
+      for (let i = fwdStart[p]! + 1, e = fwdStart[p + 1]!; i < e; i += 2) {
+        const v = asFloat[i + 1]!;
+        if (fwd[i]! >= dim || !(v >= 0 && v < Infinity)) bad(i);
+      }
+    }
+  } else {
+    const maxCode = d.quantize === 'u8' ? 255 : 0x7bff;
+    for (let p = 0; p < n; p++) {
+      for (let i = fwdStart[p]! + 1, e = fwdStart[p + 1]!; i < e; i += 2) if (fwd[i]! >= dim || fwd[i + 1]! > maxCode) bad(i);
+    }
+  }
 }
 
 export interface BlockSearchSettings {
@@ -569,6 +731,9 @@ export class BlockSearcher {
   private readonly visited: Uint32Array;
   private seen: Uint32Array = new Uint32Array(4096);
   private readonly half: Float32Array | null;
+  /** Forward entries of two words (see wideEntries), and the forward words as floats (f32 weights). */
+  private readonly wide: boolean;
+  private readonly fwdFloat: Float32Array;
   /** Keeps touch()'s reads from being optimized away. */
   private sink = 0;
   readonly stats: BlockSearchStats = { blocksScored: 0, blocksEvaluated: 0, documentsScored: 0 };
@@ -580,6 +745,8 @@ export class BlockSearcher {
     this.slot = new Uint8Array(d.dim);
     this.visited = new Uint32Array((d.numDocs >>> 5) + 1);
     this.half = d.quantize === 'f16' ? halfTable() : null;
+    this.wide = wideEntries(d);
+    this.fwdFloat = new Float32Array(b.fwd.buffer, b.fwd.byteOffset, b.fwd.length);
   }
 
   /**
@@ -605,7 +772,7 @@ export class BlockSearcher {
     let seen = this.seen;
     let ns = 0;
     const cut = Math.min(s.queryTermCut, used);
-    const { termBlockStart, blockDocStart, blockDocs, summaryStart, summaryTerms, summaryCodes, summaryScale } = b;
+    const { termBlockStart, blockDocStart, blockDocs, blockFwd, sumListStart, sumTerms, sumBlocks, sumCodes, summaryScale } = b;
     const deleted = d.deleted, ordOf = d.docOrdinal;
     const checkDeleted = s.hasDeletes;
     const head = s.forwardHead;
@@ -618,13 +785,30 @@ export class BlockSearcher {
       // every term): the k-th score rises fastest, and the first block that fails the test
       // ends the term, as every later one scores lower.
       const keys = this.blockKeys(nb);
-      const sums = this.blockSums;
+      const sums = this.blockSums.fill(0, 0, nb);
+      // Only the summary entries of the query's terms: each found from the last one's place
+      // (both ascending) by a galloping search, then its blocks in order.
+      let lo = sumListStart[t]!;
+      const hi = sumListStart[t + 1]!;
+      for (let q = 0; q < terms.length && lo < hi; q++) {
+        const u = terms[q]!;
+        const sl = slot[u]!;
+        if (sl === 0) continue;
+        let step = 1;
+        while (lo + step < hi && sumTerms[lo + step - 1]! < u) step *= 2;
+        let a = lo + (step >>> 1), z = Math.min(lo + step, hi);
+        while (a < z) {
+          const mid = (a + z) >>> 1;
+          if (sumTerms[mid]! < u) a = mid + 1;
+          else z = mid;
+        }
+        const w = qs[sl]!;
+        for (; a < hi && sumTerms[a] === u; a++) sums[sumBlocks[a]!] += w * sumCodes[a]!;
+        lo = a;
+      }
       let best = 0;
       for (let j = 0; j < nb; j++) {
-        const blk = b0 + j;
-        let sum = 0;
-        for (let i = summaryStart[blk]!, e = summaryStart[blk + 1]!; i < e; i++) sum += qs[slot[summaryTerms[i]!]!]! * summaryCodes[i]!;
-        sum *= summaryScale[blk]!;
+        const sum = sums[j]! * summaryScale[b0 + j]!;
         sums[j] = sum;
         if (sum > best) best = sum;
       }
@@ -647,7 +831,7 @@ export class BlockSearcher {
           if ((visited[word]! & bit) !== 0) continue;
           visited[word] = visited[word]! | bit;
           seen[ns++] = p;
-          const score = this.forwardScore(p, head);
+          const score = this.forwardScore(blockFwd[i]!, head);
           // The ordinal (a cache miss) is read only for documents that can enter the heap.
           if (score < heap.threshold) continue;
           const ord = ordOf[p]!;
@@ -667,17 +851,21 @@ export class BlockSearcher {
   }
 
   /**
-   * Reads one value of every cache line of the block's forward vectors before scoring them: the
+   * Reads one word of every cache line of the block's documents' heads before scoring them: the
    * loads are independent, so the CPU fetches the lines in parallel instead of one document at a
    * time (JavaScript has no prefetch instruction).
    */
   private touch(i0: number, i1: number, head: number): void {
-    const { blockDocs, fwdStart, fwdTerms, fwdWeights } = this.b;
+    const { blockFwd, fwd } = this.b;
+    const stride = this.wide ? 2 : 1;
     let x = 0;
     for (let i = i0; i < i1; i++) {
-      const p = blockDocs[i]!;
-      const b = fwdStart[p]!;
-      for (let j = b, end = Math.min(fwdStart[p + 1]!, b + head); j < end; j += 32) x += fwdTerms[j]! + fwdWeights[j]!;
+      const o = blockFwd[i]!;
+      // The count word is in the first line; the head ends after min(count, head) entries, and its
+      // last word may be one line past the last 16-word step.
+      const end = o + 1 + Math.min(fwd[o]!, head) * stride;
+      for (let j = o + 16; j < end; j += 16) x += fwd[j]!;
+      x += fwd[end - 1]!;
     }
     this.sink = x;
   }
@@ -704,18 +892,32 @@ export class BlockSearcher {
     return (this.seen = next);
   }
 
-  /** The score over the document's `head` heaviest entries (all when head ≥ its length). */
-  private forwardScore(p: number, head: number): number {
-    const { fwdStart, fwdTerms, fwdWeights } = this.b;
+  /** The score over the heaviest `head` entries (all when head ≥ its count) of the document at forward offset o. */
+  private forwardScore(o: number, head: number): number {
+    const fwd = this.b.fwd;
     const slot = this.slot, qf = this.qf;
     let s = 0;
-    const half = this.half;
-    const b = fwdStart[p]!;
-    const e = Math.min(fwdStart[p + 1]!, b + head);
-    if (half) {
-      for (let i = b; i < e; i++) s += qf[slot[fwdTerms[i]!]!]! * half[fwdWeights[i]!]!;
+    const count = Math.min(fwd[o]!, head);
+    if (!this.wide) {
+      const half = this.half;
+      const e = o + 1 + count;
+      if (half) {
+        for (let i = o + 1; i < e; i++) {
+          const w = fwd[i]!;
+          s += qf[slot[w & 0xffff]!]! * half[w >>> 16]!;
+        }
+      } else {
+        for (let i = o + 1; i < e; i++) {
+          const w = fwd[i]!;
+          s += qf[slot[w & 0xffff]!]! * (w >>> 16);
+        }
+      }
+    } else if (this.d.quantize === 'f32') {
+      const f = this.fwdFloat;
+      for (let i = o + 1, e = o + 1 + 2 * count; i < e; i += 2) s += qf[slot[fwd[i]!]!]! * f[i + 1]!;
     } else {
-      for (let i = b; i < e; i++) s += qf[slot[fwdTerms[i]!]!]! * fwdWeights[i]!;
+      const half = this.half;
+      for (let i = o + 1, e = o + 1 + 2 * count; i < e; i += 2) s += qf[slot[fwd[i]!]!]! * (half ? half[fwd[i + 1]!]! : fwd[i + 1]!);
     }
     return s;
   }
@@ -726,15 +928,16 @@ export class BlockSearcher {
    * are set: `slotTerm` maps a slot to its index in the query's ascending terms.
    */
   private exactScore(p: number, terms: number[], weights: number[]): number {
-    const { fwdStart, fwdTerms, fwdWeights } = this.b;
-    const { slot, slotTerm, byTerm } = this;
-    const u8 = this.d.quantize === 'u8', scale = this.d.termScale;
+    const { fwdStart, fwd } = this.b;
+    const { slot, slotTerm, byTerm, wide, fwdFloat } = this;
+    const u8 = this.d.quantize === 'u8', f32 = this.d.quantize === 'f32', scale = this.d.termScale;
     const half = this.half;
     let lo = byTerm.length, hi = -1;
     // Queries of more than 255 terms have slots for their 255 heaviest only: others are found by binary search.
     const slotted = terms.length <= 255;
-    for (let i = fwdStart[p]!, e = fwdStart[p + 1]!; i < e; i++) {
-      const t = fwdTerms[i]!;
+    const stride = wide ? 2 : 1;
+    for (let i = fwdStart[p]! + 1, e = fwdStart[p + 1]!; i < e; i += stride) {
+      const t = wide ? fwd[i]! : fwd[i]! & 0xffff;
       let j: number;
       if (slotted) {
         const sl = slot[t]!;
@@ -750,7 +953,7 @@ export class BlockSearcher {
         if (a === terms.length || terms[a] !== t) continue;
         j = a;
       }
-      const raw = fwdWeights[i]!;
+      const raw = wide ? (f32 ? fwdFloat[i + 1]! : fwd[i + 1]!) : fwd[i]! >>> 16;
       byTerm[j] = half ? half[raw]! : u8 ? raw * scale[t]! : raw;
       if (j < lo) lo = j;
       if (j > hi) hi = j;

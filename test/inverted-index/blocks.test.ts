@@ -7,7 +7,7 @@ import { isSparseEncoderError } from '../../src/errors.js';
 import { SegmentedIndex } from '../../src/inverted-index/segmented-index.js';
 import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import type { SearchOptions, WeightStorage } from '../../src/inverted-index/types.js';
-import { fromPairs } from '../../src/sparse/vector.js';
+import { fromPairs, type SparseVector } from '../../src/sparse/vector.js';
 import { randomDocs, randomQueries, RANDOM_DIM } from './random-docs.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'blocks-test-'));
@@ -30,6 +30,23 @@ for (const quantize of ['f32', 'f16', 'u8'] as WeightStorage[]) {
     index.dispose();
   });
 }
+
+test('blocks: a vocabulary wider than 16 bits (two-word forward entries) answers as exact search, for every weight storage', async () => {
+  // The random documents' terms spread over 70,000 (term × 14), saved and reopened.
+  const wideDim = 70_000;
+  const spread = (v: SparseVector): SparseVector => fromPairs(Array.from(v.indices, (t) => t * 14), Array.from(v.values), wideDim);
+  const docs = randomDocs(0, 600).map((d) => ({ id: d.id, vector: spread(d.vector) }));
+  const dir = tmp();
+  for (const quantize of ['f32', 'f16', 'u8'] as WeightStorage[]) {
+    const built = await SparseIndex.build(docs, { quantize, blocks: { postingsPerTerm: 100_000, blockSize: 8 } });
+    await built.save(join(dir, `${quantize}.idx`));
+    built.dispose();
+    const index = await SparseIndex.open(join(dir, `${quantize}.idx`));
+    for (const q of randomQueries(20).map(spread)) assert.deepEqual(index.search(q, { ...everything, k: 10, fields: false }), index.search(q, { k: 10, fields: false }), quantize);
+    index.dispose();
+  }
+  rmSync(dir, { recursive: true });
+});
 
 test('blocks: static pruning keeps each term\'s heaviest postings only', async () => {
   // Term 7 in six documents with weights 1..6; two postings kept per term.
@@ -113,11 +130,17 @@ test('blocks: a corrupt block section is refused at open, never scored', async (
   const original = readFileSync(path);
   const header = JSON.parse(original.subarray(32, 32 + original.readUInt32LE(12)).toString()) as { sections: Record<string, { offset: number; length: number }> };
   const cases: Array<[string, (b: Buffer, at: number) => void, RegExp]> = [
-    ['fwd_weights', (b, at) => b.writeFloatLE(Number.NaN, at), /forward weight/],
-    ['fwd_terms', (b, at) => b.writeUInt16LE(RANDOM_DIM + 1, at), /outside the vocabulary/],
+    // f32 weights: a document is its count word, then (term, weight bits) pairs.
+    ['fwd_words', (b, at) => b.writeUInt32LE(999, at), /forward document 0 holds \d+ words, its count says 999/],
+    ['fwd_words', (b, at) => b.writeUInt32LE(RANDOM_DIM + 1, at + 4), /outside the vocabulary/],
+    ['fwd_words', (b, at) => b.writeFloatLE(Number.NaN, at + 8), /forward weight/],
+    ['fwd_words', (b, at) => b.writeFloatLE(-1, at + 8), /forward weight/],
     ['blk_docs', (b, at) => b.writeUInt32LE(600, at), /beyond 600 documents/],
     ['blk_doc_start', (b, at) => b.writeUInt32LE(0xffffffff, at + 4), /block document offsets|blk_docs/],
-    ['sum_terms', (b, at) => b.writeUInt16LE(60000, at), /outside the vocabulary/],
+    ['sum_list_terms', (b, at) => b.writeUInt16LE(60000, at), /outside the vocabulary/],
+    ['sum_list_terms', (b, at) => b.writeUInt16LE(RANDOM_DIM - 1, at), /not in ascending \(term, block\) order/],
+    ['sum_list_blocks', (b, at) => b.writeUInt8(255, at), /names block 255 of term/], // u8: no term has more than 256 blocks here
+    ['sum_list_start', (b, at) => b.writeUInt32LE(0xffffffff, at + 4), /summary offsets|sum_list/],
     ['sum_scale', (b, at) => b.writeFloatLE(Number.POSITIVE_INFINITY, at), /summary scale/],
   ];
   for (const [name, patch, message] of cases) {
