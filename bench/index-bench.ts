@@ -8,7 +8,8 @@
  *
  * Reports build time, file size, open time, peak RSS, latency of exhaustive / exact pruned /
  * approximate search (ranges, and blocks: the index is built with `blocks`, `--blocks` sets their
- * build options as JSON or `false`) and recall@10 of approximate search against exact, and the
+ * build options as JSON or `false`; all approximate settings timed side by side in alternating
+ * batches of queries) and recall@10 of approximate search against exact, and the
  * recall cost of 8-bit and half-precision weights (exact search on each, against f32, on
  * --quant-docs documents).
  */
@@ -99,6 +100,39 @@ function timeQueries(index: SparseIndex, queries: SparseVector[], options: Searc
   return { mean: sum / lat.length, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), results, postings: postings / queries.length, blocks: blocks / queries.length, documents: documents / queries.length };
 }
 
+/**
+ * Times several settings side by side: the queries in batches, each batch run under every setting
+ * in turn, so a slower or faster spell of the machine falls on every setting alike (this machine's
+ * speed drifts by tens of percent within minutes).
+ */
+function timeSettingsInterleaved(index: SparseIndex, queries: SparseVector[], settings: SearchOptions[], batch = 250): RunResult[] {
+  for (const options of settings) for (let i = 0; i < Math.min(100, queries.length); i++) index.search(queries[i]!, { ...options, fields: false });
+  const out = settings.map(() => ({ lat: new Float64Array(queries.length), results: new Array<SearchHit[]>(queries.length), postings: 0, blocks: 0, documents: 0 }));
+  for (let from = 0; from < queries.length; from += batch) {
+    const to = Math.min(queries.length, from + batch);
+    settings.forEach((options, si) => {
+      const o = out[si]!;
+      for (let i = from; i < to; i++) {
+        const t0 = process.hrtime.bigint();
+        const hits = index.search(queries[i]!, { k: K, ...options, fields: false });
+        o.lat[i] = Number(process.hrtime.bigint() - t0) / 1e6;
+        o.results[i] = hits;
+        const st = index.lastSearchStats();
+        o.postings += st.postings;
+        o.blocks += st.blocksScored ?? 0;
+        o.documents += st.documentsScored ?? 0;
+      }
+    });
+  }
+  return out.map((o) => {
+    let sum = 0;
+    for (const x of o.lat) sum += x;
+    const lat = o.lat.sort();
+    const n = queries.length;
+    return { mean: sum / n, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), results: o.results, postings: o.postings / n, blocks: o.blocks / n, documents: o.documents / n };
+  });
+}
+
 /** The block-search columns: summaries and documents scored per query. */
 const blockWork = (r: RunResult): string => (r.blocks > 0 ? `${Math.round(r.blocks).toLocaleString('en-US')} | ${Math.round(r.documents).toLocaleString('en-US')}` : '— | —');
 const postingsOf = (r: RunResult): string => (r.blocks > 0 ? '—' : Math.round(r.postings).toLocaleString('en-US'));
@@ -146,11 +180,11 @@ async function curveOnly(path: string): Promise<void> {
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     `| exact, block-max pruned | ${pruned.mean.toFixed(3)} | ${pruned.p50.toFixed(3)} | ${pruned.p99.toFixed(3)} | ${Math.round(pruned.postings).toLocaleString('en-US')} | — | — | 1 |`,
   ];
-  for (const a of approxSettings) {
-    const r = timeQueries(index, queries, { ...a.options, exact: false });
-    log(`${a.name}: mean ${r.mean.toFixed(3)} ms`);
+  const runs = timeSettingsInterleaved(index, queries, approxSettings.map((a) => ({ ...a.options, exact: false })));
+  approxSettings.forEach((a, i) => {
+    const r = runs[i]!;
     lines.push(`| approximate ${a.name} | ${r.mean.toFixed(3)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${postingsOf(r)} | ${blockWork(r)} | ${recall(r.results, pruned.results).toFixed(4)} |`);
-  }
+  });
   index.dispose();
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -196,8 +230,9 @@ async function main(): Promise<void> {
   log(`exhaustive: mean ${exhaustive.mean.toFixed(3)} ms`);
   const pruned = timeQueries(index, queries, { exact: true, algorithm: 'pruned' });
   log(`exact pruned: mean ${pruned.mean.toFixed(3)} ms`);
-  const approx = approxSettings.map((s) => {
-    const r = timeQueries(index, queries, { ...s.options, exact: false });
+  const approxRuns = timeSettingsInterleaved(index, queries, approxSettings.map((s) => ({ ...s.options, exact: false })));
+  const approx = approxSettings.map((s, i) => {
+    const r = approxRuns[i]!;
     log(`${s.name}: mean ${r.mean.toFixed(3)} ms`);
     return { ...s, r, recall: recall(r.results, exhaustive.results) };
   });
