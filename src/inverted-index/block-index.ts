@@ -17,7 +17,8 @@
  * candidate score; candidates are ranked by their heaviest entries and re-scored in full.
  * Everything is indexed by storage position, as the rest of the index. Ours, not Seismic's: the
  * blocks come from a shallow clustering on documents' 8 heaviest terms, summaries from their 32
- * heaviest, and the candidates' partial scores.
+ * heaviest, the candidates' partial scores, and summaries stored per term and coordinate (a query
+ * reads only its own coordinates' entries, not whole summaries).
  */
 import { SparseEncoderError } from '../errors.js';
 import { mulberry32 } from './cluster.js';
@@ -58,7 +59,7 @@ export interface BlockData {
   /**
    * The summaries of term t's blocks, list-major: entries `sumListStart[t] .. sumListStart[t + 1]`
    * of `sumTerms`, `sumBlocks` (the block's index among t's blocks) and `sumCodes` (8 bits), in
-   * ascending (term, block) order, so a query reads only the entries of its own terms (a binary
+   * ascending (term, block) order, so a query reads only the entries of its own terms (a galloping
    * search each) instead of every entry of every summary. Value = code × summaryScale[block]
    * (rounded up, so never below the maximum it summarizes).
    */
