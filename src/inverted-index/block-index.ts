@@ -129,6 +129,8 @@ function packForward(entryStart: Uint32Array, terms: Uint16Array | Uint32Array, 
 const HIST = 1024;
 /** Blocks one term may have: the query kernel's sort keys hold a block index in 21 bits. */
 const MAX_TERM_BLOCKS = 2 ** 21 - 1;
+/** Vocabulary sizes the block structure supports (the build's sort keys, the query's slot table). */
+const MAX_BLOCK_DIM = 2 ** 21;
 
 /** Number of documents' heaviest terms the per-term clustering compares. */
 const SIGNATURE_TERMS = 8;
@@ -152,7 +154,7 @@ export function buildBlocks(
 ): BlockData {
   const n = d.numDocs;
   const dim = d.dim;
-  if (dim > 2 ** 21) throw new SparseEncoderError('ERR_INVALID_INPUT', `the block structure supports vocabularies up to 2^21 terms, not ${dim}`);
+  if (dim > MAX_BLOCK_DIM) throw new SparseEncoderError('ERR_INVALID_INPUT', `the block structure supports vocabularies up to 2^21 terms, not ${dim}`);
   const order = d.docOrdinal;
   // Forward index, by position.
   const entryStart = new Uint32Array(n + 1);
@@ -598,6 +600,7 @@ export function readBlocks(
   };
   const settings = blockSettingsFromJson(raw, path);
   const { dim, numDocs: n } = d;
+  if (dim > MAX_BLOCK_DIM) corrupt(`a vocabulary of ${dim} terms, above the 2^21 the block structure supports`);
   const termType = dim <= 65536 ? 'u16' : 'u32';
   const ascending = (a: Uint32Array, end: number, what: string): void => {
     if (a[0] !== 0) corrupt(`${what} does not start at 0`);
@@ -712,22 +715,28 @@ export interface BlockSearchStats {
  * The query kernel over a BlockData. Holds the query's slot table and a visited bitset, so
  * one BlockSearcher serves one query at a time.
  */
+/**
+ * The query as a slot per term (0: not in the query) into small weight tables: a 1-byte slot
+ * table stays in the L1 cache where a dense table of weights (8 bytes a term) would not, and the
+ * forward index reads one slot per stored term. Queries with more than 255 terms use their 255
+ * heaviest for finding candidates (final scores are exact).
+ *
+ * Shared by every BlockSearcher of the thread: a search runs to its end synchronously and leaves
+ * every slot 0 (even when it throws). Module constants, because V8 compiles a constant typed array
+ * into the kernel's loops (no loads of its base and length). The slot table's untouched pages are
+ * never written, so they cost no memory.
+ */
+const SLOT = new Uint8Array(MAX_BLOCK_DIM);
+/** slot → index of the term in the query's ascending terms. */
+const SLOT_TERM = new Int32Array(256);
+/** slot → query weight (summaries). */
+const SLOT_QS = new Float64Array(256);
+/** slot → query weight × the term's dequantization scale (u8) or the query weight (forward codes). */
+const SLOT_QF = new Float64Array(256);
+
 export class BlockSearcher {
-  /**
-   * The query as a slot per term (0: not in the query) into small weight tables: a 1-byte slot
-   * table stays in the L1 cache where a dense table of weights (8 bytes a term) would not, and
-   * the forward index reads one slot per stored term. Queries with more than 255 terms use
-   * their 255 heaviest for finding candidates (final scores are exact).
-   */
-  private readonly slot: Uint8Array;
-  /** slot → index of the term in the query's ascending terms. */
-  private readonly slotTerm = new Int32Array(256);
   /** Scratch of exactScore: a document's weight per query term. */
   private byTerm = new Float64Array(64);
-  /** slot → query weight (summaries). */
-  private readonly qs = new Float64Array(256);
-  /** slot → query weight × the term's dequantization scale (u8) or the query weight (forward codes). */
-  private readonly qf = new Float64Array(256);
   /** Documents scored by this query: a bitset by position (small enough for the L2 cache), and their list, to clear it. */
   private readonly visited: Uint32Array;
   private seen: Uint32Array = new Uint32Array(4096);
@@ -743,7 +752,6 @@ export class BlockSearcher {
     private readonly d: IndexData,
     private readonly b: BlockData,
   ) {
-    this.slot = new Uint8Array(d.dim);
     this.visited = new Uint32Array((d.numDocs >>> 5) + 1);
     this.half = d.quantize === 'f16' ? halfTable() : null;
     this.wide = wideEntries(d);
@@ -755,28 +763,44 @@ export class BlockSearcher {
    * `candidates` best by their documents' heaviest entries, re-scored in full.
    */
   search(terms: number[], weights: number[], s: BlockSearchSettings): TopK {
-    const { d, b, slot, qs, qf, stats } = this;
-    const heap = new TopK(s.candidates);
-    stats.blocksScored = stats.blocksEvaluated = stats.documentsScored = 0;
+    const d = this.d;
     const order = terms.map((_, j) => j).sort((x, y) => weights[y]! - weights[x]! || x - y);
     const used = Math.min(255, order.length);
     const u8 = d.quantize === 'u8';
     for (let c = 0; c < used; c++) {
       const j = order[c]!;
       const t = terms[j]!;
-      slot[t] = c + 1;
-      this.slotTerm[c + 1] = j;
-      qs[c + 1] = weights[j]!;
-      qf[c + 1] = u8 ? weights[j]! * d.termScale[t]! : weights[j]!;
+      SLOT[t] = c + 1;
+      SLOT_TERM[c + 1] = j;
+      SLOT_QS[c + 1] = weights[j]!;
+      SLOT_QF[c + 1] = u8 ? weights[j]! * d.termScale[t]! : weights[j]!;
     }
+    let done = false;
+    try {
+      const heap = this.collect(terms, order, used, s);
+      // Candidates were ranked by their heaviest entries: the final k by exact scores.
+      if (this.byTerm.length < terms.length) this.byTerm = new Float64Array(terms.length);
+      const out = new TopK(s.k);
+      for (let i = 0; i < heap.size; i++) out.push(this.exactScore(heap.pos[i]!, terms, weights), heap.ords[i]!, heap.pos[i]!);
+      done = true;
+      return out;
+    } finally {
+      // The shared slots go back to 0, and so does the visited set if the search stopped half way.
+      for (let c = 0; c < used; c++) SLOT[terms[order[c]!]!] = 0;
+      if (!done) this.visited.fill(0);
+    }
+  }
+
+  /** The candidates, by partial scores: the blocks of the query's heaviest terms, best summary first. Leaves `visited` clear. */
+  private collect(terms: number[], order: number[], used: number, s: BlockSearchSettings): TopK {
+    const { b, stats } = this;
+    const slot = SLOT, qs = SLOT_QS;
+    const heap = new TopK(s.candidates);
+    stats.blocksScored = stats.blocksEvaluated = stats.documentsScored = 0;
     const visited = this.visited;
-    let seen = this.seen;
     let ns = 0;
     const cut = Math.min(s.queryTermCut, used);
-    const { termBlockStart, blockDocStart, blockDocs, blockFwd, sumListStart, sumTerms, sumBlocks, sumCodes, summaryScale } = b;
-    const deleted = d.deleted, ordOf = d.docOrdinal;
-    const checkDeleted = s.hasDeletes;
-    const head = s.forwardHead;
+    const { termBlockStart, blockDocStart, sumListStart, sumTerms, sumBlocks, sumCodes, summaryScale } = b;
     const factor = s.summaryFactor;
     for (let c = 0; c < cut; c++) {
       const t = terms[order[c]!]!;
@@ -824,31 +848,40 @@ export class BlockSearcher {
         const blk = b0 + j;
         stats.blocksEvaluated++;
         const i0 = blockDocStart[blk]!, i1 = blockDocStart[blk + 1]!;
-        if (ns + (i1 - i0) > seen.length) seen = this.growSeen(ns + (i1 - i0));
-        this.touch(i0, i1, head);
-        for (let i = i0; i < i1; i++) {
-          const p = blockDocs[i]!;
-          const word = p >>> 5, bit = 1 << (p & 31);
-          if ((visited[word]! & bit) !== 0) continue;
-          visited[word] = visited[word]! | bit;
-          seen[ns++] = p;
-          const score = this.forwardScore(blockFwd[i]!, head);
-          // The ordinal (a cache miss) is read only for documents that can enter the heap.
-          if (score < heap.threshold) continue;
-          const ord = ordOf[p]!;
-          if (checkDeleted && deleted[ord] !== 0) continue;
-          heap.push(score, ord, p);
-        }
+        if (ns + (i1 - i0) > this.seen.length) this.growSeen(ns + (i1 - i0));
+        ns = this.scanBlock(i0, i1, heap, ns, s);
       }
     }
     stats.documentsScored = ns;
+    const seen = this.seen;
     for (let i = 0; i < ns; i++) visited[seen[i]! >>> 5] = 0;
-    // Candidates were ranked by their heaviest entries: the final k by exact scores.
-    if (this.byTerm.length < terms.length) this.byTerm = new Float64Array(terms.length);
-    const out = new TopK(s.k);
-    for (let i = 0; i < heap.size; i++) out.push(this.exactScore(heap.pos[i]!, terms, weights), heap.ords[i]!, heap.pos[i]!);
-    for (let c = 0; c < used; c++) slot[terms[order[c]!]!] = 0;
-    return out;
+    return heap;
+  }
+
+  /**
+   * Scores a block's documents not yet visited on their heads, into the heap; `seen[ns..]` lists
+   * them. A method of its own: the kernel's few live values then stay in registers.
+   */
+  private scanBlock(i0: number, i1: number, heap: TopK, ns: number, s: BlockSearchSettings): number {
+    const { blockDocs, blockFwd } = this.b;
+    const { visited, seen } = this;
+    const deleted = this.d.deleted, ordOf = this.d.docOrdinal;
+    const checkDeleted = s.hasDeletes, head = s.forwardHead;
+    this.touch(i0, i1, head);
+    for (let i = i0; i < i1; i++) {
+      const p = blockDocs[i]!;
+      const word = p >>> 5, bit = 1 << (p & 31);
+      if ((visited[word]! & bit) !== 0) continue;
+      visited[word] = visited[word]! | bit;
+      seen[ns++] = p;
+      const score = this.forwardScore(blockFwd[i]!, head);
+      // The ordinal (a cache miss) is read only for documents that can enter the heap.
+      if (score < heap.threshold) continue;
+      const ord = ordOf[p]!;
+      if (checkDeleted && deleted[ord] !== 0) continue;
+      heap.push(score, ord, p);
+    }
+    return ns;
   }
 
   /**
@@ -896,7 +929,7 @@ export class BlockSearcher {
   /** The score over the heaviest `head` entries (all when head ≥ its count) of the document at forward offset o. */
   private forwardScore(o: number, head: number): number {
     const fwd = this.b.fwd;
-    const slot = this.slot, qf = this.qf;
+    const slot = SLOT, qf = SLOT_QF;
     let s = 0;
     const count = Math.min(fwd[o]!, head);
     if (!this.wide) {
@@ -930,7 +963,8 @@ export class BlockSearcher {
    */
   private exactScore(p: number, terms: number[], weights: number[]): number {
     const { fwdStart, fwd } = this.b;
-    const { slot, slotTerm, byTerm, wide, fwdFloat } = this;
+    const { byTerm, wide, fwdFloat } = this;
+    const slot = SLOT, slotTerm = SLOT_TERM;
     const u8 = this.d.quantize === 'u8', f32 = this.d.quantize === 'f32', scale = this.d.termScale;
     const half = this.half;
     let lo = byTerm.length, hi = -1;

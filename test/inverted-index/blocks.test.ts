@@ -59,6 +59,20 @@ test('blocks: a vocabulary wider than 16 bits (two-word forward entries) answers
   rmSync(dir, { recursive: true });
 });
 
+test('blocks: searches of two indexes, interleaved, answer as each alone (the query tables are shared)', async () => {
+  const a = await SparseIndex.build(randomDocs(0, 700), { quantize: 'u8', blocks: { postingsPerTerm: 200, blockSize: 8 } });
+  const b = await SparseIndex.build(randomDocs(0, 500, 3), { quantize: 'f16', blocks: true });
+  const qs = randomQueries(30);
+  const opts: SearchOptions = { exact: false, queryTermCut: 3, k: 10, fields: false };
+  const alone = [a, b].map((ix) => qs.map((q) => ix.search(q, opts)));
+  qs.forEach((q, i) => {
+    assert.deepEqual(a.search(q, opts), alone[0]![i]);
+    assert.deepEqual(b.search(q, opts), alone[1]![i]);
+  });
+  a.dispose();
+  b.dispose();
+});
+
 test('blocks: static pruning keeps each term\'s heaviest postings only', async () => {
   // Term 7 in six documents with weights 1..6; two postings kept per term.
   const docs = [1, 2, 3, 4, 5, 6].map((w, i) => ({ id: `w${w}`, vector: fromPairs([7, 100 + i], [w, 0.5], 200) }));
