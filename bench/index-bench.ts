@@ -55,6 +55,8 @@ const approxSettings: Array<{ name: string; options: SearchOptions }> = args.set
       ...[2, 3, 4, 5].flatMap((cut) =>
         [1.2, 1.5, 2].map((f) => ({ name: `blocks, queryTermCut ${cut}, summaryFactor ${f}`, options: { approximateAlgorithm: 'blocks' as const, queryTermCut: cut, summaryFactor: f } })),
       ),
+      // Fewer candidates (2 × k instead of 3 × k): a higher k-th candidate score, so fewer blocks pass.
+      ...[2, 3, 4].map((cut) => ({ name: `blocks, queryTermCut ${cut}, summaryFactor 1.2, candidates 20`, options: { approximateAlgorithm: 'blocks' as const, queryTermCut: cut, summaryFactor: 1.2, candidates: 20 } })),
     ];
 
 const mb = (b: number): string => (b / 2 ** 20).toFixed(1) + ' MiB';
