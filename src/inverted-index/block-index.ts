@@ -918,12 +918,12 @@ export class BlockSearcher {
     return this.keys.subarray(0, nb);
   }
 
-  private growSeen(need: number): Uint32Array {
+  private growSeen(need: number): void {
     let cap = this.seen.length;
     while (cap < need) cap *= 2;
     const next = new Uint32Array(cap);
     next.set(this.seen);
-    return (this.seen = next);
+    this.seen = next;
   }
 
   /** The score over the heaviest `head` entries (all when head ≥ its count) of the document at forward offset o. */

@@ -18,7 +18,7 @@ const DOC_TERMS = 16;
  * The `count` heaviest terms of each of the first `n` vectors of a compressed-sparse-row buffer
  * (threshold: the count-th largest weight; ties: the first ones), in the vectors' own order.
  */
-export function heaviestTerms(
+function heaviestTerms(
   starts: Float64Array | Uint32Array,
   terms: Uint16Array | Uint32Array,
   values: Float32Array,
@@ -52,6 +52,7 @@ export function heaviestTerms(
   }
   return { start, terms: outTerms, values: outValues };
 }
+
 const CENTROID_TERMS = 32;
 
 /**

@@ -17,7 +17,7 @@ const EXHAUSTIVE_BELOW = 5_000;
 const DEFAULT_HEAP_FACTOR = 0.8;
 /**
  * Block search's defaults (see SearchOptions): on 1M synthetic documents and 6,980 SPLADE-v3
- * queries, recall@10 0.979, the ranges default's 0.981, in a quarter of its time (BENCHMARKS.md).
+ * queries, recall@10 0.979, the ranges default's 0.981, in a fraction of its time (BENCHMARKS.md).
  */
 const DEFAULT_BLOCK_TERM_CUT = 4;
 const DEFAULT_SUMMARY_FACTOR = 1.2;

@@ -33,7 +33,7 @@ export interface IndexBuildOptions {
   /**
    * Also build the structure of Seismic-style approximate search (default `false`): statically
    * pruned posting lists grouped into blocks of similar documents with summary vectors, and a
-   * forward index (every document's vector, about as large again as the postings). Approximate
+   * forward index (every document's vector): the file is about 2.4× as large (BENCHMARKS.md). Approximate
    * searches then use it (see SearchOptions.approximateAlgorithm); exact search is unchanged.
    * `true` takes the defaults of BlockBuildOptions.
    */
