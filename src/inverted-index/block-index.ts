@@ -734,6 +734,20 @@ const SLOT_QS = new Float64Array(256);
 /** slot → query weight × the term's dequantization scale (u8) or the query weight (forward codes). */
 const SLOT_QF = new Float64Array(256);
 
+/** Restores the max-heap property of keys[0..n) below index i. */
+function siftDown(keys: Float64Array, i: number, n: number): void {
+  const x = keys[i]!;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && keys[c + 1]! > keys[c]!) c++;
+    if (keys[c]! <= x) break;
+    keys[i] = keys[c]!;
+    i = c;
+  }
+  keys[i] = x;
+}
+
 export class BlockSearcher {
   /** Scratch of exactScore: a document's weight per query term. */
   private byTerm = new Float64Array(64);
@@ -778,10 +792,15 @@ export class BlockSearcher {
     let done = false;
     try {
       const heap = this.collect(terms, order, used, s);
-      // Candidates were ranked by their heaviest entries: the final k by exact scores.
+      // Candidates were ranked by their heaviest entries: the final k by exact scores (and
+      // their ordinals, read only now).
       if (this.byTerm.length < terms.length) this.byTerm = new Float64Array(terms.length);
       const out = new TopK(s.k);
-      for (let i = 0; i < heap.size; i++) out.push(this.exactScore(heap.pos[i]!, terms, weights), heap.ords[i]!, heap.pos[i]!);
+      const ordOf = this.d.docOrdinal;
+      for (let i = 0; i < heap.size; i++) {
+        const p = heap.pos[i]!;
+        out.push(this.exactScore(p, terms, weights), ordOf[p]!, p);
+      }
       done = true;
       return out;
     } finally {
@@ -791,11 +810,15 @@ export class BlockSearcher {
     }
   }
 
-  /** The candidates, by partial scores: the blocks of the query's heaviest terms, best summary first. Leaves `visited` clear. */
+  /**
+   * The candidates, by partial scores: the blocks of the query's heaviest terms, best summary
+   * first. A candidate's ordinal field holds its position (ties by position), as reading the
+   * ordinal of every document that enters the heap costs a cache miss each. Leaves `visited` clear.
+   */
   private collect(terms: number[], order: number[], used: number, s: BlockSearchSettings): TopK {
     const { b, stats } = this;
     const slot = SLOT, qs = SLOT_QS;
-    const heap = new TopK(s.candidates);
+    const heap = this.candidateHeap(s.candidates);
     stats.blocksScored = stats.blocksEvaluated = stats.documentsScored = 0;
     const visited = this.visited;
     let ns = 0;
@@ -838,13 +861,17 @@ export class BlockSearcher {
         if (sum > best) best = sum;
       }
       stats.blocksScored += nb;
-      // Keys pack a 31-bit score (relative to the best) over the block's index, negated, for one native numeric sort.
+      // Keys pack a 31-bit score (relative to the best) over the block's index (ties: lower
+      // index first), in a max-heap: the first block that fails ends the term, so only the
+      // blocks evaluated, and one more, are taken out in order (a full sort took longer).
       const inv = best > 0 ? 2147483647 / best : 0;
-      for (let j = 0; j < nb; j++) keys[j] = -(Math.floor(sums[j]! * inv) * 2097152 + (MAX_TERM_BLOCKS - j));
-      keys.sort();
-      for (let r = 0; r < nb; r++) {
-        const j = MAX_TERM_BLOCKS - (-keys[r]! % 2097152);
+      for (let j = 0; j < nb; j++) keys[j] = Math.floor(sums[j]! * inv) * 2097152 + (MAX_TERM_BLOCKS - j);
+      for (let j = (nb >>> 1) - 1; j >= 0; j--) siftDown(keys, j, nb);
+      for (let left = nb; left > 0; ) {
+        const j = MAX_TERM_BLOCKS - (keys[0]! % 2097152);
         if (heap.full && sums[j]! < factor * heap.threshold) break;
+        keys[0] = keys[--left]!;
+        siftDown(keys, 0, left);
         const blk = b0 + j;
         stats.blocksEvaluated++;
         const i0 = blockDocStart[blk]!, i1 = blockDocStart[blk + 1]!;
@@ -875,11 +902,10 @@ export class BlockSearcher {
       visited[word] = visited[word]! | bit;
       seen[ns++] = p;
       const score = this.forwardScore(blockFwd[i]!, head);
-      // The ordinal (a cache miss) is read only for documents that can enter the heap.
       if (score < heap.threshold) continue;
-      const ord = ordOf[p]!;
-      if (checkDeleted && deleted[ord] !== 0) continue;
-      heap.push(score, ord, p);
+      // The ordinal (a cache miss) is read only where tombstones must be checked.
+      if (checkDeleted && deleted[ordOf[p]!] !== 0) continue;
+      heap.push(score, p, p);
     }
     return ns;
   }
@@ -902,6 +928,15 @@ export class BlockSearcher {
       x += fwd[end - 1]!;
     }
     this.sink = x;
+  }
+
+  private candidates: TopK | undefined;
+
+  /** The candidate heap, emptied (reused while the size stays: a query allocates less). */
+  private candidateHeap(size: number): TopK {
+    if (this.candidates?.k !== size) this.candidates = new TopK(size);
+    this.candidates.clear();
+    return this.candidates;
   }
 
   private keys = new Float64Array(256);

@@ -89,7 +89,12 @@ export class Searcher {
     return nt;
   }
 
-  /** Term-at-a-time over every posting of the query terms. Exact. */
+  /**
+   * Term-at-a-time over every posting of the query terms. Exact, and summed as `rescore` sums
+   * (ascending terms, from 0), so its scores need no re-scoring. Its products are the same too:
+   * q and the u8 scale are f32, so q × scale is exact in a double, and (q × scale) × code rounds
+   * the same exact product once, as q × (code × scale) does.
+   */
   exhaustive(q: PreparedQuery, k: number): TopK {
     const d = this.d;
     const { acc, stats } = this;

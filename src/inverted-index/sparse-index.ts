@@ -262,10 +262,10 @@ export class SparseIndex {
     if (exact || full.hasNegative) {
       const algorithm = options.algorithm ?? 'auto';
       const exhaustive = full.hasNegative || algorithm === 'exhaustive' || (algorithm === 'auto' && d.numDocs < EXHAUSTIVE_BELOW);
-      heap = exhaustive ? s.exhaustive(full, k) : s.pruned(full, { k, heapFactor: 1, candidates: k });
       // Final scores summed one way (term order), whichever kernel found the hits: an index split
-      // into segments, each picking its own kernel, then returns the very same scores.
-      heap = s.rescore(heap.sorted(), full, k);
+      // into segments, each picking its own kernel, then returns the very same scores. The
+      // exhaustive kernel sums that way itself (see Searcher.exhaustive); pruned hits are re-scored.
+      heap = exhaustive ? s.exhaustive(full, k) : s.rescore(s.pruned(full, { k, heapFactor: 1, candidates: k }).sorted(), full, k);
     } else if ((this.lastUsedBlocks = this.useBlocks(options))) {
       heap = this.getBlockSearcher().search(full.terms, full.weights, {
         k,
@@ -462,7 +462,8 @@ function prepare(q: SparseVector, d: IndexData): PreparedQuery {
     if (v === 0 || d.termMax[t] === 0) continue;
     if (v < 0) hasNegative = true;
     terms.push(t);
-    weights.push(v);
+    // f32 as SparseVector declares, even from a plain array: the kernels' products rely on it.
+    weights.push(Math.fround(v));
   }
   return { terms, weights, hasNegative };
 }

@@ -18,6 +18,11 @@ export class TopK {
     return this.size === this.k;
   }
 
+  /** Empties the heap (for reuse). */
+  clear(): void {
+    this.size = 0;
+  }
+
   /** The k-th best score so far, or -Infinity while fewer than k. */
   get threshold(): number {
     return this.size === this.k ? this.scores[0]! : -Infinity;

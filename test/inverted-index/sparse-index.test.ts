@@ -56,6 +56,32 @@ test('toy set: exact search equals brute force at every rank, k beyond the corpu
   assert.ok(all.length <= 19);
 });
 
+test('exhaustive and pruned search return the very same scores (one summation), every quantization', async () => {
+  // Real-valued weights: a product formed another way (q × scale × code instead of q × (code ×
+  // scale)) or another order of terms shows in the last bits. Segments rely on this sameness.
+  const dim = 300;
+  const docs = randomCorpus(2000, dim, 11, false);
+  const rand = mulberry32(5);
+  const queries = Array.from({ length: 80 }, () => randomQuery(dim, rand, false));
+  for (const quantize of ['f32', 'f16', 'u8'] as WeightStorage[]) {
+    const index = await SparseIndex.build(docs, { quantize, rangeSize: 32, reorder: true });
+    let compared = 0;
+    for (const q of queries) {
+      const a = index.search(q, { k: 20, algorithm: 'exhaustive' }).map((h) => [h.id, h.score]);
+      const b = index.search(q, { k: 20, algorithm: 'pruned' }).map((h) => [h.id, h.score]);
+      assert.deepEqual(a, b, `${quantize}`);
+      compared += a.length;
+    }
+    assert.ok(compared > 1000, `${quantize}: ${compared} hits compared`);
+    // Weights given as plain doubles (JavaScript callers) are taken as the f32 they declare.
+    for (const q of queries.slice(0, 20)) {
+      const plain = { indices: q.indices, values: Array.from(q.values, (v) => v + 1e-9) as unknown as Float32Array, dim };
+      const a = index.search(plain, { k: 20, algorithm: 'exhaustive' }).map((h) => [h.id, h.score]);
+      assert.deepEqual(index.search(plain, { k: 20, algorithm: 'pruned' }).map((h) => [h.id, h.score]), a, `${quantize}, plain weights`);
+    }
+  }
+});
+
 test('random vectors with exact ties: every quantization, both algorithms, reordered ranges', async () => {
   const dim = 400;
   const docs = randomCorpus(3000, dim, 7, true);
