@@ -5,6 +5,7 @@
  *   npm run bench:index                       # 1,000,000 documents
  *   node dist/bench/index-bench.js --docs 100000 --queries 2000
  *   node dist/bench/index-bench.js --curve-only <kept corpus.idx>   # approximate curve only
+ *   node dist/bench/index-bench.js --huge-pages-compare <kept corpus.idx>   # THP on / off (Linux, glibc)
  *
  * Reports build time, file size, open time, peak RSS, latency of exhaustive / exact pruned /
  * approximate search (ranges, and blocks: the index is built with `blocks`, `--blocks` sets their
@@ -13,7 +14,8 @@
  * recall cost of 8-bit and half-precision weights (exact search on each, against f32, on
  * --quant-docs documents).
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,6 +38,12 @@ const { values: args } = parseArgs({
     'curve-only': { type: 'string' },
     // Block structure settings (JSON of IndexBuildOptions.blocks), or "false" to build none.
     blocks: { type: 'string', default: 'true' },
+    // --curve-only prints JSON (for --huge-pages-compare).
+    json: { type: 'boolean', default: false },
+    // Exact pruned and a few approximate settings on a kept index, in child processes with and
+    // without transparent huge pages (glibc.malloc.hugetlb=1), alternated for --rounds rounds.
+    'huge-pages-compare': { type: 'string' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const numDocs = Number(args.docs);
@@ -183,6 +191,12 @@ async function curveOnly(path: string): Promise<void> {
     `| exact, block-max pruned | ${pruned.mean.toFixed(3)} | ${pruned.p50.toFixed(3)} | ${pruned.p99.toFixed(3)} | ${Math.round(pruned.postings).toLocaleString('en-US')} | — | — | 1 |`,
   ];
   const runs = timeSettingsInterleaved(index, queries, approxSettings.map((a) => ({ ...a.options, exact: false })));
+  if (args.json) {
+    const settings = approxSettings.map((a, i) => ({ name: a.name, mean: runs[i]!.mean, recall: recall(runs[i]!.results, pruned.results), documents: runs[i]!.documents }));
+    process.stdout.write(JSON.stringify({ pruned: pruned.mean, settings, anonHugeKiB: anonHugeKiB() }) + '\n');
+    index.dispose();
+    return;
+  }
   approxSettings.forEach((a, i) => {
     const r = runs[i]!;
     lines.push(`| approximate ${a.name} | ${r.mean.toFixed(3)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${postingsOf(r)} | ${blockWork(r)} | ${recall(r.results, pruned.results).toFixed(4)} |`);
@@ -191,7 +205,65 @@ async function curveOnly(path: string): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+/** This process's memory on transparent huge pages (Linux), or null where it cannot be read. */
+function anonHugeKiB(): number | null {
+  try {
+    const m = /AnonHugePages:\s+(\d+) kB/.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** GLIBC_TUNABLES with glibc.malloc.hugetlb set to `on` (1) or removed, the others kept. */
+function tunables(on: boolean): string {
+  const kept = (process.env.GLIBC_TUNABLES ?? '').split(':').filter((t) => t !== '' && !t.startsWith('glibc.malloc.hugetlb='));
+  return [...kept, ...(on ? ['glibc.malloc.hugetlb=1'] : [])].join(':');
+}
+
+/**
+ * The same index searched in child processes with and without transparent huge pages: glibc
+ * (2.35 and later) then advises the kernel to back its large allocations, the index buffer
+ * among them, with 2 MiB pages, so random reads of the forward index and the accumulators miss
+ * the TLB far less. Processes alternate (which one goes first too), as only one process at a
+ * time is measured on this two-core machine.
+ */
+function hugePagesCompare(path: string): void {
+  const rounds = Number(args.rounds);
+  const settings = args.settings ?? JSON.stringify([
+    { name: 'ranges default (heapFactor 0.8)', options: { approximateAlgorithm: 'ranges', heapFactor: 0.8 } },
+    { name: 'blocks default (queryTermCut 4, summaryFactor 1.2)', options: { approximateAlgorithm: 'blocks' } },
+    { name: 'blocks, queryTermCut 4, summaryFactor 1.5', options: { approximateAlgorithm: 'blocks', queryTermCut: 4, summaryFactor: 1.5 } },
+    { name: 'blocks, queryTermCut 2, summaryFactor 1.2, candidates 20', options: { approximateAlgorithm: 'blocks', queryTermCut: 2, summaryFactor: 1.2, candidates: 20 } },
+  ]);
+  type Child = { pruned: number; settings: Array<{ name: string; mean: number; recall: number; documents: number }>; anonHugeKiB: number | null };
+  const got: Record<'on' | 'off', Child[]> = { on: [], off: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (const mode of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      const argv = [...process.execArgv, process.argv[1]!, '--curve-only', path, '--json', '--queries', String(numQueries), '--settings', settings];
+      const out = execFileSync(process.execPath, argv, { env: { ...process.env, GLIBC_TUNABLES: tunables(mode === 'on') }, encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = JSON.parse(out.trim().split('\n').pop()!) as Child;
+      log(`round ${r + 1}, huge pages ${mode}: exact pruned ${child.pruned.toFixed(3)} ms, on huge pages ${child.anonHugeKiB ?? '?'} KiB`);
+      got[mode].push(child);
+    }
+  }
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const pages = (c: Child[]): string => c.map((x) => (x.anonHugeKiB === null ? '?' : mb(x.anonHugeKiB * 1024))).join(', ');
+  const lines = [
+    `${path}, ${numQueries} SPLADE-v3 queries, k = ${K}, one thread; ${rounds} rounds of one child process each way, alternated; mean ms over the rounds.`,
+    `Memory on huge pages, off: ${pages(got.off)}; on: ${pages(got.on)}.`,
+    '',
+    '| search | recall@10 | huge pages off: mean ms | on: mean ms | on / off |',
+    '| --- | --- | --- | --- | --- |',
+  ];
+  const row = (name: string, rec: string, off: number, on: number): void => void lines.push(`| ${name} | ${rec} | ${off.toFixed(3)} | ${on.toFixed(3)} | ${(on / off).toFixed(2)}× |`);
+  row('exact, block-max pruned', '1', mean(got.off.map((c) => c.pruned)), mean(got.on.map((c) => c.pruned)));
+  got.off[0]!.settings.forEach((s, i) => row(s.name, s.recall.toFixed(4), mean(got.off.map((c) => c.settings[i]!.mean)), mean(got.on.map((c) => c.settings[i]!.mean))));
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
 async function main(): Promise<void> {
+  if (args['huge-pages-compare']) return hugePagesCompare(args['huge-pages-compare']);
   if (args['curve-only']) return curveOnly(args['curve-only']);
   const dir = mkdtempSync(join(tmpdir(), 'sparse-index-bench-'));
   const path = join(dir, 'corpus.idx');
