@@ -665,9 +665,10 @@ function checkForward(fwdStart: Uint32Array, fwd: Uint32Array, d: { dim: number;
     return corrupt(`forward weight at word ${wide ? i + 1 : i} is not a valid ${d.quantize} weight (finite, non-negative)`);
   };
   const n = fwdStart.length - 1;
+  // The largest valid stored weight of u8 and f16: a code's 255, a finite non-negative half's 0x7bff.
+  const maxCode = d.quantize === 'u8' ? 255 : 0x7bff;
   if (!wide) {
-    // term | weight << 16: the largest valid weight is a u8 code's 255 or a finite half's 0x7bff.
-    const maxCode = d.quantize === 'u8' ? 255 : 0x7bff;
+    // term | weight << 16.
     for (let p = 0; p < n; p++) {
       for (let i = fwdStart[p]! + 1, e = fwdStart[p + 1]!; i < e; i++) {
         const w = fwd[i]!;
@@ -683,7 +684,6 @@ function checkForward(fwdStart: Uint32Array, fwd: Uint32Array, d: { dim: number;
       }
     }
   } else {
-    const maxCode = d.quantize === 'u8' ? 255 : 0x7bff;
     for (let p = 0; p < n; p++) {
       for (let i = fwdStart[p]! + 1, e = fwdStart[p + 1]!; i < e; i += 2) if (fwd[i]! >= dim || fwd[i + 1]! > maxCode) bad(i);
     }
@@ -711,10 +711,6 @@ export interface BlockSearchStats {
   documentsScored: number;
 }
 
-/**
- * The query kernel over a BlockData. Holds the query's slot table and a visited bitset, so
- * one BlockSearcher serves one query at a time.
- */
 /**
  * The query as a slot per term (0: not in the query) into small weight tables: a 1-byte slot
  * table stays in the L1 cache where a dense table of weights (8 bytes a term) would not, and the
@@ -748,6 +744,10 @@ function siftDown(keys: Float64Array, i: number, n: number): void {
   keys[i] = x;
 }
 
+/**
+ * The query kernel over a BlockData. Holds a visited bitset and scratch (the query's slots are
+ * the module's, above), so one BlockSearcher serves one query at a time.
+ */
 export class BlockSearcher {
   /** Scratch of exactScore: a document's weight per query term. */
   private byTerm = new Float64Array(64);
@@ -796,7 +796,7 @@ export class BlockSearcher {
       // their ordinals, read only now).
       if (this.byTerm.length < terms.length) this.byTerm = new Float64Array(terms.length);
       const out = new TopK(s.k);
-      const ordOf = this.d.docOrdinal;
+      const ordOf = d.docOrdinal;
       for (let i = 0; i < heap.size; i++) {
         const p = heap.pos[i]!;
         out.push(this.exactScore(p, terms, weights), ordOf[p]!, p);

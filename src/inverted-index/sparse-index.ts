@@ -455,15 +455,16 @@ function prepare(q: SparseVector, d: IndexData): PreparedQuery {
   let prev = -1;
   for (let i = 0; i < q.indices.length; i++) {
     const t = q.indices[i]!;
-    const v = q.values[i]!;
+    // f32 as SparseVector declares, even from a plain array: the kernels' products rely on it
+    // (and a double beyond f32's range is refused, not turned into Infinity).
+    const v = Math.fround(q.values[i]!);
     if (!(t > prev) || t >= d.dim) throw new SparseEncoderError('ERR_INVALID_INPUT', `query index ${t} at position ${i} is out of range or not ascending`);
-    if (!Number.isFinite(v)) throw new SparseEncoderError('ERR_INVALID_INPUT', `query weight at index ${t} is not finite`);
+    if (!Number.isFinite(v)) throw new SparseEncoderError('ERR_INVALID_INPUT', `query weight at index ${t} is not a finite 32-bit float`);
     prev = t;
     if (v === 0 || d.termMax[t] === 0) continue;
     if (v < 0) hasNegative = true;
     terms.push(t);
-    // f32 as SparseVector declares, even from a plain array: the kernels' products rely on it.
-    weights.push(Math.fround(v));
+    weights.push(v);
   }
   return { terms, weights, hasNegative };
 }

@@ -198,6 +198,11 @@ test('edge cases: empty query, empty index, duplicate ids, dimension mismatch, b
   );
   await assert.rejects(SparseIndex.build([docs[0]!, { id: 'z', vector: emptyVector(dim + 1) }]), (e) => isSparseEncoderError(e, 'ERR_DIMENSION_MISMATCH'));
   assert.throws(() => index.search(emptyVector(dim + 1)), (e) => isSparseEncoderError(e, 'ERR_DIMENSION_MISMATCH'));
+  // A query weight beyond f32's range (a plain array from JavaScript) is refused, never scored as Infinity.
+  for (const bad of [Number.NaN, 1e39]) {
+    const plain = { indices: Uint32Array.of(1, 3), values: [1, bad] as unknown as Float32Array, dim };
+    assert.throws(() => index.search(plain), (e) => isSparseEncoderError(e, 'ERR_INVALID_INPUT') && /query weight at index 3/.test(e.message));
+  }
   await assert.rejects(
     SparseIndex.build([{ id: 'neg', vector: { indices: Uint32Array.of(1), values: Float32Array.of(-1), dim } }]),
     (e) => isSparseEncoderError(e, 'ERR_INVALID_INPUT'),
