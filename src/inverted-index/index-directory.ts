@@ -10,7 +10,7 @@
  * then the manifest the same way, then fsyncs the directory: the manifest's rename is the commit
  * point, so a crash anywhere leaves either the previous manifest or the new one, each naming only
  * complete files. Files no manifest names (left by a crash, merged away, older tombstones) are
- * removed after the next commit.
+ * removed when a writer opens the directory and after each commit.
  */
 import type { BlockSettingsJson } from './block-index.js';
 import { open, readdir, rename, unlink, readFile } from 'node:fs/promises';

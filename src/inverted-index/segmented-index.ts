@@ -151,6 +151,10 @@ export class SegmentedIndex {
       const index = new SegmentedIndex(path, manifest, options, release);
       try {
         await index.load();
+        // The writer holds the lock, so a file the manifest does not name was left by a writer
+        // that died (mid-commit, even after its manifest's rename): remove it now, not only at
+        // this writer's first commit, which may never come.
+        if (!readOnly) await removeUnreferenced(path, namedFiles(manifest));
       } catch (err) {
         for (const s of index.segments) s.index.dispose();
         throw err;
@@ -480,12 +484,7 @@ export class SegmentedIndex {
       s.tombstones = name;
       s.dirty = false;
     }
-    const keep = new Set<string>([MANIFEST]);
-    for (const s of next.segments) {
-      keep.add(s.name);
-      if (s.tombstones) keep.add(s.tombstones);
-    }
-    await removeUnreferenced(this.path, keep, (x) => this.step(x));
+    await removeUnreferenced(this.path, namedFiles(next), (x) => this.step(x));
     this.step('commit-done');
   }
 
@@ -524,4 +523,14 @@ export class SegmentedIndex {
     this.idMap = undefined;
     await this.release?.();
   }
+}
+
+/** The files a manifest names (itself included): everything else of ours in the directory is stray. */
+function namedFiles(m: Manifest): Set<string> {
+  const keep = new Set<string>([MANIFEST]);
+  for (const s of m.segments) {
+    keep.add(s.name);
+    if (s.tombstones) keep.add(s.tombstones);
+  }
+  return keep;
 }

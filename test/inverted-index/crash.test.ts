@@ -111,6 +111,19 @@ test('SIGKILL during flush, merge and commit leaves the last commit, and the nex
   }
 });
 
+test('SIGKILL during the last commit\'s cleanup: the next writer removes the leftovers on open, with nothing to commit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'crash-'));
+  // Phase 6 merges, so its commit removes the merged segments after the manifest's rename.
+  const run = await runChild(dir, '6:cleanup-one');
+  assert.equal(run.stoppedAt, 'cleanup-one');
+  await assertEqualsCommit(dir, 6, 'killed in the cleanup of commit 6');
+  const end = await runChild(dir);
+  assert.deepEqual(end.committed, [], 'the script was complete: no commit');
+  await assertEqualsCommit(dir, 6, 'reopened by a writer');
+  await assertOnlyNamedFiles(dir, 'after a writer opened it');
+  rmSync(dir, { recursive: true });
+});
+
 test('SIGKILL at arbitrary moments: the reopened index is always a commit the child reached or was making', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'crash-'));
   let last = 0;
