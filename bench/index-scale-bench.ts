@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
   },
 });
 const log = (s: string): void => void process.stderr.write(s + '\n');
+type Run = { mean: number; p50: number; p99: number; readPerQuery: number };
 const mib = (b: number): string => (b / 2 ** 20).toFixed(0) + ' MiB';
 
 async function measure(dir: string): Promise<void> {
@@ -42,8 +43,9 @@ async function measure(dir: string): Promise<void> {
   const openMs = performance.now() - t0;
   log(`  opened in ${openMs.toFixed(0)} ms`);
   const rssOpen = process.memoryUsage().rss;
-  const run = (options: SearchOptions): { mean: number; p50: number; p99: number } => {
+  const run = (options: SearchOptions): Run => {
     const lat = new Float64Array(queries.length);
+    const read0 = index.cacheStats()!.readBytes;
     for (let i = 0; i < queries.length; i++) {
       const s = performance.now();
       index.search(queries[i]!, { k: 10, fields: false, ...options });
@@ -52,7 +54,8 @@ async function measure(dir: string): Promise<void> {
     const mean = lat.reduce((a, b) => a + b, 0) / lat.length;
     log(`  ${JSON.stringify(options)}: mean ${mean.toFixed(2)} ms`);
     lat.sort();
-    return { mean, p50: lat[Math.floor(lat.length / 2)]!, p99: lat[Math.floor(lat.length * 0.99)]! };
+    const readPerQuery = (index.cacheStats()!.readBytes - read0) / queries.length;
+    return { mean, p50: lat[Math.floor(lat.length / 2)]!, p99: lat[Math.floor(lat.length * 0.99)]!, readPerQuery };
   };
   const cold = run({});
   const warm = run({});
@@ -93,10 +96,10 @@ async function main(): Promise<void> {
   if (r.status !== 0) throw new Error(`measure failed: ${r.status}`);
   const m = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
     openMs: number; rssBefore: number; rssOpen: number; maxRss: number; documents: number; segments: number;
-    cold: { mean: number; p50: number; p99: number }; warm: { mean: number; p50: number; p99: number }; approx: { mean: number; p50: number; p99: number };
+    cold: Run; warm: Run; approx: Run;
     cache: { bytes: number; maxBytes: number; hits: number; misses: number };
   };
-  const row = (name: string, x: { mean: number; p50: number; p99: number }): string => `| ${name} | ${x.mean.toFixed(2)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} |`;
+  const row = (name: string, x: Run): string => `| ${name} | ${x.mean.toFixed(2)} | ${x.p50.toFixed(2)} | ${x.p99.toFixed(2)} | ${(x.readPerQuery / 2 ** 20).toFixed(2)} |`;
   const lines = [
     `${m.documents.toLocaleString('en-US')} synthetic documents in ${m.segments} segments (u8), opened read-only with cacheBytes ${mib(m.cache.maxBytes)} in a fresh process; ${Number(args.queries)} SPLADE-v3 queries, k = 10, one thread.`,
     '',
@@ -109,8 +112,8 @@ async function main(): Promise<void> {
     `| peak RSS of the search process | **${mib(m.maxRss)}** (target ≤ 1 GiB) |`,
     `| cache at the end | ${mib(m.cache.bytes)} held, ${m.cache.hits.toLocaleString('en-US')} hits, ${m.cache.misses.toLocaleString('en-US')} misses |`,
     '',
-    '| search | mean ms | p50 ms | p99 ms |',
-    '| --- | --- | --- | --- |',
+    '| search | mean ms | p50 ms | p99 ms | read from the files / query (MiB) |',
+    '| --- | --- | --- | --- | --- |',
     row('exact, first pass (cold cache)', m.cold),
     row('exact, second pass', m.warm),
     row('approximate (heapFactor 0.8)', m.approx),

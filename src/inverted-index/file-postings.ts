@@ -1,6 +1,6 @@
 import { SparseEncoderError } from '../errors.js';
 import { BlockCache } from './block-cache.js';
-import { IndexFileReader } from './file-format.js';
+import { IndexFileReader, type SectionArray } from './file-format.js';
 import { checkTables, headerLayout, layoutFields, makeIndexData, type HeaderLayout, type IndexData } from './index-data.js';
 import { MemoryStrings, widen, type LongList, type PostingStore, type ShortList, type StoredWeights, type StringStore } from './postings.js';
 
@@ -41,13 +41,20 @@ export class FilePostings implements PostingStore {
     for (let i = 0; i < w.length; i++) if (!(w[i]! >= 0 && w[i]! < Infinity)) this.corrupt(`${what}: invalid weight ${w[i]}`);
   }
 
+  /** A positional read of entries [from, from + count) of a section, counted in the cache's readBytes. */
+  private read(name: string, dtype: 'u8' | 'u16' | 'u32' | 'f32', from: number, count: number): SectionArray {
+    const a = this.file.read(name, dtype, undefined, from, count);
+    this.cache.readBytes += a.byteLength;
+    return a;
+  }
+
   short(t: number): ShortList {
     const key = this.keyBase + t;
     const hit = this.cache.get<ShortList>(key);
     if (hit) return hit;
     const begin = this.shortStart[t]!, count = this.shortStart[t + 1]! - begin;
-    const docs = this.file.read('short_docs', 'u32', undefined, begin, count) as Uint32Array;
-    const stored = this.file.read('short_weights', this.layout.weightType, undefined, begin, count) as StoredWeights;
+    const docs = this.read('short_docs', 'u32', begin, count) as Uint32Array;
+    const stored = this.read('short_weights', this.layout.weightType, begin, count) as StoredWeights;
     const n = this.layout.numDocs;
     for (let i = 0; i < count; i++) {
       if (docs[i]! >= n || (i > 0 && docs[i]! <= docs[i - 1]!)) this.corrupt(`postings of term ${t} are not ascending positions below ${n}`);
@@ -64,13 +71,13 @@ export class FilePostings implements PostingStore {
     const hit = this.cache.get<LongList>(key);
     if (hit) return hit;
     const { numRanges: nr, numSuper: ns, rangeSize, numDocs } = this.layout;
-    const starts = this.file.read('long_range_start', 'u32', undefined, slot * (nr + 1), nr + 1) as Uint32Array;
+    const starts = this.read('long_range_start', 'u32', slot * (nr + 1), nr + 1) as Uint32Array;
     for (let r = 0; r < nr; r++) if (starts[r + 1]! < starts[r]!) this.corrupt(`range table of long term #${slot} decreases at range ${r}`);
     if (starts[nr]! > this.numLongPostings) this.corrupt(`range table of long term #${slot} points past the postings`);
     const base = starts[0]!;
     const count = starts[nr]! - base;
-    const low = this.file.read('long_low', 'u8', undefined, base, count) as Uint8Array;
-    const stored = this.file.read('long_weights', this.layout.weightType, undefined, base, count) as StoredWeights;
+    const low = this.read('long_low', 'u8', base, count) as Uint8Array;
+    const stored = this.read('long_weights', this.layout.weightType, base, count) as StoredWeights;
     const lastRange = (nr - 1) * rangeSize;
     for (let i = 0; i < count; i++) if (low[i]! >= rangeSize) this.corrupt(`long term #${slot}: offset ${low[i]} outside its range`);
     for (let i = starts[nr - 1]! - base; i < count; i++) if (lastRange + low[i]! >= numDocs) this.corrupt(`long term #${slot}: position beyond the last document`);
@@ -79,8 +86,8 @@ export class FilePostings implements PostingStore {
     const list: LongList = {
       starts,
       base,
-      rangeMax: this.file.read('long_range_max', 'u8', undefined, slot * nr, nr) as Uint8Array,
-      superMax: this.file.read('long_super_max', 'u8', undefined, slot * ns, ns) as Uint8Array,
+      rangeMax: this.read('long_range_max', 'u8', slot * nr, nr) as Uint8Array,
+      superMax: this.read('long_super_max', 'u8', slot * ns, ns) as Uint8Array,
       low,
       weights,
     };

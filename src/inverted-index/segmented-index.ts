@@ -509,9 +509,9 @@ export class SegmentedIndex {
   }
 
   /** Cache use when opened with `cacheBytes`. */
-  cacheStats(): { bytes: number; maxBytes: number; entries: number; hits: number; misses: number } | undefined {
+  cacheStats(): { bytes: number; maxBytes: number; entries: number; hits: number; misses: number; readBytes: number } | undefined {
     const c = this.cache;
-    return c ? { bytes: c.bytes, maxBytes: c.maxBytes, entries: c.size, hits: c.hits, misses: c.misses } : undefined;
+    return c ? { bytes: c.bytes, maxBytes: c.maxBytes, entries: c.size, hits: c.hits, misses: c.misses, readBytes: c.readBytes } : undefined;
   }
 
   /** Closes the segments and releases the write lock; changes not committed are dropped. */

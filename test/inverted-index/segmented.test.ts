@@ -135,7 +135,23 @@ test('segments read on demand through a bounded cache answer as segments read wh
     assert.deepEqual(answers(lazy, randomQueries(30), { exact: false, heapFactor: 0.7 }), wantApprox);
     const st = lazy.cacheStats()!;
     assert.ok(st.bytes <= cacheBytes, `cache holds ${st.bytes} of ${cacheBytes}`);
-    if (cacheBytes === 64 * 1024 * 1024) assert.ok(st.hits > 0);
+    if (cacheBytes === 64 * 1024 * 1024) {
+      assert.ok(st.hits > 0);
+      // Everything the queries read is cached now: the same queries again read nothing.
+      assert.ok(st.readBytes > 0);
+      answers(lazy);
+      assert.equal(lazy.cacheStats()!.readBytes, st.readBytes);
+    } else if (cacheBytes === 0) {
+      // Nothing is kept: the same queries read as much each time.
+      const once = (): number => {
+        const before = lazy.cacheStats()!.readBytes;
+        answers(lazy);
+        return lazy.cacheStats()!.readBytes - before;
+      };
+      const first = once();
+      assert.ok(first > 0);
+      assert.equal(once(), first);
+    }
     assert.equal(lazy.get('d20').fields?.n, 20);
     assert.equal(lazy.has('d10'), false);
     await lazy.dispose();
