@@ -225,8 +225,9 @@ function tunables(on: boolean): string {
  * The same index searched in child processes with and without transparent huge pages: glibc
  * (2.35 and later) then advises the kernel to back its large allocations, the index buffer
  * among them, with 2 MiB pages, so random reads of the forward index and the accumulators miss
- * the TLB less. The default settings need an index built with blocks (else pass --settings). Processes alternate (which one goes first too), as only one process at a
- * time is measured on this two-core machine.
+ * the TLB less. The default settings need an index built with blocks (else pass --settings).
+ * Processes alternate (which one goes first too), as only one process at a time is measured on
+ * this two-core machine.
  */
 function hugePagesCompare(path: string): void {
   const rounds = Number(args.rounds);

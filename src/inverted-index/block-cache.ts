@@ -10,7 +10,7 @@ export class BlockCache {
   bytes = 0;
   hits = 0;
   misses = 0;
-  /** Bytes of postings read from the files (what the cache saves is reads). */
+  /** Bytes that searches read from the files: postings and their range tables (merges read past the cache, uncounted). */
   readBytes = 0;
   /** Per-entry bookkeeping counted against the budget (Map slot, objects, array headers). */
   static readonly ENTRY_OVERHEAD = 256;

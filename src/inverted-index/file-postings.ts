@@ -1,6 +1,6 @@
 import { SparseEncoderError } from '../errors.js';
 import { BlockCache } from './block-cache.js';
-import { IndexFileReader, type SectionArray } from './file-format.js';
+import { IndexFileReader, type SectionArray, type SectionDtype } from './file-format.js';
 import { checkTables, headerLayout, layoutFields, makeIndexData, type HeaderLayout, type IndexData } from './index-data.js';
 import { MemoryStrings, widen, type LongList, type PostingStore, type ShortList, type StoredWeights, type StringStore } from './postings.js';
 
@@ -42,7 +42,7 @@ export class FilePostings implements PostingStore {
   }
 
   /** A positional read of entries [from, from + count) of a section, counted in the cache's readBytes. */
-  private read(name: string, dtype: 'u8' | 'u16' | 'u32' | 'f32', from: number, count: number): SectionArray {
+  private read(name: string, dtype: SectionDtype, from: number, count: number): SectionArray {
     const a = this.file.read(name, dtype, undefined, from, count);
     this.cache.readBytes += a.byteLength;
     return a;
