@@ -3,13 +3,13 @@ import type { QuantizeOptions } from '../graph/quantize.js';
 import { resolveModel } from '../hub/resolve.js';
 import type { ResolveProgressEvent } from '../hub/types.js';
 import { loadSparseModel, type SparseModel } from '../modules/load-model.js';
-import { inspectRoute, type SparseRoute, type TokenizedText } from '../modules/route.js';
+import { inspectRoute, type RouteEncodeOptions, type SentenceTransformersCompat, type SparseRoute, type TokenizedText } from '../modules/route.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { cosine, dot, intersection as intersect, topEntries } from '../sparse/vector.js';
 import { readEncoderConfig, type EncoderConfig, type SimilarityFnName } from './model-config.js';
 
 export type { SimilarityFnName } from './model-config.js';
-export type { TokenizedText } from '../modules/route.js';
+export type { SentenceTransformersCompat, TokenizedText } from '../modules/route.js';
 
 /** Which branch of the model a call uses; for a model without a Router all three are the same. */
 export type EncodeTask = 'query' | 'document';
@@ -54,6 +54,17 @@ export interface SparseEncoderLoadOptions {
    * whose route is not loaded fall back to the first loaded one. Default: all routes.
    */
   routes?: readonly string[];
+  /**
+   * Reproduce this sentence-transformers major version where 5.x and 6.x encode differently
+   * (ORACLE.md, "What 6.0.1 does differently"). `'6'`: the text reaches the tokenizer verbatim
+   * (a byte-level BPE tokenizer such as RoBERTa's or ModernBERT's turns leading/trailing spaces
+   * into tokens), and a Router model's `maxSeqLength` is its routes' largest. `'5'`: the text is
+   * stripped first (Python `str.strip()`), `maxSeqLength` is the first route's, and with
+   * `maxActiveDims` a static query route tokenizes as the default (document) route does, [CLS]
+   * and [SEP] included (5.x's Router quirk). Either way an empty query on a static route gives an
+   * all-zero vector (5.x raised). Default `'6'`.
+   */
+  compat?: SentenceTransformersCompat;
 }
 
 /** Progress of an encode call, as data: `done` of `total` texts are encoded. */
@@ -159,12 +170,10 @@ const DOCUMENT_PROMPT_NAMES = ['document', 'passage', 'corpus'] as const;
  *
  * Create with {@link SparseEncoder.fromPretrained}; release the native sessions with {@link dispose}.
  *
- * Deliberate differences from the Python implementation:
- * - Empty query on an inference-free (Router) model: Python raises (an empty token list breaks
- *   its scatter); here the result is an all-zero vector, as Python gives inside a larger batch.
- * - `maxActiveDims` on a Router model: Python re-tokenizes with the default (document) route
- *   and so also weights [CLS]/[SEP] in query vectors; here the query route's own vector is pruned
- *   to its top-k, which is what `max_active_dims` means.
+ * Behaves as sentence-transformers 6.x by default, as 5.x with `compat: '5'` (see the load
+ * option). One deliberate difference from 5.x remains: an empty query on an inference-free
+ * (Router) model gives an all-zero vector (as 6.x does, and 5.x inside a larger batch), where
+ * 5.x alone raises.
  */
 export class SparseEncoder {
   private disposed = false;
@@ -174,6 +183,7 @@ export class SparseEncoder {
     private readonly config: EncoderConfig,
     private readonly info: ModelInfo,
     private readonly defaultMaxActiveDims: number | undefined,
+    private readonly compat: SentenceTransformersCompat,
   ) {}
 
   /**
@@ -185,6 +195,10 @@ export class SparseEncoder {
     if (options.maxActiveDims !== undefined) checkMaxActiveDims(options.maxActiveDims);
     if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `threads must be a positive integer, got ${options.threads}`);
+    }
+    const compat = options.compat ?? '6';
+    if (compat !== '5' && compat !== '6') {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `compat must be "5" or "6", got ${JSON.stringify(compat)}`);
     }
     const resolved = await resolveModel(idOrPath, {
       ...(options.revision !== undefined ? { revision: options.revision } : {}),
@@ -203,6 +217,7 @@ export class SparseEncoder {
       ...(options.routes === undefined ? {} : { routes: options.routes }),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       ...(quantize === undefined ? {} : { quantize }),
+      compat,
     });
     const info: ModelInfo = {
       folder: resolved.folder,
@@ -215,7 +230,7 @@ export class SparseEncoder {
       queryKind: (model.routes.get('query') ?? model.routes.get(model.defaultRoute)!).kind,
       precision: quantize === undefined ? 'fp32' : quantize.vocabProjection === false ? 'int8+fp32-vocab' : 'int8',
     };
-    return new SparseEncoder(model, config, info, options.maxActiveDims);
+    return new SparseEncoder(model, config, info, options.maxActiveDims, compat);
   }
 
   /** Output dimension (vocabulary size, or the SAE's hidden size for CSR). */
@@ -224,12 +239,18 @@ export class SparseEncoder {
   }
 
   /**
-   * Truncation length in tokens, special tokens included. For a Router, that of the first route
-   * (as sentence-transformers reports it; the query side of inference-free models).
+   * Truncation length in tokens, special tokens included. For a Router, as sentence-transformers
+   * reports it: 6.x the largest of its routes', 5.x the first route's.
    */
   get maxSeqLength(): number | undefined {
-    for (const r of this.model.routes.values()) if (r.maxSeqLength !== undefined) return r.maxSeqLength;
-    return undefined;
+    const lengths = [...this.model.routes.values()].map((r) => r.maxSeqLength).filter((l): l is number => l !== undefined);
+    if (lengths.length === 0) return undefined;
+    return this.compat === '5' ? lengths[0] : Math.max(...lengths);
+  }
+
+  /** Which sentence-transformers version's behaviour this model reproduces (the `compat` load option). */
+  get compatibility(): SentenceTransformersCompat {
+    return this.compat;
   }
 
   get similarityFnName(): SimilarityFnName {
@@ -429,7 +450,12 @@ export class SparseEncoder {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `maxBatchTokens must be a positive integer, got ${maxBatchTokens}`);
     }
     const out = new Array<SparseVector>(texts.length);
-    const routeOptions = maxActiveDims === undefined ? {} : { maxActiveDims };
+    const routeOptions: RouteEncodeOptions = maxActiveDims === undefined ? {} : { maxActiveDims };
+    // 5.x's Router quirk: with max_active_dims, a static route's tokenize() failed on the extra argument and the Router retried through its default route.
+    const defaultRoute = this.route(undefined);
+    if (this.compat === '5' && maxActiveDims !== undefined && this.model.isRouter && route.kind === 'static' && route !== defaultRoute) {
+      routeOptions.tokenizeWith = defaultRoute;
+    }
     const needLengths = maxBatchTokens !== undefined || options.truncate === false || options.onBatch !== undefined;
     const tokenLengths = needLengths ? await route.tokenizer.lengths(texts.map((t) => route.prepare(prompt + t))) : undefined;
     if (options.truncate === false && tokenLengths !== undefined) {

@@ -1,7 +1,10 @@
 import { SparseEncoderError } from '../errors.js';
 
-/** The encoder families we can build; XLM-RoBERTa (and CamemBERT) share RoBERTa's graph; `gte` is Alibaba's GTE "new". */
-export type TransformerFamily = 'bert' | 'roberta' | 'distilbert' | 'gte';
+/**
+ * The encoder families we can build; XLM-RoBERTa (and CamemBERT) share RoBERTa's graph; `gte` is
+ * Alibaba's GTE "new"; `modernbert` is ModernBERT (and Ettin, which uses its architecture).
+ */
+export type TransformerFamily = 'bert' | 'roberta' | 'distilbert' | 'gte' | 'modernbert';
 
 /** GTE's rotary position embedding, as its genuine remote code computes it (ORACLE.md "GTE fixtures"). */
 export interface RopeConfig {
@@ -35,7 +38,21 @@ export interface TransformerConfig {
   readonly maxSequenceLength: number;
   /** GTE only: rotary embeddings instead of a position table. */
   readonly rope?: RopeConfig;
+  /** ModernBERT only: which layers attend globally, and each kind's rotary base. */
+  readonly modernbert?: ModernBertLayout;
 }
+
+/** ModernBERT's alternating attention (ORACLE.md "ModernBERT as transformers 5.18 computes it"). */
+export interface ModernBertLayout {
+  /** Per layer: `full_attention` or `sliding_attention`. */
+  readonly layerTypes: readonly ModernBertLayerType[];
+  /** Rotary theta of each layer type (`rope_parameters`, or the older `global_rope_theta` / `local_rope_theta`). */
+  readonly ropeTheta: Readonly<Record<ModernBertLayerType, number>>;
+  /** A sliding layer's query i sees key j iff |i - j| <= this (`local_attention // 2`). */
+  readonly slidingWindowHalf: number;
+}
+
+export type ModernBertLayerType = 'full_attention' | 'sliding_attention';
 
 const FAMILY_BY_MODEL_TYPE: Record<string, TransformerFamily> = {
   bert: 'bert',
@@ -45,6 +62,7 @@ const FAMILY_BY_MODEL_TYPE: Record<string, TransformerFamily> = {
   distilbert: 'distilbert',
   // Alibaba's GTE "new" (NewForMaskedLM): remote code in Python, built natively here.
   new: 'gte',
+  modernbert: 'modernbert',
 };
 
 const FAMILY_BY_ARCHITECTURE_PREFIX: Array<[string, TransformerFamily]> = [
@@ -54,6 +72,7 @@ const FAMILY_BY_ARCHITECTURE_PREFIX: Array<[string, TransformerFamily]> = [
   ['DistilBert', 'distilbert'],
   ['Bert', 'bert'],
   ['New', 'gte'],
+  ['ModernBert', 'modernbert'],
 ];
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -140,6 +159,7 @@ export function parseTransformerConfig(json: unknown): TransformerConfig {
     };
   }
 
+  if (family === 'modernbert') return parseModernBertConfig(json, modelType, architecture);
   checkActivation(json, 'hidden_act');
   if (family === 'gte') return parseGteConfig(json, modelType, architecture);
   const pet = json['position_embedding_type'] ?? 'absolute';
@@ -168,8 +188,8 @@ export function parseTransformerConfig(json: unknown): TransformerConfig {
   };
 }
 
-function unsupported(key: string, value: unknown, supported: string): SparseEncoderError {
-  return new SparseEncoderError('ERR_UNSUPPORTED_ARCHITECTURE', `GTE config.json "${key}" is ${JSON.stringify(value)}; only ${supported} is supported`, {
+function unsupported(key: string, value: unknown, supported: string, family = 'GTE'): SparseEncoderError {
+  return new SparseEncoderError('ERR_UNSUPPORTED_ARCHITECTURE', `${family} config.json "${key}" is ${JSON.stringify(value)}; only ${supported} is supported`, {
     details: { key, value },
   });
 }
@@ -224,5 +244,79 @@ function parseGteConfig(json: Record<string, unknown>, modelType: string | undef
     padTokenId: intField(json, 'pad_token_id', 0),
     maxSequenceLength: maxPos,
     rope: { theta: numberField(json, 'rope_theta', 10000), ntkFactor },
+  };
+}
+
+const MODERNBERT_LAYER_TYPES: readonly ModernBertLayerType[] = ['full_attention', 'sliding_attention'];
+
+/**
+ * ModernBERT (`ModernBertForMaskedLM`), in both config forms: transformers 5.x writes
+ * `layer_types` and `rope_parameters` (one `{rope_theta, rope_type}` per layer type); configs on the
+ * Hub carry the older `global_attn_every_n_layers` (layer i is global iff i % n == 0),
+ * `global_rope_theta` and `local_rope_theta` (transformers' defaults 3, 160000 and 10000).
+ * Settings whose math we do not build are refused naming the field.
+ */
+function parseModernBertConfig(json: Record<string, unknown>, modelType: string | undefined, architecture: string | undefined): TransformerConfig {
+  const no = (key: string, value: unknown, supported: string): SparseEncoderError => unsupported(key, value, supported, 'ModernBERT');
+  for (const key of ['hidden_activation', 'classifier_activation']) {
+    const act = json[key] ?? 'gelu';
+    if (act !== 'gelu') throw no(key, act, '"gelu" (the exact erf form)');
+  }
+  const hiddenSize = intField(json, 'hidden_size');
+  const numHeads = intField(json, 'num_attention_heads');
+  const numLayers = intField(json, 'num_hidden_layers');
+  if (numHeads > 0 && (hiddenSize % numHeads !== 0 || (hiddenSize / numHeads) % 2 !== 0)) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `ModernBERT head size ${hiddenSize}/${numHeads} must be a whole, even number for rotary embeddings`, { details: { hiddenSize, numHeads } });
+  }
+  const localAttention = intField(json, 'local_attention', 128);
+
+  let layerTypes: ModernBertLayerType[];
+  const declared = json['layer_types'];
+  if (declared !== undefined && declared !== null) {
+    if (!Array.isArray(declared) || declared.length !== numLayers) {
+      throw new SparseEncoderError('ERR_INVALID_CONFIG', `config.json "layer_types" must list one type per layer (${numLayers})`, { details: { key: 'layer_types' } });
+    }
+    layerTypes = declared.map((t) => {
+      if (!MODERNBERT_LAYER_TYPES.includes(t as ModernBertLayerType)) throw no('layer_types', t, '"full_attention" or "sliding_attention"');
+      return t as ModernBertLayerType;
+    });
+  } else {
+    const every = intField(json, 'global_attn_every_n_layers', 3);
+    if (every < 1) throw new SparseEncoderError('ERR_INVALID_CONFIG', 'config.json "global_attn_every_n_layers" must be at least 1', { details: { key: 'global_attn_every_n_layers' } });
+    layerTypes = Array.from({ length: numLayers }, (_, i) => (i % every === 0 ? 'full_attention' : 'sliding_attention'));
+  }
+
+  const ropeTheta: Record<ModernBertLayerType, number> = {
+    full_attention: numberField(json, 'global_rope_theta', 160000),
+    sliding_attention: numberField(json, 'local_rope_theta', 10000),
+  };
+  const params = json['rope_parameters'];
+  if (params !== undefined && params !== null) {
+    if (!isRecord(params)) throw no('rope_parameters', params, 'an object keyed by layer type');
+    for (const type of MODERNBERT_LAYER_TYPES) {
+      const p = params[type];
+      if (p === undefined) continue;
+      if (!isRecord(p)) throw no(`rope_parameters.${type}`, p, '{"rope_theta": t, "rope_type": "default"}');
+      const ropeType = p['rope_type'] ?? 'default';
+      if (ropeType !== 'default') throw no(`rope_parameters.${type}.rope_type`, ropeType, '"default"');
+      ropeTheta[type] = numberField(p, 'rope_theta', ropeTheta[type]);
+    }
+  }
+  const maxPos = intField(json, 'max_position_embeddings', 8192);
+  return {
+    family: 'modernbert',
+    modelType: modelType ?? 'modernbert',
+    architecture,
+    hiddenSize,
+    numLayers,
+    numHeads,
+    intermediateSize: intField(json, 'intermediate_size'),
+    vocabSize: intField(json, 'vocab_size'),
+    maxPositionEmbeddings: maxPos,
+    typeVocabSize: 0,
+    layerNormEps: numberField(json, 'norm_eps', 1e-5),
+    padTokenId: intField(json, 'pad_token_id', 50283),
+    maxSequenceLength: maxPos,
+    modernbert: { layerTypes, ropeTheta, slidingWindowHalf: Math.floor(localAttention / 2) },
   };
 }

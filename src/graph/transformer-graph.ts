@@ -5,6 +5,7 @@ import { GraphBuilder, MS_DOMAIN } from './graph-builder.js';
 import type { ExternalDataModel } from './graph-builder.js';
 import { ONNX_DTYPE } from './onnx-proto.js';
 import { buildGteEncoder } from './gte-graph.js';
+import { buildModernBertEncoder } from './modernbert-graph.js';
 import { linear, project, quantizeMode, residualNorm, type EncoderValues, type Linear } from './layers.js';
 import { quantizeLinear, type LinearRows, type QuantizeOptions } from './quantize.js';
 import { transpose2d, WeightResolver } from './weight-resolver.js';
@@ -48,7 +49,7 @@ export function takesTokenTypeIds(config: TransformerConfig): boolean {
   return config.family === 'bert' || (config.family === 'gte' && config.typeVocabSize > 0);
 }
 
-const PREFIX: Record<TransformerFamily, string> = { bert: 'bert.', roberta: 'roberta.', distilbert: 'distilbert.', gte: 'new.' };
+const PREFIX: Record<TransformerFamily, string> = { bert: 'bert.', roberta: 'roberta.', distilbert: 'distilbert.', gte: 'new.', modernbert: 'model.' };
 
 interface LayerNaming {
   q: string;
@@ -93,6 +94,10 @@ interface HeadNaming {
   norm: string;
   decoderWeight: string[];
   decoderBias: string[];
+  /** The word embedding table the decoder is tied to when the file has no decoder weight. */
+  tiedTo: string;
+  /** LayerNorm without a shift (bias=False) unless the file has one. */
+  weightOnlyNorm?: boolean;
 }
 
 const HEAD: Record<TransformerFamily, HeadNaming> = {
@@ -101,18 +106,21 @@ const HEAD: Record<TransformerFamily, HeadNaming> = {
     norm: 'cls.predictions.transform.LayerNorm',
     decoderWeight: ['cls.predictions.decoder.weight'],
     decoderBias: ['cls.predictions.bias', 'cls.predictions.decoder.bias'],
+    tiedTo: 'embeddings.word_embeddings.weight',
   },
   roberta: {
     dense: 'lm_head.dense',
     norm: 'lm_head.layer_norm',
     decoderWeight: ['lm_head.decoder.weight'],
     decoderBias: ['lm_head.bias', 'lm_head.decoder.bias'],
+    tiedTo: 'embeddings.word_embeddings.weight',
   },
   distilbert: {
     dense: 'vocab_transform',
     norm: 'vocab_layer_norm',
     decoderWeight: ['vocab_projector.weight'],
     decoderBias: ['vocab_projector.bias'],
+    tiedTo: 'embeddings.word_embeddings.weight',
   },
   // NewForMaskedLM: the decoder is tied to the word embeddings (no lm_head.decoder.weight saved).
   gte: {
@@ -120,6 +128,16 @@ const HEAD: Record<TransformerFamily, HeadNaming> = {
     norm: 'lm_head.norm',
     decoderWeight: ['lm_head.decoder.weight'],
     decoderBias: ['lm_head.decoder.bias', 'lm_head.bias'],
+    tiedTo: 'embeddings.word_embeddings.weight',
+  },
+  // ModernBertForMaskedLM: head.dense (no bias) → gelu → head.norm (weight-only), decoder tied to tok_embeddings, with bias.
+  modernbert: {
+    dense: 'head.dense',
+    norm: 'head.norm',
+    decoderWeight: ['decoder.weight'],
+    decoderBias: ['decoder.bias'],
+    tiedTo: 'embeddings.tok_embeddings.weight',
+    weightOnlyNorm: true,
   },
 };
 
@@ -178,8 +196,9 @@ function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResol
   const ids = g.input(GRAPH_NAMES.inputIds, ONNX_DTYPE.INT64, ['batch', 'sequence']);
   const mask = g.input(GRAPH_NAMES.attentionMask, ONNX_DTYPE.INT64, ['batch', 'sequence']);
   const typeIds = takesTokenTypeIds(config) ? g.input(GRAPH_NAMES.tokenTypeIds, ONNX_DTYPE.INT64, ['batch', 'sequence']) : undefined;
-  // GTE's encoder lives in gte-graph.ts; BERT, RoBERTa and DistilBERT follow here.
+  // GTE's and ModernBERT's encoders live in their own files; BERT, RoBERTa and DistilBERT follow here.
   if (fam === 'gte') return buildGteEncoder(g, config, w, int8, { ids, mask, typeIds });
+  if (fam === 'modernbert') return buildModernBertEncoder(g, config, w, int8, { ids, mask });
 
   // --- embeddings: word (+ type) + position, then LayerNorm
   const wordTable = w.base('embeddings.word_embeddings.weight', [config.vocabSize, H]);
@@ -297,7 +316,7 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
   const dense = linear(w, head.dense, H, H, false);
   let t = project(g, enc.lastHidden, [dense], 'head_dense_w', int8.layers, 'head_dense');
   t = g.node('BiasGelu', [t, g.float('head_dense_b', dense.bias, [H])], 'head_gelu', {}, MS_DOMAIN);
-  const headLn = w.layerNorm(head.norm, H, false);
+  const headLn = w.layerNorm(head.norm, H, false, head.weightOnlyNorm === true);
   const headEps = config.family === 'distilbert' ? 1e-12 : config.layerNormEps;
   t = g.node('LayerNormalization', [t, g.float('head_ln_g', headLn.gamma, [H]), g.float('head_ln_b', headLn.beta, [H])], 'head_transform', {
     axis: -1,
@@ -305,8 +324,8 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
   });
 
   const tiedDecoder = w.optional(head.decoderWeight, [V, H]);
-  const decoder = tiedDecoder ?? w.base('embeddings.word_embeddings.weight', [V, H]);
-  const decoderName = tiedDecoder === undefined ? 'embeddings.word_embeddings.weight' : head.decoderWeight[0]!;
+  const decoder = tiedDecoder ?? w.base(head.tiedTo, [V, H]);
+  const decoderName = tiedDecoder === undefined ? head.tiedTo : head.decoderWeight[0]!;
   const bias = w.biasOrZeros(head.decoderBias, V);
 
   const one = g.scalarFloat('one', 1);

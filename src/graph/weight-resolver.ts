@@ -67,11 +67,15 @@ export class WeightResolver {
     return this.optional(names, [size], prefixed) ?? new Float32Array(size);
   }
 
-  /** LayerNorm scale and shift; old checkpoints name them `gamma`/`beta` (transformers renames on load). */
-  layerNorm(base: string, size: number, prefixed = true): { gamma: Float32Array; beta: Float32Array } {
+  /**
+   * LayerNorm scale and shift; old checkpoints name them `gamma`/`beta` (transformers renames on
+   * load). `weightOnly`: LayerNorms built with bias=False (ModernBERT) have no shift: zeros.
+   */
+  layerNorm(base: string, size: number, prefixed = true, weightOnly = false): { gamma: Float32Array; beta: Float32Array } {
+    const beta = [`${base}.bias`, `${base}.beta`];
     return {
       gamma: this.required([`${base}.weight`, `${base}.gamma`], [size], prefixed),
-      beta: this.required([`${base}.bias`, `${base}.beta`], [size], prefixed),
+      beta: weightOnly ? this.biasOrZeros(beta, size, prefixed) : this.required(beta, [size], prefixed),
     };
   }
 }

@@ -35,7 +35,7 @@ export class CsrRoute extends TransformerRoute implements SparseRoute {
         details: { folder, pooling },
       });
     }
-    const input = await TransformerInput.load(folder);
+    const input = await TransformerInput.load(folder, options.compat);
     if (input.config.hiddenSize !== sae.inputDim) {
       throw new SparseEncoderError('ERR_SHAPE_MISMATCH', `${folder}: transformer hidden size ${input.config.hiddenSize} does not match the SparseAutoEncoder input_dim ${sae.inputDim}`);
     }

@@ -1,6 +1,14 @@
 import type { SparseVector } from '../sparse/vector.js';
 import type { TextTokenizer, TokenizedBatch } from '../tokenizer/text-tokenizer.js';
 
+/**
+ * Whose behaviour to reproduce where sentence-transformers versions differ: `'6'` (current) hands
+ * the tokenizer `prompt + text` verbatim; `'5'` strips it first (Python `str.strip()`) and keeps
+ * 5.x's Router quirk with `max_active_dims` (a static query route then tokenizes as the default
+ * route does). Both return an all-zero vector for an empty static query, which 5.x raised on.
+ */
+export type SentenceTransformersCompat = '5' | '6';
+
 /** Per-call options a route receives. */
 export interface RouteEncodeOptions {
   /**
@@ -8,6 +16,12 @@ export interface RouteEncodeOptions {
    * also the SAE's own top-k. Undefined: the route's default (the SAE's `k`, otherwise no limit).
    */
   maxActiveDims?: number;
+  /**
+   * Tokenize with this route instead (its text preparation, special tokens and truncation). Only
+   * a static route honours it: sentence-transformers 5.x's Router, given `max_active_dims`, retried
+   * `SparseStaticEmbedding.tokenize` through its default route (ORACLE.md, Quirk 2).
+   */
+  tokenizeWith?: Pick<SparseRoute, 'prepare' | 'tokenize'>;
 }
 
 /** What the tokenizer sees for a text, for inspection and parity tests. */

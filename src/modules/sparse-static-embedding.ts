@@ -76,7 +76,8 @@ export class SparseStaticEmbedding implements SparseRoute {
   }
 
   async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
-    const { ids } = await this.tokenizer.encode(texts);
+    const via = options.tokenizeWith;
+    const { ids } = via === undefined ? await this.tokenizer.encode(texts) : await via.tokenize(texts.map((t) => via.prepare(t)));
     return ids.map((row) => {
       const v = this.vectorOf(row);
       return options.maxActiveDims === undefined ? v : topKByMagnitude(v, options.maxActiveDims);

@@ -29,7 +29,7 @@ export class SpladeRoute extends TransformerRoute implements SparseRoute {
   }
 
   static async load(folder: string, pooling: SpladePoolingConfig, options: SpladeRouteOptions = {}): Promise<SpladeRoute> {
-    const input = await TransformerInput.load(folder);
+    const input = await TransformerInput.load(folder, options.compat);
     const architecture = architectureOf(input.module.modelConfig);
     if (architecture !== undefined && !architecture.endsWith('ForMaskedLM')) {
       // transformers would attach a freshly initialised MLM head: the output would be noise.

@@ -11,6 +11,7 @@ import type { TokenBatch } from '../runtime/token-batches.js';
 import { emptyVector } from '../sparse/vector.js';
 import type { SparseVector } from '../sparse/vector.js';
 import type { StateDict } from '../weights/types.js';
+import type { SentenceTransformersCompat } from './route.js';
 
 export type { TokenBatch } from '../runtime/token-batches.js';
 export type { SpladeActivation, SpladePoolingMode } from '../graph/transformer-graph.js';
@@ -30,7 +31,10 @@ export interface TransformerRuntimeOptions {
 }
 
 /** What a model loader passes down to each transformer module. */
-export type TransformerLoadOptions = Pick<TransformerRuntimeOptions, 'threads' | 'quantize'>;
+export type TransformerLoadOptions = Pick<TransformerRuntimeOptions, 'threads' | 'quantize'> & {
+  /** Text preparation of which sentence-transformers version. Default `'6'`. */
+  compat?: SentenceTransformersCompat;
+};
 
 /** `options` without its undefined fields (exactOptionalPropertyTypes). */
 export function loadOptionsOf(options: TransformerLoadOptions): TransformerLoadOptions {

@@ -2,12 +2,13 @@ import { SparseEncoderError } from '../errors.js';
 import { parseTransformerConfig, type TransformerConfig } from '../graph/config.js';
 import { pythonStrip } from '../tokenizer/strip.js';
 import { TextTokenizer, modelMaxLengthOf, readTokenizerConfig, type TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+import type { SentenceTransformersCompat } from './route.js';
 import { readTransformerModuleConfig, type TransformerModuleConfig } from './transformer-config.js';
 
 /**
  * The input side shared by every transformer-backed route: the module config, the parsed
  * transformers config and a tokenizer truncating at `max_seq_length`, plus the cleaning
- * sentence-transformers applies (Python `str.strip()`, optional lower-casing).
+ * sentence-transformers applies (5.x: Python `str.strip()`; 6.x: none; optional lower-casing).
  */
 export class TransformerInput {
   private constructor(
@@ -15,21 +16,23 @@ export class TransformerInput {
     readonly config: TransformerConfig,
     readonly tokenizer: TextTokenizer,
     readonly maxSeqLength: number | undefined,
+    private readonly strip: boolean,
   ) {}
 
-  static async load(folder: string): Promise<TransformerInput> {
+  static async load(folder: string, compat: SentenceTransformersCompat = '6'): Promise<TransformerInput> {
     const tokenizerModelMax = modelMaxLengthOf(await readTokenizerConfig(folder));
     const module = await readTransformerModuleConfig(folder, tokenizerModelMax);
     const config = parseTransformerConfig(module.modelConfig);
     // A length past the position table would fail inside the runtime; Python fails there too.
     const maxSeqLength = Math.min(module.maxSeqLength ?? config.maxSequenceLength, config.maxSequenceLength);
     const tokenizer = await TextTokenizer.fromFolder(folder, { maxLength: maxSeqLength, addSpecialTokens: true });
-    return new TransformerInput(module, config, tokenizer, maxSeqLength);
+    return new TransformerInput(module, config, tokenizer, maxSeqLength, compat === '5');
   }
 
+  /** The string the tokenizer sees: 5.x strips it (6.x hands it over verbatim), then the module's lower-casing. */
   prepare(text: string): string {
-    const stripped = pythonStrip(text);
-    return this.module.doLowerCase ? stripped.toLowerCase() : stripped;
+    const cleaned = this.strip ? pythonStrip(text) : text;
+    return this.module.doLowerCase ? cleaned.toLowerCase() : cleaned;
   }
 
   /** Tokenizes prepared texts and checks every id fits the model's embedding table. */

@@ -10,6 +10,8 @@ export const ENCODER_FIXTURES = [
   'splade-distilbert', 'splade-distilbert-bin', 'splade-roberta', 'splade-roberta-bf16',
   'inference-free', 'inference-free-root', 'inference-free-v6', 'csr',
   'splade-gte', 'inference-free-gte',
+  // Saved and computed by the genuine sentence-transformers 6.0.1.
+  'splade-modernbert', 'inference-free-multilingual', 'splade-bert-st6', 'inference-free-st6',
 ] as const;
 
 export interface FixtureText {
@@ -46,6 +48,7 @@ export interface DecodeRecord {
 /** The parts of expected.json the tests read (see ../shared/fixtures/ORACLE.md). */
 export interface Expected {
   fixture: string;
+  versions: { sentence_transformers: string };
   model_info: {
     similarity_fn_name: string;
     prompts: Record<string, string>;
@@ -71,6 +74,13 @@ export interface Expected {
 
 export function loadTexts(): FixtureText[] {
   return (JSON.parse(readFileSync(join(FIXTURES, 'texts.json'), 'utf8')) as { texts: FixtureText[] }).texts;
+}
+
+/** The behaviour of the sentence-transformers version that computed a fixture (`versions` in its expected.json). */
+export function compatOf(expected: Expected): '5' | '6' {
+  const major = expected.versions.sentence_transformers.split('.')[0];
+  if (major !== '5' && major !== '6') throw new Error(`${expected.fixture}: unexpected sentence-transformers ${expected.versions.sentence_transformers}`);
+  return major;
 }
 
 export function loadExpected(name: string): Expected {

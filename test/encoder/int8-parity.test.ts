@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { SparseEncoder, type EncodeTask } from '../../src/encoder/sparse-encoder.js';
 import { cosine, type SparseVector } from '../../src/sparse/vector.js';
 import { fixture } from '../helpers/paths.js';
-import { ENCODER_FIXTURES, assertVector, loadExpected, loadTexts } from './fixture-data.js';
+import { ENCODER_FIXTURES, assertVector, compatOf, loadExpected, loadTexts } from './fixture-data.js';
 
 const MIN_COSINE = 0.98;
 const MIN_MEAN_COSINE = 0.99;
@@ -51,8 +51,9 @@ for (const name of ENCODER_FIXTURES) {
     let fp32: SparseEncoder;
 
     before(async () => {
-      model = await SparseEncoder.fromPretrained(fixture(name), { threads: 1, quantize: 'int8' });
-      fp32 = await SparseEncoder.fromPretrained(fixture(name), { threads: 1 });
+      const compat = compatOf(expected);
+      model = await SparseEncoder.fromPretrained(fixture(name), { threads: 1, quantize: 'int8', compat });
+      fp32 = await SparseEncoder.fromPretrained(fixture(name), { threads: 1, compat });
     });
     after(async () => {
       await model?.dispose();

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isSparseEncoderError } from '../../src/errors.js';
 import { parseTransformerConfig } from '../../src/graph/config.js';
-import { ropeTables } from '../../src/graph/gte-graph.js';
+import { ropeTables } from '../../src/graph/attention.js';
 import { buildSpladeGraph } from '../../src/graph/transformer-graph.js';
 import { OnnxSession, type TensorData } from '../../src/runtime/session.js';
 import { loadSpladeFixture } from './fixture-models.js';

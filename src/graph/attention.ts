@@ -1,0 +1,151 @@
+import type { RopeConfig } from './config.js';
+import { GraphBuilder, MS_DOMAIN } from './graph-builder.js';
+
+/**
+ * Attention pieces shared by the rotary families (GTE, ModernBERT): rotary tables and their
+ * application, full attention one head at a time, and sliding-window attention in blocks.
+ */
+
+/**
+ * Rotary tables as transformers and GTE's remote code compute them, in float32:
+ * inv_freq[j] = 1 / base^(2j/d) (base = theta × f with NTK scaling, then inv_freq /= f^(2/d)),
+ * freqs = position × inv_freq, cos/sin of freqs. Returned as [positions, d/2]: the genuine
+ * cos(cat(freqs, freqs)) repeats the same half, which is the layout onnxruntime's
+ * RotaryEmbedding takes.
+ */
+export function ropeTables(rope: RopeConfig, headSize: number, positions: number): { invFreq: Float32Array; cos: Float32Array; sin: Float32Array } {
+  const f = Math.fround;
+  const half = headSize / 2;
+  const base = f(rope.ntkFactor === 1 ? rope.theta : rope.theta * rope.ntkFactor);
+  const invFreq = new Float32Array(half);
+  const ntkDivisor = f(rope.ntkFactor ** (2 / headSize));
+  for (let j = 0; j < half; j++) {
+    const exponent = f(f(2 * j) / headSize);
+    let inv = f(1 / f(Math.pow(base, exponent)));
+    if (rope.ntkFactor !== 1) inv = f(inv / ntkDivisor);
+    invFreq[j] = inv;
+  }
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let p = 0; p < positions; p++) {
+    for (let j = 0; j < half; j++) {
+      const angle = f(p * invFreq[j]!);
+      cos[p * half + j] = Math.cos(angle);
+      sin[p * half + j] = Math.sin(angle);
+    }
+  }
+  return { invFreq, cos, sin };
+}
+
+/** Applies rotary embeddings (half rotation, not interleaved) to [batch, sequence, heads × d]. */
+export class Rotary {
+  private readonly cos: string;
+  private readonly sin: string;
+  private readonly start: string;
+
+  constructor(
+    private readonly g: GraphBuilder,
+    rope: RopeConfig,
+    private readonly heads: number,
+    headSize: number,
+    positions: number,
+    hint: string,
+  ) {
+    const t = ropeTables(rope, headSize, positions);
+    this.cos = g.float(`${hint}_cos`, t.cos, [positions, headSize / 2]);
+    this.sin = g.float(`${hint}_sin`, t.sin, [positions, headSize / 2]);
+    // Every row uses positions 0..S-1 (right padding), so one start position serves the batch.
+    this.start = g.int64(`${hint}_start`, [0], [1]);
+  }
+
+  apply(t: string, hint: string): string {
+    return this.g.node('RotaryEmbedding', [t, this.start, this.cos, this.sin], hint, { interleaved: 0, num_heads: this.heads }, MS_DOMAIN);
+  }
+}
+
+/**
+ * Full attention with padded keys masked (`maskI32` [batch, sequence]), scale 1/sqrt(d), as one
+ * single-head com.microsoft MultiHeadAttention per head: onnxruntime's CPU kernel holds a
+ * [heads, S, S] score tensor when given a padding mask (peak 3.5 GB at 8,192 tokens for 12
+ * heads); per head it holds one [S, S]. No slower at 256-512 tokens, 1.5× slower at 8,192
+ * (npm run bench:graph).
+ */
+export function perHeadAttention(g: GraphBuilder, q: string, k: string, v: string, maskI32: string, heads: number, headSize: number, hint: string): string {
+  const split = g.int64(`${hint}_head_split`, new Array<number>(heads).fill(headSize));
+  const byHead = (t: string, name: string): string[] =>
+    heads === 1 ? [t] : g.nodeN('Split', [t, split], Array.from({ length: heads }, (_, h) => `${hint}_${name}_h${h}`), { axis: 2 });
+  const [qh, kh, vh] = [byHead(q, 'q'), byHead(k, 'k'), byHead(v, 'v')];
+  const ctx = qh.map((_, h) => g.node('MultiHeadAttention', [qh[h]!, kh[h]!, vh[h]!, '', maskI32], `${hint}_ctx_h${h}`, { num_heads: 1 }, MS_DOMAIN));
+  return heads === 1 ? ctx[0]! : g.node('Concat', ctx, `${hint}_context`, { axis: 2 });
+}
+
+/** A masked score: exp() of it is 0 in float32, and it stays finite when two masks add up. */
+const MASKED = -1e30;
+
+/**
+ * Symmetric sliding-window attention: query i sees key j iff |i - j| <= `halfWindow` and j is
+ * not padding (ModernBERT's local layers). Costs O(S × window), not O(S²): the sequence is cut
+ * into blocks of b = halfWindow positions (padded to a whole number of blocks), and each block's
+ * queries attend the keys of the block itself and its two neighbours (3b keys), the band and the
+ * padding masked by an additive bias. Inputs [batch, sequence, heads × d], q and k rotated
+ * already; `maskF` the float 0/1 mask [batch, sequence]. Padded query positions come out finite
+ * (a row whose keys are all masked averages them) and are ignored downstream.
+ */
+export function slidingWindowAttention(
+  g: GraphBuilder,
+  q: string,
+  k: string,
+  v: string,
+  maskF: string,
+  heads: number,
+  headSize: number,
+  halfWindow: number,
+  hint: string,
+): string {
+  const b = Math.max(1, halfWindow);
+  const H = heads * headSize;
+  const i64 = (name: string, values: number[]): string => g.int64(`${hint}_${name}`, values);
+  // S, the block count nb = ceil(S / b) and the padding to nb × b.
+  const seq = g.node('Shape', [q], `${hint}_seq`, { start: 1, end: 2 });
+  const nb = g.node('Div', [g.node('Add', [seq, i64('bm1', [b - 1])], `${hint}_seq_up`), i64('b', [b])], `${hint}_blocks`);
+  const pad = g.node('Sub', [g.node('Mul', [nb, i64('b2', [b])], `${hint}_seq_padded`), seq], `${hint}_pad`);
+  const padTail = g.node('Concat', [i64('pads_q0', [0, 0, 0, 0]), pad, i64('pads_q1', [0])], `${hint}_pads_q`, { axis: 0 });
+  const padBoth = g.node('Concat', [i64('pads_k0', [0, b, 0, 0]), g.node('Add', [pad, i64('b3', [b])], `${hint}_pad_end`), i64('pads_k1', [0])], `${hint}_pads_k`, { axis: 0 });
+  const blocked = i64('blocked_shape', [0, -1, b, heads, headSize]);
+  const toHeads = (t: string, name: string): string =>
+    g.node('Transpose', [g.node('Reshape', [t, blocked], `${hint}_${name}_blocks`)], `${hint}_${name}_bh`, { perm: [0, 3, 1, 2, 4] });
+
+  // q [B, h, nb, b, d], scaled by 1/sqrt(d) (transformers scales the scores; the same product up to rounding).
+  const qScaled = g.node('Mul', [q, g.scalarFloat(`${hint}_scale`, 1 / Math.sqrt(headSize))], `${hint}_q_scaled`);
+  const qb = toHeads(g.node('Pad', [qScaled, padTail], `${hint}_q_pad`), 'q');
+  // Keys and values padded by one block on each side, then each block's three neighbours side by side: [B, h, nb, 3b, d].
+  const axis2 = i64('axis2', [2]);
+  const neighbours = (t: string, axis: string, name: string): string[] =>
+    [
+      [0, -2],
+      [1, -1],
+      [2, Number.MAX_SAFE_INTEGER],
+    ].map(([s, e], n) => g.node('Slice', [t, i64(`${name}_s${n}`, [s!]), i64(`${name}_e${n}`, [e!]), axis], `${hint}_${name}_n${n}`));
+  const kvBlocks = (t: string, name: string): string => {
+    const bh = toHeads(g.node('Pad', [t, padBoth], `${hint}_${name}_pad`), name);
+    return g.node('Concat', neighbours(bh, axis2, name), `${hint}_${name}_win`, { axis: 3 });
+  };
+  const kw = kvBlocks(k, 'k');
+  const vw = kvBlocks(v, 'v');
+  const scores = g.node('MatMul', [qb, g.node('Transpose', [kw], `${hint}_kt`, { perm: [0, 1, 2, 4, 3] })], `${hint}_scores`);
+
+  // Band: query r of a block sees window key c (offset c - b from the block start) iff |c - b - r| <= halfWindow.
+  const band = new Float32Array(b * 3 * b);
+  for (let r = 0; r < b; r++) for (let c = 0; c < 3 * b; c++) band[r * 3 * b + c] = Math.abs(c - b - r) <= halfWindow ? 0 : MASKED;
+  // Padding: the keys' mask laid out as the windows are, [B, 1, nb, 1, 3b].
+  const maskPads = g.node('Concat', [i64('pads_m0', [0, b, 0]), g.node('Add', [pad, i64('b4', [b])], `${hint}_mpad_end`)], `${hint}_pads_m`, { axis: 0 });
+  const maskBlocks = g.node('Reshape', [g.node('Pad', [maskF, maskPads], `${hint}_mask_pad`), i64('mask_blocked', [0, -1, b])], `${hint}_mask_blocks`);
+  const maskWin = g.node('Concat', neighbours(maskBlocks, i64('axis1', [1]), 'm'), `${hint}_mask_win`, { axis: 2 });
+  const padBias = g.node('Mul', [g.node('Sub', [maskWin, g.scalarFloat(`${hint}_one`, 1)], `${hint}_mask_off`), g.scalarFloat(`${hint}_masked`, -MASKED)], `${hint}_pad_bias`);
+  const bias = g.node('Add', [g.float(`${hint}_band`, band, [b, 3 * b]), g.node('Unsqueeze', [padBias, i64('axes13', [1, 3])], `${hint}_pad_bias5`)], `${hint}_bias`);
+  const probs = g.node('Softmax', [g.node('Add', [scores, bias], `${hint}_scores_masked`)], `${hint}_probs`, { axis: -1 });
+  const ctx = g.node('MatMul', [probs, vw], `${hint}_ctx_blocks`);
+  // [B, h, nb, b, d] → [B, nb × b, H] → the first S positions.
+  const merged = g.node('Reshape', [g.node('Transpose', [ctx], `${hint}_ctx_t`, { perm: [0, 2, 3, 1, 4] }), i64('merged_shape', [0, -1, H])], `${hint}_ctx_padded`);
+  return g.node('Slice', [merged, i64('zero', [0]), seq, i64('axis1b', [1])], `${hint}_context`);
+}
