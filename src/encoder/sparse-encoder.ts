@@ -5,11 +5,13 @@ import type { ResolveProgressEvent } from '../hub/types.js';
 import { loadSparseModel, type SparseModel } from '../modules/load-model.js';
 import { inspectRoute, type RouteEncodeOptions, type SentenceTransformersCompat, type SparseRoute, type TokenizedText } from '../modules/route.js';
 import type { SparseVector } from '../sparse/vector.js';
-import { cosine, dot, intersection as intersect, topEntries } from '../sparse/vector.js';
+import { cosine, dot, intersection as intersect, mergeVectors, topEntries, topKByMagnitude } from '../sparse/vector.js';
+import type { TokenWindows } from '../tokenizer/text-tokenizer.js';
 import { readEncoderConfig, type EncoderConfig, type SimilarityFnName } from './model-config.js';
 
 export type { SimilarityFnName } from './model-config.js';
 export type { SentenceTransformersCompat, TokenizedText } from '../modules/route.js';
+export type { TokenWindows } from '../tokenizer/text-tokenizer.js';
 
 /** Which branch of the model a call uses; for a model without a Router all three are the same. */
 export type EncodeTask = 'query' | 'document';
@@ -109,6 +111,37 @@ export interface EncodeOptions {
   maxBatchTokens?: number;
   /** Called after each model run with its size in texts, real tokens and padded tokens. Default: none. */
   onBatch?: (batch: BatchStats) => void;
+  /**
+   * Texts longer than the model's `maxSeqLength` tokens: `'truncate'` cuts them there (what
+   * sentence-transformers does); `'window'` cuts the text's tokens into windows of `windowTokens`
+   * (special tokens included), encodes each window as the model encodes a text of exactly those
+   * tokens, and merges the window vectors by the pooling's own rule: elementwise max for max
+   * pooling (and a static route's presence vectors), sum for sum pooling (windows must then not
+   * overlap). CSR models refuse it. A text that fits is encoded exactly as with `'truncate'`.
+   * `truncate: false` has nothing to refuse then. Default `'truncate'`.
+   */
+  longDocuments?: LongDocuments;
+  /** With `longDocuments: 'window'`: tokens per window, special tokens included. Default: `maxSeqLength`. */
+  windowTokens?: number;
+  /**
+   * With `longDocuments: 'window'`: tokens shared by consecutive windows (Hugging Face's overflow
+   * `stride`); must be 0 for sum pooling. Default 0.
+   */
+  stride?: number;
+}
+
+/** What {@link EncodeOptions.longDocuments} accepts. */
+export type LongDocuments = 'truncate' | 'window';
+
+/** The window settings of {@link SparseEncoder.tokenWindows}. */
+export interface WindowOptions {
+  task?: EncodeTask;
+  prompt?: string;
+  promptName?: string;
+  /** Tokens per window, special tokens included. Default: the route's `maxSeqLength`. */
+  windowTokens?: number;
+  /** Tokens shared by consecutive windows. Default 0. */
+  stride?: number;
 }
 
 /** One model run: how many texts, their tokens, and the tokens after padding to the longest. */
@@ -350,6 +383,33 @@ export class SparseEncoder {
     return (await route.tokenizer.lengths(texts.map((t) => route.prepare(prompt + t)))).map((l) => l.tokens);
   }
 
+  /**
+   * The token windows `longDocuments: 'window'` encodes for `text` in this task (prompt included):
+   * each row as the model sees it, special tokens included.
+   */
+  async tokenWindows(text: string, options: WindowOptions = {}): Promise<TokenWindows> {
+    this.checkAlive();
+    checkTexts([text]);
+    const route = this.route(options.task);
+    const { windowTokens, stride } = windowSettings(route, options);
+    return (await route.tokenizer.windows([route.prepare(this.resolvePrompt(options.task, options) + text)], windowTokens, stride))[0]!;
+  }
+
+  /**
+   * Encodes rows of token ids exactly as they are (special tokens included, no truncation: a row
+   * longer than the model's position table is ERR_INVALID_INPUT), one vector per row, with the
+   * task's route: e.g. the rows of {@link tokenWindows} or {@link tokenize}. Token type ids are 0.
+   */
+  async encodeTokens(rows: readonly (readonly number[])[], options: { task?: EncodeTask; maxActiveDims?: number } = {}): Promise<SparseVector[]> {
+    this.checkAlive();
+    if (!Array.isArray(rows) || rows.some((r) => !Array.isArray(r))) throw new SparseEncoderError('ERR_INVALID_INPUT', 'rows must be an array of arrays of token ids');
+    const maxActiveDims = options.maxActiveDims ?? this.defaultMaxActiveDims;
+    if (maxActiveDims !== undefined) checkMaxActiveDims(maxActiveDims);
+    const ids = rows.map((r) => [...r]);
+    const route = this.route(options.task);
+    return route.encodeTokens({ ids, typeIds: ids.map((r) => new Array<number>(r.length).fill(0)) }, maxActiveDims === undefined ? {} : { maxActiveDims });
+  }
+
   /** The text of token ids (the default route's tokenizer). */
   async decodeIds(ids: readonly number[], skipSpecialTokens = true): Promise<string> {
     this.checkAlive();
@@ -449,6 +509,11 @@ export class SparseEncoder {
     if (maxBatchTokens !== undefined && (!Number.isInteger(maxBatchTokens) || maxBatchTokens < 1)) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `maxBatchTokens must be a positive integer, got ${maxBatchTokens}`);
     }
+    const longDocuments = options.longDocuments ?? 'truncate';
+    if (longDocuments === 'window') return this.runWindows(texts, route, prompt, options, maxActiveDims);
+    if (longDocuments !== 'truncate') {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `longDocuments must be "truncate" or "window", got ${JSON.stringify(longDocuments)}`);
+    }
     const out = new Array<SparseVector>(texts.length);
     const routeOptions: RouteEncodeOptions = maxActiveDims === undefined ? {} : { maxActiveDims };
     // 5.x's Router quirk: with max_active_dims, a static route's tokenize() failed on the extra argument and the Router retried through its default route.
@@ -500,6 +565,56 @@ export class SparseEncoder {
       }
     }
     return out;
+  }
+
+  /**
+   * `longDocuments: 'window'`: every text tokenized once and cut into windows; the windows of all
+   * texts encoded in runs (a text's windows side by side), then merged per text.
+   */
+  private async runWindows(texts: readonly string[], route: SparseRoute, prompt: string, options: EncodeOptions, maxActiveDims: number | undefined): Promise<SparseVector[]> {
+    const merge = route.windowMerge;
+    if (merge === undefined) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `longDocuments "window" needs max or sum pooling; this model's ${route.kind} route has no rule to merge window vectors`);
+    }
+    const { windowTokens, stride } = windowSettings(route, options);
+    if (merge === 'sum' && stride !== 0) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `this model sums its tokens (sum pooling): windows must not overlap, so stride must be 0 (got ${stride})`);
+    }
+    const windows = await route.tokenizer.windows(texts.map((t) => route.prepare(prompt + t)), windowTokens, stride);
+    const rows: number[][] = [];
+    const typeRows: number[][] = [];
+    const owner: number[] = [];
+    windows.forEach((w, i) => {
+      w.rows.forEach((r, j) => {
+        rows.push(r);
+        typeRows.push(w.typeIds?.[j] ?? new Array<number>(r.length).fill(0));
+        owner.push(i);
+      });
+    });
+    const vectors = new Array<SparseVector>(rows.length);
+    const batchSize = options.batchSize ?? 32;
+    // Runs of batchSize windows in order (a text's windows side by side), or planned by padded tokens.
+    const runs =
+      options.maxBatchTokens !== undefined
+        ? planRuns(rows.map((r) => r.length), options.maxBatchTokens, batchSize).map((r) => r.indices)
+        : Array.from({ length: Math.ceil(rows.length / batchSize) }, (_, k) => Array.from({ length: Math.min(batchSize, rows.length - k * batchSize) }, (_, j) => k * batchSize + j));
+    let finished = 0;
+    const remaining = windows.map((w) => w.rows.length);
+    for (const run of runs) {
+      const got = await route.encodeTokens({ ids: run.map((i) => rows[i]!), typeIds: run.map((i) => typeRows[i]!) });
+      run.forEach((i, j) => {
+        vectors[i] = got[j]!;
+        if (--remaining[owner[i]!]! === 0) finished++;
+      });
+      const tokens = run.reduce((a, i) => a + rows[i]!.length, 0);
+      options.onBatch?.({ texts: run.length, tokens, paddedTokens: run.length * Math.max(...run.map((i) => rows[i]!.length)) });
+      options.onProgress?.({ type: 'encode-progress', done: finished, total: texts.length });
+    }
+    let next = 0;
+    return windows.map((w) => {
+      const merged = mergeVectors(vectors.slice(next, (next += w.rows.length)), merge);
+      return maxActiveDims === undefined ? merged : topKByMagnitude(merged, maxActiveDims);
+    });
   }
 
   private resolvePrompt(task: EncodeTask | undefined, options: { prompt?: string; promptName?: string }): string {
@@ -560,6 +675,21 @@ export function planRuns(lengths: readonly number[], maxBatchTokens: number, bat
     runs.push(cur);
   }
   return runs;
+}
+
+/** `windowTokens` (default and upper bound: the route's `maxSeqLength`) and `stride` (default 0), checked. */
+function windowSettings(route: SparseRoute, options: { windowTokens?: number; stride?: number }): { windowTokens: number; stride: number } {
+  const limit = route.maxSeqLength;
+  const windowTokens = options.windowTokens ?? limit;
+  if (windowTokens === undefined) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'this model has no maximum length: give windowTokens for longDocuments "window"');
+  }
+  if (!Number.isInteger(windowTokens) || windowTokens < 1 || (limit !== undefined && windowTokens > limit)) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `windowTokens must be an integer from 1 to the model's ${limit ?? 'maximum'} tokens, got ${windowTokens}`);
+  }
+  const stride = options.stride ?? 0;
+  if (!Number.isInteger(stride) || stride < 0) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `stride must be a non-negative integer, got ${stride}`);
+  return { windowTokens, stride };
 }
 
 function checkMaxActiveDims(k: number): void {

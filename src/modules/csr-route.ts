@@ -10,6 +10,7 @@ import type { SparseAutoEncoder } from './sparse-auto-encoder.js';
 import { TransformerInput } from './transformer-input.js';
 import { TransformerRoute } from './transformer-route.js';
 import type { RouteEncodeOptions, SparseRoute } from './route.js';
+import type { TokenizedBatch } from '../tokenizer/text-tokenizer.js';
 
 /** onnxruntime threads and weight precision. Default: onnxruntime's choice of threads, fp32. */
 export type CsrRouteOptions = TransformerLoadOptions;
@@ -20,6 +21,8 @@ export type CsrRouteOptions = TransformerLoadOptions;
  */
 export class CsrRoute extends TransformerRoute implements SparseRoute {
   readonly kind = 'csr' as const;
+  /** Mean pooling feeds a top-k autoencoder: a text's windows have no merge that gives its vector. */
+  readonly windowMerge = undefined;
 
   private constructor(
     input: TransformerInput,
@@ -58,7 +61,11 @@ export class CsrRoute extends TransformerRoute implements SparseRoute {
 
   async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
     if (texts.length === 0) return [];
-    const batch = await this.input.tokenize(texts.map((t) => this.input.prepare(t)));
+    return this.encodeTokens(await this.input.tokenize(texts.map((t) => this.input.prepare(t))), options);
+  }
+
+  async encodeTokens(batch: TokenizedBatch, options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
+    if (batch.ids.length === 0) return [];
     const pooled = await this.transformer.encode(batch.typeIds === undefined ? { ids: batch.ids } : { ids: batch.ids, typeIds: batch.typeIds });
     // sentence-transformers passes max_active_dims into the SAE as its k, then prunes again.
     const k = options.maxActiveDims ?? this.sae.k;

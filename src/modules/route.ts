@@ -46,6 +46,13 @@ export interface SparseRoute {
   readonly maxSeqLength: number | undefined;
   /** Default for `maxActiveDims` (the SAE's `k`), or undefined. */
   readonly defaultMaxActiveDims: number | undefined;
+  /**
+   * How the vectors of one long text's token windows merge into the text's vector, by the route's
+   * own pooling rule: `max` (SpladePooling max; a static route's presence vector), `sum`
+   * (SpladePooling sum: windows must not overlap), or undefined where windows have no meaning
+   * (CSR's mean pooling feeds a top-k autoencoder).
+   */
+  readonly windowMerge: 'max' | 'sum' | undefined;
   /** The tokenizer of the route's first module. */
   readonly tokenizer: TextTokenizer;
   /** The string the tokenizer will see for `text`. */
@@ -54,6 +61,8 @@ export interface SparseRoute {
   tokenize(texts: readonly string[]): Promise<TokenizedBatch>;
   /** Encodes a batch (texts not yet prepared); one vector per text, in order. */
   encode(texts: readonly string[], options?: RouteEncodeOptions): Promise<SparseVector[]>;
+  /** Encodes token rows as {@link tokenize} makes them (special tokens included); one vector per row. */
+  encodeTokens(batch: TokenizedBatch, options?: RouteEncodeOptions): Promise<SparseVector[]>;
   dispose(): Promise<void>;
 }
 

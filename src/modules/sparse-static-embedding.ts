@@ -16,6 +16,8 @@ import type { RouteEncodeOptions, SparseRoute } from './route.js';
 export class SparseStaticEmbedding implements SparseRoute {
   readonly kind = 'static' as const;
   readonly defaultMaxActiveDims = undefined;
+  /** A presence vector: the union of a text's windows is their elementwise max. */
+  readonly windowMerge = 'max' as const;
 
   private constructor(
     readonly tokenizer: TextTokenizer,
@@ -77,8 +79,11 @@ export class SparseStaticEmbedding implements SparseRoute {
 
   async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
     const via = options.tokenizeWith;
-    const { ids } = via === undefined ? await this.tokenizer.encode(texts) : await via.tokenize(texts.map((t) => via.prepare(t)));
-    return ids.map((row) => {
+    return this.encodeTokens(via === undefined ? await this.tokenizer.encode(texts) : await via.tokenize(texts.map((t) => via.prepare(t))), options);
+  }
+
+  async encodeTokens(batch: TokenizedBatch, options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
+    return batch.ids.map((row) => {
       const v = this.vectorOf(row);
       return options.maxActiveDims === undefined ? v : topKByMagnitude(v, options.maxActiveDims);
     });

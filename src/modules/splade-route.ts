@@ -9,6 +9,7 @@ import { architectureOf } from './transformer-config.js';
 import { TransformerInput } from './transformer-input.js';
 import { TransformerRoute } from './transformer-route.js';
 import type { RouteEncodeOptions, SparseRoute } from './route.js';
+import type { TokenizedBatch } from '../tokenizer/text-tokenizer.js';
 
 /** onnxruntime threads and weight precision. Default: onnxruntime's choice of threads, fp32. */
 export type SpladeRouteOptions = TransformerLoadOptions;
@@ -24,6 +25,7 @@ export class SpladeRoute extends TransformerRoute implements SparseRoute {
   private constructor(
     input: TransformerInput,
     private readonly transformer: SpladeTransformer,
+    readonly windowMerge: 'max' | 'sum',
   ) {
     super(input);
   }
@@ -52,7 +54,7 @@ export class SpladeRoute extends TransformerRoute implements SparseRoute {
       activation: pooling.activation,
       ...loadOptionsOf(options),
     });
-    return new SpladeRoute(input, transformer);
+    return new SpladeRoute(input, transformer, pooling.pooling);
   }
 
   get dim(): number {
@@ -61,10 +63,13 @@ export class SpladeRoute extends TransformerRoute implements SparseRoute {
 
   async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
     if (texts.length === 0) return [];
-    const batch = await this.input.tokenize(texts.map((t) => this.input.prepare(t)));
+    return this.encodeTokens(await this.input.tokenize(texts.map((t) => this.input.prepare(t))), options);
+  }
+
+  async encodeTokens(batch: TokenizedBatch, options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
     // A tokenizer without special tokens can produce an empty row: nothing to pool.
     const live = batch.ids.map((row, i) => (row.length > 0 ? i : -1)).filter((i) => i >= 0);
-    const out: SparseVector[] = texts.map(() => emptyVector(this.dim));
+    const out: SparseVector[] = batch.ids.map(() => emptyVector(this.dim));
     if (live.length > 0) {
       const ids = live.map((i) => batch.ids[i]!);
       const typeIds = batch.typeIds === undefined ? undefined : live.map((i) => batch.typeIds![i]!);

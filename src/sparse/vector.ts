@@ -141,3 +141,26 @@ export function topEntries(v: SparseVector, topK?: number): Array<[index: number
   pairs.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
   return topK === undefined ? pairs : pairs.slice(0, topK);
 }
+
+/**
+ * The elementwise maximum (`'max'`) or sum (`'sum'`, added in the order given, rounded to float32
+ * at each step as a float32 tensor sum would be) of vectors of one dimension; absent entries are 0.
+ */
+export function mergeVectors(vectors: readonly SparseVector[], rule: 'max' | 'sum'): SparseVector {
+  if (vectors.length === 0) throw new Error('mergeVectors: no vectors');
+  if (vectors.length === 1) return vectors[0]!;
+  const dim = vectors[0]!.dim;
+  const acc = new Map<number, number>();
+  for (const v of vectors) {
+    if (v.dim !== dim) throw new Error(`mergeVectors: dimensions ${dim} and ${v.dim}`);
+    for (let j = 0; j < v.indices.length; j++) {
+      const i = v.indices[j]!;
+      const x = v.values[j]!;
+      const prev = acc.get(i);
+      acc.set(i, prev === undefined ? x : rule === 'max' ? Math.max(prev, x) : Math.fround(prev + x));
+    }
+  }
+  const indices = Uint32Array.from(acc.keys()).sort();
+  const values = Float32Array.from(indices, (i) => acc.get(i)!);
+  return { indices, values, dim };
+}

@@ -37,6 +37,18 @@ export interface TokenizedBatch {
   typeIds?: number[][];
 }
 
+/**
+ * A long text cut into token windows: `rows[i]` is window i with the tokenizer's special tokens,
+ * as the model would see a text of exactly those tokens.
+ */
+export interface TokenWindows {
+  rows: number[][];
+  /** Only for tokenizers that return token type ids. */
+  typeIds?: number[][];
+  /** The text's own tokens (special tokens not counted), before any cut. */
+  textTokens: number;
+}
+
 /** The special tokens of special_tokens_map.json, by role (`cls_token`, `pad_token`, ...). */
 export type SpecialTokensMap = Record<string, string>;
 
@@ -45,8 +57,15 @@ export type SpecialTokensMap = Record<string, string>;
  * with the truncation sentence-transformers applies and no padding.
  */
 export class TextTokenizer {
+  /** A second tokenizer on the same files without truncation or special tokens, for windows. */
+  private untruncated: Tokenizer | undefined;
+  /** The special tokens around a single text and their type ids (see specialTemplate). */
+  private template: { prefix: number[]; suffix: number[]; prefixTypes: number[]; suffixTypes: number[]; textType: number } | undefined;
+
   private constructor(
     private readonly tokenizer: Tokenizer,
+    /** Builds another instance from the same files (tokenizer settings are per instance). */
+    private readonly reload: () => Tokenizer,
     /** The folder the files were read from. */
     readonly folder: string,
     /** `model_max_length` of tokenizer_config.json; undefined when absent or "no limit". */
@@ -71,6 +90,7 @@ export class TextTokenizer {
     const config = await readTokenizerConfig(folder);
     const specialTokens = await readSpecialTokensMap(folder);
     let tokenizer: Tokenizer;
+    let reload: () => Tokenizer;
     if (existsSync(file)) {
       // The tokenizers package reads the file itself: check it is a regular file of sane size first.
       await assertRegularFile(file, 'tokenizer file');
@@ -79,6 +99,7 @@ export class TextTokenizer {
       } catch (err) {
         throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${file}: ${firstLine(err)}`, { cause: err, details: { path: file } });
       }
+      reload = () => Tokenizer.fromFile(file);
     } else {
       const json = await tokenizerJsonFromSlowFiles(folder, config, specialTokens);
       if (json === undefined) {
@@ -91,6 +112,7 @@ export class TextTokenizer {
       } catch (err) {
         throw new SparseEncoderError('ERR_TOKENIZER', `cannot build a tokenizer from the vocabulary files in ${folder}: ${firstLine(err)}`, { cause: err, details: { path: folder } });
       }
+      reload = () => Tokenizer.fromString(json);
     }
     const modelMaxLength = modelMaxLengthOf(config);
     const maxLength = options.maxLength ?? modelMaxLength;
@@ -111,7 +133,7 @@ export class TextTokenizer {
     }
     const tokenizerClass = typeof config['tokenizer_class'] === 'string' ? (config['tokenizer_class'] as string) : undefined;
     return new TextTokenizer(
-      tokenizer, folder, modelMaxLength, maxLength, addSpecialTokens,
+      tokenizer, reload, folder, modelMaxLength, maxLength, addSpecialTokens,
       returnsTokenTypeIds(config, tokenizerClass), specialTokens, tokenizerClass,
     );
   }
@@ -143,6 +165,78 @@ export class TextTokenizer {
       throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
     }
     return encodings.map((e) => ({ tokens: e.getIds().length, truncated: e.getOverflowing().length > 0 }));
+  }
+
+  /**
+   * Each text cut into windows of at most `windowTokens` tokens, special tokens included: the
+   * text's tokens (never truncated) in consecutive slices of `windowTokens - specials` tokens, each
+   * wrapped in the special tokens this tokenizer adds to a single text ([CLS] … [SEP], <s> … </s>),
+   * consecutive slices sharing `overlap` tokens (Hugging Face's `stride`). A text that fits is one
+   * window, identical to {@link encode}'s row; an empty text is one window of the special tokens.
+   */
+  async windows(texts: readonly string[], windowTokens: number, overlap: number): Promise<TokenWindows[]> {
+    const template = await this.specialTemplate();
+    const room = windowTokens - template.prefix.length - template.suffix.length;
+    if (!Number.isInteger(windowTokens) || room < 1) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `windowTokens must leave room for text beside the ${template.prefix.length + template.suffix.length} special tokens, got ${windowTokens}`);
+    }
+    if (!Number.isInteger(overlap) || overlap < 0 || overlap >= room) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `stride (tokens shared by consecutive windows) must be an integer from 0 to ${room - 1}, got ${overlap}`);
+    }
+    if (texts.length === 0) return [];
+    this.untruncated ??= this.plain(this.reload());
+    let encodings;
+    try {
+      encodings = await this.untruncated.encodeBatch(texts as string[], { addSpecialTokens: false });
+    } catch (err) {
+      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
+    }
+    return encodings.map((e) => {
+      const ids = e.getIds();
+      const rows: number[][] = [];
+      const types: number[][] = [];
+      for (let start = 0; ; start += room - overlap) {
+        const end = Math.min(ids.length, start + room);
+        rows.push([...template.prefix, ...ids.slice(start, end), ...template.suffix]);
+        types.push([...template.prefixTypes, ...new Array<number>(end - start).fill(template.textType), ...template.suffixTypes]);
+        if (end >= ids.length) break;
+      }
+      return this.returnsTokenTypeIds ? { rows, typeIds: types, textTokens: ids.length } : { rows, textTokens: ids.length };
+    });
+  }
+
+  /** The special tokens around a single text, read from how the tokenizer wraps a one-word text. */
+  private async specialTemplate(): Promise<NonNullable<TextTokenizer['template']>> {
+    if (this.template !== undefined) return this.template;
+    if (!this.addSpecialTokens) return (this.template = { prefix: [], suffix: [], prefixTypes: [], suffixTypes: [], textType: 0 });
+    let e;
+    try {
+      e = await this.tokenizer.encode('a', null, { addSpecialTokens: true });
+    } catch (err) {
+      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
+    }
+    const ids = e.getIds();
+    const types = e.getTypeIds();
+    const special = e.getSpecialTokensMask();
+    let first = 0;
+    while (first < ids.length && special[first] === 1) first++;
+    let last = ids.length;
+    while (last > first && special[last - 1] === 1) last--;
+    this.template = {
+      prefix: ids.slice(0, first),
+      suffix: ids.slice(last),
+      prefixTypes: types.slice(0, first),
+      suffixTypes: types.slice(last),
+      textType: types[first] ?? 0,
+    };
+    return this.template;
+  }
+
+  /** `t` with no padding and no truncation. */
+  private plain(t: Tokenizer): Tokenizer {
+    t.disablePadding();
+    t.disableTruncation();
+    return t;
   }
 
   /**
