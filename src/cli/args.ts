@@ -57,3 +57,49 @@ export function modelPrecisionOptions(values: ParsedArgs['values'], flag = 'quan
   if (q !== 'int8') return {};
   return fp32Vocab ? { quantize: 'int8', int8VocabProjection: false } : { quantize: 'int8' };
 }
+
+/** What the encode calls take from the long-document flags (nothing for the default, truncate). */
+export interface LongDocumentOptions {
+  longDocuments?: 'window';
+  windowTokens?: number;
+  stride?: number;
+}
+
+/** The long-document flags, shared by every command that encodes texts. */
+export const LONG_DOCUMENT_OPTIONS: Options = {
+  'long-documents': { type: 'string' },
+  'window-tokens': { type: 'string' },
+  stride: { type: 'string' },
+};
+
+/** Help lines of the long-document flags; descriptions start at column `width`. */
+export function longDocumentHelp(width = 26): string {
+  const col = (left: string): string => (left.length < width ? left.padEnd(width) : left + '\n' + ' '.repeat(width));
+  const pad = ' '.repeat(width);
+  return (
+    col('  --long-documents truncate|window') +
+    "texts over the model's length: truncate them (default, as\n" +
+    pad + 'sentence-transformers) or encode them in token windows whose vectors\n' +
+    pad + 'merge by the pooling rule (max; sum without overlap)\n' +
+    col('  --window-tokens <n>') +
+    "with window: tokens per window, special tokens included (default: the model's maximum)\n" +
+    col('  --stride <n>') +
+    'with window: tokens shared by consecutive windows (default 0)\n'
+  );
+}
+
+export function longDocumentOptions(values: ParsedArgs['values']): LongDocumentOptions {
+  const mode = (values['long-documents'] as string | undefined) ?? 'truncate';
+  if (mode !== 'truncate' && mode !== 'window') throw new SparseEncoderError('ERR_USAGE', `--long-documents must be truncate or window, got '${mode}'`);
+  const windowTokens = values['window-tokens'] as string | undefined;
+  const stride = values['stride'] as string | undefined;
+  if (mode !== 'window') {
+    if (windowTokens !== undefined || stride !== undefined) throw new SparseEncoderError('ERR_USAGE', '--window-tokens and --stride go with --long-documents window');
+    return {};
+  }
+  return {
+    longDocuments: 'window',
+    ...(windowTokens !== undefined ? { windowTokens: intOption(windowTokens, 'window-tokens', 0) } : {}),
+    ...(stride !== undefined ? { stride: intOption(stride, 'stride', 0, 0) } : {}),
+  };
+}

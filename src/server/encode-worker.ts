@@ -90,6 +90,7 @@ function encodeWith(encoder: SparseEncoder, job: EncodeJob, texts: string[], ext
   if (job.maxActiveDims !== undefined) options.maxActiveDims = job.maxActiveDims;
   if (job.truncate === false) options.truncate = false;
   if (job.promptName !== undefined) options.promptName = job.promptName;
+  if (job.window !== undefined) Object.assign(options, { longDocuments: 'window' }, job.window);
   return job.task === 'query' ? encoder.encodeQuery(texts, options) : job.task === 'document' ? encoder.encodeDocument(texts, options) : encoder.encode(texts, options);
 }
 

@@ -40,7 +40,7 @@ export function openApiDocument(version: string): object {
       '/encode': {
         post: {
           summary: 'sparse vectors of texts',
-          requestBody: body({ type: 'object', properties: { text: { type: 'string' }, texts: { type: 'array', items: { type: 'string' } }, task: { enum: ['query', 'document', 'plain'], default: 'plain' }, maxActiveDims: { type: 'integer', minimum: 1 }, tokens: { type: 'boolean', default: false } } }),
+          requestBody: body({ type: 'object', properties: { text: { type: 'string' }, texts: { type: 'array', items: { type: 'string' } }, task: { enum: ['query', 'document', 'plain'], default: 'plain' }, maxActiveDims: { type: 'integer', minimum: 1 }, tokens: { type: 'boolean', default: false }, longDocuments: { enum: ['truncate', 'window'], default: 'truncate', description: 'window: texts longer than the model cut into token windows whose vectors merge by the pooling rule (max; sum without overlap)' }, windowTokens: { type: 'integer', minimum: 1, description: 'tokens per window, special tokens included; default the model maximum' }, stride: { type: 'integer', minimum: 0, default: 0, description: 'tokens shared by consecutive windows' } } }),
           responses: { '200': json({ type: 'object', properties: { dim: { type: 'integer' }, vectors: { type: 'array', items: ref('Vector') } } }), ...ERRORS },
         },
       },

@@ -43,6 +43,12 @@ export interface ServedModelInfo {
 
 export type EncodeMode = 'query' | 'document' | 'plain';
 
+/** `/encode`'s `longDocuments: "window"` settings; absent fields take the encoder's defaults. */
+export interface WindowSettings {
+  windowTokens?: number;
+  stride?: number;
+}
+
 export type JobRequest =
   | {
       op: 'encode';
@@ -53,6 +59,8 @@ export type JobRequest =
       /** false: refuse texts over the model's length (ERR_INPUT_TOO_LONG) instead of truncating. Default true. */
       truncate?: boolean;
       promptName?: string;
+      /** Present: long texts are encoded in token windows (longDocuments 'window') with these settings. */
+      window?: WindowSettings;
     }
   | { op: 'similarity'; queries: string[]; documents: string[] }
   | { op: 'tokenize'; texts: string[]; task: EncodeMode; addSpecialTokens: boolean; promptName?: string }

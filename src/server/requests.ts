@@ -1,7 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import { fromPairs, type SparseVector } from '../sparse/vector.js';
 import { approximateSettings, checkApproximate, type ApproximateSettings } from '../inverted-index/search-settings.js';
-import type { EncodeMode } from './protocol.js';
+import type { EncodeMode, WindowSettings } from './protocol.js';
 
 /** Request size limits, resolved from the server options. */
 export interface RequestLimits {
@@ -15,6 +15,8 @@ export interface EncodeRequest {
   task: EncodeMode;
   maxActiveDims?: number;
   tokens: boolean;
+  /** `longDocuments: "window"`: encode long texts in token windows. */
+  window?: WindowSettings;
 }
 
 /** Exactly one of `texts` (encoded as queries) and `vectors` is set. */
@@ -35,9 +37,12 @@ export interface SimilarityRequest {
 
 const TASKS: readonly EncodeMode[] = ['query', 'document', 'plain'];
 
-/** `POST /encode`: `{texts: string[]} | {text: string}`, `task` (default `plain`), `maxActiveDims`, `tokens`. */
+/**
+ * `POST /encode`: `{texts: string[]} | {text: string}`, `task` (default `plain`), `maxActiveDims`,
+ * `tokens`, `longDocuments` (`truncate` default, or `window` with `windowTokens` and `stride`).
+ */
 export function parseEncodeRequest(body: unknown, limits: RequestLimits): EncodeRequest {
-  const o = asObject(body, ['text', 'texts', 'task', 'maxActiveDims', 'tokens']);
+  const o = asObject(body, ['text', 'texts', 'task', 'maxActiveDims', 'tokens', 'longDocuments', 'windowTokens', 'stride']);
   const texts = textsOf(o, 'text', 'texts', limits);
   const task = o['task'] ?? 'plain';
   if (typeof task !== 'string' || !TASKS.includes(task as EncodeMode)) {
@@ -51,6 +56,17 @@ export function parseEncodeRequest(body: unknown, limits: RequestLimits): Encode
     }
     out.maxActiveDims = k;
   }
+  const long = o['longDocuments'] ?? 'truncate';
+  if (long !== 'truncate' && long !== 'window') throw invalid(`longDocuments must be 'truncate' or 'window', got ${describe(long)}`, 'longDocuments');
+  const window: WindowSettings = {};
+  for (const [key, min] of [['windowTokens', 1], ['stride', 0]] as const) {
+    const v = o[key];
+    if (v === undefined || v === null) continue;
+    if (long !== 'window') throw invalid(`${key} needs longDocuments 'window'`, key);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw invalid(`${key} must be an integer of at least ${min}, got ${describe(v)}`, key);
+    window[key] = v;
+  }
+  if (long === 'window') out.window = window;
   return out;
 }
 

@@ -416,6 +416,7 @@ class App {
         const vectors = await local.encodeQuery(request.texts, {
           ...(request.maxActiveDims !== undefined ? { maxActiveDims: request.maxActiveDims } : {}),
           ...(request.truncate === false ? { truncate: false } : {}),
+          ...(request.window !== undefined ? { longDocuments: 'window' as const, ...request.window } : {}),
         });
         const wire = vectors.map((v) => ({ indices: v.indices.slice(), values: v.values.slice(), ...(request.tokens ? { tokens: local.decode(v) } : {}) }));
         return { op: 'encode', vectors: wire, dim: local.dim, batches: [] };

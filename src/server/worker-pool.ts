@@ -305,7 +305,7 @@ export class EncodePool {
    */
   private mergeable(first: Job): Job[] {
     const r = first.request;
-    if (this.options.maxBatchTokens <= 0 || r.op !== 'encode' || r.truncate === false) return [];
+    if (this.options.maxBatchTokens <= 0 || r.op !== 'encode' || !mergeableJob(r)) return [];
     const key = mergeKey(r);
     const budget = this.options.maxBatchTokens * 4 * 8;
     let chars = r.texts.reduce((a, t) => a + t.length, 0);
@@ -313,7 +313,7 @@ export class EncodePool {
     for (let i = 0; i < this.queue.length; ) {
       const j = this.queue[i]!;
       const q = j.request;
-      if (j.signal?.aborted || q.op !== 'encode' || q.truncate === false || mergeKey(q) !== key) {
+      if (j.signal?.aborted || q.op !== 'encode' || !mergeableJob(q) || mergeKey(q) !== key) {
         i++;
         continue;
       }
@@ -357,6 +357,11 @@ export class EncodePool {
     }
     clearTimeout(timer);
   }
+}
+
+/** Jobs that refuse long texts or cut them into windows run alone (their runs are planned by the encoder). */
+function mergeableJob(r: Extract<JobRequest, { op: 'encode' }>): boolean {
+  return r.truncate !== false && r.window === undefined;
 }
 
 function mergeKey(r: Extract<JobRequest, { op: 'encode' }>): string {

@@ -128,3 +128,26 @@ test('--quantize int8 encodes with the int8 graph (close to the fixture, not equ
     assert.match(r.stderr, /quantize|fp32-vocab/);
   }
 });
+
+test('--long-documents window: the vector equals the library\'s window vector; the flags are checked', async () => {
+  const { SparseEncoder } = await import('../../src/encoder/sparse-encoder.js');
+  const text = TEXTS[39]!.text;
+  const r = await cli(['encode', '--model', fixture('splade-bert'), '--document', '--long-documents', 'window', '--stride', '6', '--window-tokens', '40'], text + '\n');
+  assert.equal(r.code, 0, r.stderr);
+  const [line] = parseLines(r.stdout);
+  const model = await SparseEncoder.fromPretrained(fixture('splade-bert'), { threads: 1 });
+  try {
+    const want = await model.encodeDocument(text, { longDocuments: 'window', stride: 6, windowTokens: 40 });
+    assert.deepEqual(line!['indices'], Array.from(want.indices));
+    assertVector({ indices: Uint32Array.from(line!['indices'] as number[]), values: Float32Array.from(line!['values'] as number[]), dim: 30522 }, { indices: Array.from(want.indices), values: Array.from(want.values) }, 'window vector');
+  } finally {
+    await model.dispose();
+  }
+  for (const bad of [['--stride', '4'], ['--long-documents', 'chunks'], ['--long-documents', 'window', '--stride', '-1']]) {
+    const e = await cli(['encode', '--model', fixture('splade-bert'), ...bad], 'x\n');
+    assert.equal(e.code, 2, `${bad.join(' ')}: ${e.stderr}`);
+  }
+  const tooWide = await cli(['encode', '--model', fixture('splade-bert'), '--long-documents', 'window', '--window-tokens', '65'], 'x\n');
+  assert.notEqual(tooWide.code, 0);
+  assert.match(tooWide.stderr, /windowTokens/);
+});

@@ -127,6 +127,36 @@ test('--model encodes texts for index build and search (tiny splade-bert fixture
   rmSync(dir, { recursive: true });
 });
 
+test('index build --texts --long-documents window indexes each document\'s window vector (a tail past 64 tokens is found)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'index-cli-long-'));
+  const filler = 'river bank water stream flows through the green valley '.repeat(12);
+  const docs = [
+    { id: 'long', text: `${filler} the secret ingredient is saffron` },
+    { id: 'short', text: 'a recipe for apple pie' },
+  ];
+  writeFileSync(join(dir, 'docs.jsonl'), docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
+  writeFileSync(join(dir, 'q.jsonl'), JSON.stringify({ id: 'q', text: 'saffron' }) + '\n');
+  const model = fixture('splade-bert');
+  const scores: Record<string, Array<{ id: string; score: number }>> = {};
+  for (const mode of ['truncate', 'window']) {
+    const idx = join(dir, `${mode}.idx`);
+    const b = await cli(['index', 'build', '--model', model, '--texts', join(dir, 'docs.jsonl'), '--out', idx, '--long-documents', mode]);
+    assert.equal(b.code, 0, b.stderr);
+    const s = await cli(['search', '--index', idx, '--model', model, '--texts', join(dir, 'q.jsonl'), '--exact', '-k', '2']);
+    assert.equal(s.code, 0, s.stderr);
+    scores[mode] = (JSON.parse(s.stdout.trim()) as { hits: Array<{ id: string; score: number }> }).hits;
+  }
+  const encoder = await SparseEncoder.fromPretrained(model);
+  const windowed = await encoder.encodeDocument(docs.map((d) => d.text), { longDocuments: 'window' });
+  const q = await encoder.encodeQuery('saffron');
+  await encoder.dispose();
+  assertSameRanking(scores['window']!, bruteForce(docs.map((d, i) => ({ id: d.id, vector: windowed[i]! })), q, 2), 1e-5, 'window');
+  // Truncated at 64 tokens, the long document loses the word it ends with; its windows keep it.
+  const scoreOf = (hits: Array<{ id: string; score: number }>): number => hits.find((h) => h.id === 'long')?.score ?? 0;
+  assert.ok(scoreOf(scores['window']!) > scoreOf(scores['truncate']!), JSON.stringify(scores));
+  rmSync(dir, { recursive: true });
+});
+
 test('index add grows a directory in segments; search, info and merge work on it; the answers equal one built file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'index-cli-'));
   const { docs, queries } = toySet();

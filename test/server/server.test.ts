@@ -147,6 +147,28 @@ describe('endpoints', () => {
     });
   });
 
+  test('POST /encode with longDocuments window equals the library (max of the window vectors); its settings are checked', async () => {
+    const { SparseEncoder } = await import('../../src/encoder/sparse-encoder.js');
+    const model = await SparseEncoder.fromPretrained(fixture('splade-bert'), { threads: 1 });
+    try {
+      const texts = [LONG.slice(0, 4000), TEXTS[0]!.text];
+      const r = await request(server.url, '/encode', { json: { texts, task: 'document', longDocuments: 'window', stride: 8 } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const want = await model.encodeDocument(texts, { longDocuments: 'window', stride: 8 });
+      want.forEach((v, i) => assertVector(vec(r.body.vectors[i]), { indices: Array.from(v.indices), values: Array.from(v.values) }, `text ${i}`));
+      // The windows see the whole text: more terms than the truncated vector of the same text.
+      const truncated = await request(server.url, '/encode', { json: { texts: [texts[0]], task: 'document' } });
+      assert.ok(r.body.vectors[0].indices.length > truncated.body.vectors[0].indices.length);
+    } finally {
+      await model.dispose();
+    }
+    assertError(await request(server.url, '/encode', { json: { text: 'x', stride: 2 } }), 400, 'ERR_INVALID_INPUT', 'longDocuments');
+    assertError(await request(server.url, '/encode', { json: { text: 'x', longDocuments: 'chunks' } }), 400, 'ERR_INVALID_INPUT', 'longDocuments');
+    assertError(await request(server.url, '/encode', { json: { text: 'x', longDocuments: 'window', windowTokens: 0 } }), 400, 'ERR_INVALID_INPUT', 'windowTokens');
+    // Beyond the model's 64 tokens: the encoder's own check, answered as a 400.
+    assertError(await request(server.url, '/encode', { json: { text: 'x', longDocuments: 'window', windowTokens: 65 } }), 400, 'ERR_INVALID_ARGUMENT', 'windowTokens');
+  });
+
   test('POST /similarity matches the fixture matrix (queries × documents, the model function)', async () => {
     const texts = BERT.similarity.text_ids.map((i) => TEXTS[i]!.text);
     const r = await request(server.url, '/similarity', { json: { queries: texts, documents: texts } });

@@ -1,7 +1,7 @@
 import { SparseEncoderError } from '../../errors.js';
 import { SparseEncoder } from '../../encoder/sparse-encoder.js';
 import type { SparseVector } from '../../sparse/vector.js';
-import { type Options, intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
+import { type Options, LONG_DOCUMENT_OPTIONS, intOption, longDocumentHelp, longDocumentOptions, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
 import { OutputWriter, openInput, type CliIo } from '../io.js';
 import { readTextRecords, type TextRecord } from '../lines.js';
 import { ProgressBar, stdinHint } from '../progress.js';
@@ -29,7 +29,7 @@ options:
   --batch-size <n>        texts per model run (default 32)
   --max-active-dims <k>   keep the k largest weights per vector (default: model's default)
   --tokens                add "tokens": [[token, weight], ...] (decoded vocabulary entries)
-  --revision <rev>        Hub branch, tag or commit (default main)
+${longDocumentHelp()}  --revision <rev>        Hub branch, tag or commit (default main)
   --threads <n>           onnxruntime threads (default: number of CPUs)
 ${modelPrecisionHelp()}  --chunk-size <n>        lines read and encoded together (default 1024)
   -h, --help              this help
@@ -51,6 +51,7 @@ export const OPTIONS: Options = {
   quantize: { type: 'string' },
   'fp32-vocab': { type: 'boolean' },
   'chunk-size': { type: 'string' },
+  ...LONG_DOCUMENT_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -74,6 +75,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
   const withTokens = values['tokens'] === true;
   const revision = values['revision'] as string | undefined;
   const precision = modelPrecisionOptions(values);
+  const long = longDocumentOptions(values);
 
   const inputPath = (values['input'] as string | undefined) ?? '-';
   const outputPath = (values['output'] as string | undefined) ?? '-';
@@ -95,7 +97,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     progress.status('waiting for the first lines');
     stdinHint(input, io, 'texts (one per line, or JSONL / BEIR lines)');
     const encodeChunk = async (records: TextRecord[]): Promise<void> => {
-      const opts = { batchSize, ...(maxActiveDims !== undefined ? { maxActiveDims } : {}) };
+      const opts = { batchSize, ...long, ...(maxActiveDims !== undefined ? { maxActiveDims } : {}) };
       const texts = records.map((r) => r.text);
       const vectors = task === 'query' ? await m.encodeQuery(texts, opts) : task === 'document' ? await m.encodeDocument(texts, opts) : await m.encode(texts, opts);
       let out = '';

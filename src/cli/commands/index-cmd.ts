@@ -4,7 +4,7 @@ import { SegmentedIndex } from '../../inverted-index/segmented-index.js';
 import { SparseIndex } from '../../inverted-index/sparse-index.js';
 import type { BlockBuildOptions, IndexDocument, WeightStorage } from '../../inverted-index/types.js';
 import type { SparseVector } from '../../sparse/vector.js';
-import { intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs, requireOption, type ModelPrecisionOptions, type Options, type ParsedArgs } from '../args.js';
+import { LONG_DOCUMENT_OPTIONS, intOption, longDocumentHelp, longDocumentOptions, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs, requireOption, type LongDocumentOptions, type ModelPrecisionOptions, type Options, type ParsedArgs } from '../args.js';
 import { OutputWriter, assertWritablePath, openInput, type CliInput, type CliIo } from '../io.js';
 import { lineVector, readTextRecords, readVectorLines, type VectorLine } from '../lines.js';
 import { ProgressBar, stdinHint } from '../progress.js';
@@ -27,6 +27,7 @@ index build: writes a sparse index file from vectors, or from texts encoded as d
   --out <file>             the index file to write (required)
   --batch-size <n>         texts per model run (default 32)
 ${modelPrecisionHelp('model-quantize', 27).trimEnd()}
+${longDocumentHelp(27).trimEnd()}
   --quantize u8|f16|f32    the index's weight storage (default f32)
   --dim <n>                vocabulary size (default: the lines' "dim", else 30522, else max index + 1)
   --range-size <n>         documents per pruning range: 32, 64, 128 or 256 (default 64)
@@ -42,7 +43,8 @@ ${modelPrecisionHelp('model-quantize', 27).trimEnd()}
 
 index add <dir>: adds documents to an index directory (created if missing) without rebuilding it:
   they become new segments, then one commit. Ids already in the index are refused. Takes build's
-  --vectors, --model, --texts, --batch-size, --model-quantize, --fp32-vocab, --store-fields, and for a
+  --vectors, --model, --texts, --batch-size, --model-quantize, --fp32-vocab, --long-documents,
+  --window-tokens, --stride, --store-fields, and for a
   new directory --quantize, --dim (default: the first line's "dim", else 30522), --range-size and
   the --blocks options.
   --delete <file>          ids to delete first, one per line
@@ -67,6 +69,7 @@ const INPUT_OPTIONS: Options = {
   'batch-size': { type: 'string' },
   'model-quantize': { type: 'string' },
   'fp32-vocab': { type: 'boolean' },
+  ...LONG_DOCUMENT_OPTIONS,
   quantize: { type: 'string' },
   dim: { type: 'string' },
   'range-size': { type: 'string' },
@@ -175,7 +178,7 @@ async function add(argv: string[], io: CliIo): Promise<void> {
     const onBytes = (n: number): void => bar.addBytes(n);
     const lineSource =
       source.kind === 'texts'
-        ? encodedLines(input, source.model, 'document', source.batchSize, source.precision, onBytes)
+        ? encodedLines(input, source.model, 'document', source.encode, source.precision, onBytes)
         : readVectorLines(input, { requireId: true, onBytes });
     let added = 0;
     let dim = index.dim || dimFlag;
@@ -265,7 +268,7 @@ async function build(argv: string[], io: CliIo): Promise<void> {
     const onBytes = (n: number): void => bar.addBytes(n);
     const lineSource =
       source.kind === 'texts'
-        ? encodedLines(input, source.model, 'document', source.batchSize, source.precision, onBytes, () => bar.status('encoding the first batch'))
+        ? encodedLines(input, source.model, 'document', source.encode, source.precision, onBytes, () => bar.status('encoding the first batch'))
         : readVectorLines(input, { requireId: true, onBytes });
     for await (const l of lineSource) {
       if (l.dim !== undefined) {
@@ -311,7 +314,10 @@ async function build(argv: string[], io: CliIo): Promise<void> {
   }
 }
 
-export type InputSource = { kind: 'vectors'; path: string } | { kind: 'texts'; path: string; model: string; batchSize: number; precision: ModelPrecisionOptions };
+export type InputSource = { kind: 'vectors'; path: string } | { kind: 'texts'; path: string; model: string; encode: TextEncodeOptions; precision: ModelPrecisionOptions };
+
+/** How --texts are encoded: run size and long-document handling. */
+export type TextEncodeOptions = LongDocumentOptions & { batchSize: number };
 
 /** --vectors, or --texts with --model; exactly one. `precisionFlag` names the model-precision flag of the command. */
 export function inputSource(values: ParsedArgs['values'], precisionFlag = 'quantize'): InputSource {
@@ -326,7 +332,7 @@ export function inputSource(values: ParsedArgs['values'], precisionFlag = 'quant
       kind: 'texts',
       path: texts,
       model,
-      batchSize: intOption(values['batch-size'] as string | undefined, 'batch-size', 32),
+      encode: { batchSize: intOption(values['batch-size'] as string | undefined, 'batch-size', 32), ...longDocumentOptions(values) },
       precision: modelPrecisionOptions(values, precisionFlag),
     };
   }
@@ -341,7 +347,7 @@ export async function* encodedLines(
   input: CliInput,
   model: string,
   task: 'query' | 'document',
-  batchSize: number,
+  encodeOptions: TextEncodeOptions,
   precision: ModelPrecisionOptions = {},
   onBytes?: (n: number) => void,
   onLoaded?: () => void,
@@ -353,7 +359,7 @@ export async function* encodedLines(
     const chunk: Array<{ id: string; text: string; extra?: Record<string, unknown>; line: number }> = [];
     const flush = async function* (): AsyncGenerator<VectorLine> {
       const texts = chunk.map((c) => c.text);
-      const vecs: SparseVector[] = task === 'query' ? await encoder.encodeQuery(texts, { batchSize }) : await encoder.encodeDocument(texts, { batchSize });
+      const vecs: SparseVector[] = task === 'query' ? await encoder.encodeQuery(texts, encodeOptions) : await encoder.encodeDocument(texts, encodeOptions);
       for (let i = 0; i < chunk.length; i++) {
         const c = chunk[i]!;
         const v = vecs[i]!;

@@ -131,7 +131,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     if (source.kind === 'texts') bar.status(`loading ${source.model}`);
     stdinHint(input, io, source.kind === 'texts' ? 'query texts' : 'query vector lines');
     const onBytes = (b: number): void => bar.addBytes(b);
-    const queries = source.kind === 'texts' ? encodedLines(input, source.model, 'query', source.batchSize, source.precision, onBytes) : readVectorLines(input, { requireId: false, onBytes });
+    const queries = source.kind === 'texts' ? encodedLines(input, source.model, 'query', source.encode, source.precision, onBytes) : readVectorLines(input, { requireId: false, onBytes });
     const inFlight: Array<Promise<{ ids: string[]; results: SearchHit[][] }>> = [];
     let ids: string[] = [];
     let vectors: SparseVector[] = [];
