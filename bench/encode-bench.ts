@@ -1,9 +1,14 @@
 /**
  * Encoding throughput of BERT-base-shaped SPLADE models (random weights, real bert-base-uncased
  * tokenizer) through the public SparseEncoder, on the first SciFact documents: fp32 against int8
- * (--configs), and BERT-base against a GTE-base-shaped model, both fp32 (--family-configs).
+ * (--configs), BERT-base against a GTE-base-shaped model, both fp32 (--family-configs), and
+ * ModernBERT-base (real ModernBERT tokenizer) against BERT-base up to 512 tokens and alone on long
+ * documents (SciFact documents joined) beyond (--modernbert-configs). --sliding-probe times
+ * ModernBERT-base's sliding-window layers per token at each length: two all-sliding models of 12
+ * and 2 layers take turns on the same documents, and their difference is 10 layers' time.
  *
- *   npm run bench [-- --docs 256 --threads 2 --configs 256x8,256x32,128x8,128x32 --precisions fp32,int8 --family-configs 256x8,512x8]
+ *   npm run bench [-- --docs 256 --threads 2 --configs 256x8,256x32,128x8,128x32 --precisions fp32,int8 --family-configs 256x8,512x8
+ *                    --modernbert-configs 512x8,8192x1 --long-docs 2 --sliding-probe 512,8192]
  *
  * Per configuration, one child process loads every variant and encodes the documents batch by
  * batch, the variants taking turns on each batch (the first one alternating), so that all see the
@@ -21,8 +26,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SparseEncoder } from '../src/encoder/sparse-encoder.js';
 import { measureMatMul } from './lib-matmul.js';
-import { readScifactDocs, writeRandomBertBaseSplade } from './lib-bench-data.js';
-import { BERT_BASE, gteSpladeFlops, spladeFlops } from './lib-random-bert.js';
+import { readLongScifactDocs, readScifactDocs, writeRandomBertBaseSplade } from './lib-bench-data.js';
+import { BERT_BASE, MODERNBERT_BASE, gteSpladeFlops, modernBertSpladeFlops, spladeFlops } from './lib-random-bert.js';
 
 interface BenchConfig {
   maxSeqLength: number;
@@ -30,14 +35,25 @@ interface BenchConfig {
 }
 
 type Precision = 'fp32' | 'int8';
-type Family = 'bert' | 'gte';
+type Family = 'bert' | 'gte' | 'modernbert';
 
 interface Variant {
   family: Family;
   precision: Precision;
 }
 
-const label = (v: Variant): string => `${v.family === 'bert' ? 'BERT-base' : 'GTE-base'} ${v.precision}`;
+const FAMILY_LABEL: Record<Family, string> = { bert: 'BERT-base', gte: 'GTE-base', modernbert: 'ModernBERT-base' };
+const label = (v: Variant): string => `${FAMILY_LABEL[v.family]} ${v.precision}`;
+
+/** Model FLOPs of a family's forward over these real token counts. */
+function familyFlops(f: Family, counts: readonly number[]): number {
+  return f === 'bert' ? spladeFlops(BERT_BASE, counts) : f === 'gte' ? gteSpladeFlops(BERT_BASE, counts) : modernBertSpladeFlops(MODERNBERT_BASE, counts);
+}
+
+/** SciFact documents, or past 512 tokens long ones (documents joined, at least as many words as the length). */
+function benchDocs(cfg: BenchConfig, n: number): string[] {
+  return cfg.maxSeqLength > 512 ? readLongScifactDocs(n, cfg.maxSeqLength) : readScifactDocs(n);
+}
 
 interface VariantTiming {
   variant: Variant;
@@ -48,8 +64,8 @@ interface VariantTiming {
 
 interface PairResult extends BenchConfig {
   docs: number;
-  /** Token counts per document, the same for every variant (one tokenizer). */
-  counts: number[];
+  /** Token counts per document, per variant (each family has its own tokenizer). */
+  counts: number[][];
   matmulFlopPerSecond: number;
   timings: VariantTiming[];
 }
@@ -70,7 +86,7 @@ function load(folder: string, precision: Precision, threads: number): Promise<Sp
 /** Every variant on the same batches, taking turns. `folders[i]` is variant i's model folder. */
 async function pairChild(folders: string[], variants: Variant[], cfg: BenchConfig, docsN: number, threads: number): Promise<PairResult> {
   const mm = await measureMatMul(8192, 768, 3072, threads, 3);
-  const docs = readScifactDocs(docsN);
+  const docs = benchDocs(cfg, docsN);
   const encoders: SparseEncoder[] = [];
   const timings: VariantTiming[] = [];
   try {
@@ -80,8 +96,7 @@ async function pairChild(folders: string[], variants: Variant[], cfg: BenchConfi
       timings.push({ variant: variants[i]!, seconds: 0, loadSeconds: (performance.now() - t0) / 1000, meanNnz: 0 });
     }
     // Real token counts (after truncation, special tokens included) for the FLOP count.
-    const counts: number[] = [];
-    for (const d of docs) counts.push((await encoders[0]!.tokenize(d, { task: 'document' })).inputIds.length);
+    const counts = await Promise.all(encoders.map((e) => e.tokenCounts(docs, { task: 'document' })));
     // Warm-up on one batch each (first runs allocate onnxruntime's arena).
     for (const e of encoders) await e.encodeDocument(docs.slice(0, cfg.batchSize), { batchSize: cfg.batchSize });
     const nnz = variants.map(() => 0);
@@ -106,11 +121,43 @@ async function pairChild(folders: string[], variants: Variant[], cfg: BenchConfi
 async function rssChild(folder: string, cfg: BenchConfig, threads: number, precision: Precision): Promise<RssResult> {
   const encoder = await load(folder, precision, threads);
   try {
-    await encoder.encodeDocument(readScifactDocs(2 * cfg.batchSize), { batchSize: cfg.batchSize });
+    await encoder.encodeDocument(benchDocs(cfg, 2 * cfg.batchSize), { batchSize: cfg.batchSize });
   } finally {
     await encoder.dispose();
   }
   return { peakRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+interface SlidingResult {
+  seq: number;
+  docs: number;
+  tokens: number;
+  /** Seconds of the 12-layer and the 2-layer all-sliding model over the same documents. */
+  seconds12: number;
+  seconds2: number;
+}
+
+/** The two all-sliding ModernBERT-base models on the same documents, taking turns document by document. */
+async function slidingChild(folders: [string, string], seq: number, docsN: number, threads: number): Promise<SlidingResult> {
+  // Long documents at every length, so that each one fills the length exactly.
+  const docs = readLongScifactDocs(docsN, seq);
+  const encoders = [await load(folders[0], 'fp32', threads), await load(folders[1], 'fp32', threads)];
+  try {
+    const counts = await encoders[0]!.tokenCounts(docs, { task: 'document' });
+    for (const e of encoders) await e.encodeDocument(docs[0]!);
+    const seconds = [0, 0];
+    for (const [i, d] of docs.entries()) {
+      for (let j = 0; j < 2; j++) {
+        const p = (i + j) % 2;
+        const t0 = performance.now();
+        await encoders[p]!.encodeDocument(d);
+        seconds[p]! += (performance.now() - t0) / 1000;
+      }
+    }
+    return { seq, docs: docs.length, tokens: counts.reduce((a, b) => a + b, 0), seconds12: seconds[0]!, seconds2: seconds[1]! };
+  } finally {
+    for (const e of encoders) await e.dispose();
+  }
 }
 
 function runChild<T>(mode: string, payload: unknown): T {
@@ -158,9 +205,9 @@ function section(configs: BenchConfig[], variants: Variant[], folderOf: (f: Fami
     const folders = variants.map((v) => folderOf(v.family, cfg.maxSeqLength));
     const pair = runChild<PairResult>('--pair', { folders, variants, cfg, docs, threads });
     const rss = variants.map((v, i) => runChild<RssResult>('--rss', { folder: folders[i], cfg, threads, precision: v.precision }));
-    const tokens = pair.counts.reduce((a, b) => a + b, 0);
     pair.timings.forEach((t, i) => {
-      const flops = t.variant.family === 'gte' ? gteSpladeFlops(BERT_BASE, pair.counts) : spladeFlops(BERT_BASE, pair.counts);
+      const tokens = pair.counts[i]!.reduce((a, b) => a + b, 0);
+      const flops = familyFlops(t.variant.family, pair.counts[i]!);
       const achieved = flops / t.seconds;
       rows.push({
         seq: cfg.maxSeqLength,
@@ -207,6 +254,11 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await pairChild(folders, variants, cfg, docs, threads)));
     return;
   }
+  if (process.argv[2] === '--sliding') {
+    const { folders, seq, docs, threads } = JSON.parse(process.argv[3]!) as { folders: [string, string]; seq: number; docs: number; threads: number };
+    process.stdout.write(JSON.stringify(await slidingChild(folders, seq, docs, threads)));
+    return;
+  }
   if (process.argv[2] === '--rss') {
     const { folder, cfg, threads, precision } = JSON.parse(process.argv[3]!) as { folder: string; cfg: BenchConfig; threads: number; precision: Precision };
     process.stdout.write(JSON.stringify(await rssChild(folder, cfg, threads, precision)));
@@ -218,10 +270,15 @@ async function main(): Promise<void> {
   if (precisions.length === 0 || precisions.some((p) => p !== 'fp32' && p !== 'int8')) throw new Error('--precisions takes fp32 and/or int8');
   const configs = parseConfigs(arg('configs', '256x8,256x32,128x8,128x32'));
   const familyConfigs = parseConfigs(arg('family-configs', '256x8,512x8'));
+  const modernConfigs = parseConfigs(arg('modernbert-configs', '512x8,8192x1'));
+  const longDocs = Number(arg('long-docs', '2'));
+  const slidingSeqs = arg('sliding-probe', '512,8192').split(',').filter((x) => x !== '').map(Number);
 
   const work = mkdtempSync(join(tmpdir(), 'sparse-encoder-bench-'));
   let precisionRows: Row[] = [];
   let familyRows: Row[] = [];
+  let modernRows: Row[] = [];
+  const sliding: SlidingResult[] = [];
   try {
     process.stderr.write(`writing random BERT-base and GTE-base SPLADE models to ${work} ...\n`);
     const seqs = [...configs, ...familyConfigs].map((c) => c.maxSeqLength);
@@ -230,6 +287,25 @@ async function main(): Promise<void> {
     const folderOf = (f: Family, seq: number): string => (f === 'bert' ? bert : gte).get(seq)!;
     precisionRows = section(configs, precisions.map((precision) => ({ family: 'bert', precision })), folderOf, docs, threads);
     familyRows = section(familyConfigs, [{ family: 'bert', precision: 'fp32' }, { family: 'gte', precision: 'fp32' }], folderOf, docs, threads);
+    if (modernConfigs.length > 0) {
+      const bertModern = writeRandomBertBaseSplade(work, modernConfigs.filter((c) => c.maxSeqLength <= 512).map((c) => c.maxSeqLength));
+      const modern = writeRandomBertBaseSplade(work, modernConfigs.map((c) => c.maxSeqLength), 'modernbert');
+      const modernFolder = (f: Family, seq: number): string => (f === 'bert' ? bertModern : modern).get(seq)!;
+      for (const cfg of modernConfigs) {
+        // BERT-base has 512 positions: past them ModernBERT runs alone, on long documents.
+        const variants: Variant[] = cfg.maxSeqLength <= 512 ? [{ family: 'bert', precision: 'fp32' }, { family: 'modernbert', precision: 'fp32' }] : [{ family: 'modernbert', precision: 'fp32' }];
+        modernRows.push(...section([cfg], variants, modernFolder, cfg.maxSeqLength > 512 ? longDocs : docs, threads));
+      }
+    }
+    if (slidingSeqs.length > 0) {
+      const allSliding = (layers: number) => ({ shape: { ...MODERNBERT_BASE, layers }, layerTypes: new Array<string>(layers).fill('sliding_attention'), name: `modernbert-sliding${layers}` });
+      const twelve = writeRandomBertBaseSplade(work, slidingSeqs, 'modernbert', allSliding(12));
+      const two = writeRandomBertBaseSplade(work, slidingSeqs, 'modernbert', allSliding(2));
+      for (const seq of slidingSeqs) {
+        process.stderr.write(`sliding-window layers at ${seq} tokens ...\n`);
+        sliding.push(runChild<SlidingResult>('--sliding', { folders: [twelve.get(seq)!, two.get(seq)!], seq, docs: Math.max(longDocs, Math.round((8 * 8192) / seq / 4)), threads }));
+      }
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -237,9 +313,10 @@ async function main(): Promise<void> {
   const require = createRequire(import.meta.url);
   const ortVersion = (require('onnxruntime-node/package.json') as { version: string }).version;
   const md: string[] = [];
+  const spec = (cs: BenchConfig[]): string => cs.map((c) => `${c.maxSeqLength}x${c.batchSize}`).join(',');
   const command =
-    `npm run bench -- --docs ${docs} --threads ${threads} --configs ${configs.map((c) => `${c.maxSeqLength}x${c.batchSize}`).join(',')} ` +
-    `--precisions ${precisions.join(',')} --family-configs ${familyConfigs.map((c) => `${c.maxSeqLength}x${c.batchSize}`).join(',')}`;
+    `npm run bench -- --docs ${docs} --threads ${threads} --configs ${spec(configs)} ` +
+    `--precisions ${precisions.join(',')} --family-configs ${spec(familyConfigs)} --modernbert-configs ${spec(modernConfigs)} --long-docs ${longDocs} --sliding-probe ${slidingSeqs.join(',')}`;
   md.push('## Encoding throughput: BERT-base-shaped SPLADE (random weights), onnxruntime-node CPU, fp32 and int8', '');
   md.push(`Command: \`${command}\``, '');
   md.push(
@@ -272,6 +349,30 @@ async function main(): Promise<void> {
       '',
     );
     md.push(...table(familyRows, 'BERT-base'));
+  }
+  if (modernRows.length > 0) {
+    md.push('', '### ModernBERT-base-shaped against BERT-base, fp32', '');
+    md.push(
+      'ModernBERT-base shape: hidden 768, 22 layers (every third global, the others sliding-window with local_attention 128), 12 heads, ' +
+        'intermediate 1152 (gated), vocabulary 50368, 8192 positions; random weights; the real ModernBERT-base tokenizer (so token counts differ from BERT\'s). ' +
+        `Up to 512 tokens, the two models take turns batch by batch on the same SciFact documents; past 512 ModernBERT runs alone on ${longDocs} long ` +
+        'documents (consecutive SciFact documents joined). ModernBERT FLOPs: per layer 2n·H·3H + 2n·H·H + 2n·H·2I + 2n·I·H, attention 4·H per attended ' +
+        '(query, key) pair (n² in a global layer, the window\'s pairs in a sliding one: the blocked kernel computes 1.5× those, not counted), head 2n·H·H + 2n·H·V.',
+      '',
+    );
+    md.push(...table(modernRows, 'first model'));
+  }
+  if (sliding.length > 0) {
+    md.push('', '### ModernBERT-base sliding-window layers: time per token by input length', '');
+    md.push(
+      'Two all-sliding ModernBERT-base models (12 and 2 layers, otherwise ModernBERT-base) encode the same documents, taking turns document by document; ' +
+        '(12-layer time − 2-layer time) / 10 is one sliding layer\'s time, divided by the documents\' tokens.',
+      '',
+      '| tokens/doc | docs | 12-layer s | 2-layer s | one sliding layer, µs/token | × the shortest |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    const perToken = sliding.map((r) => ((r.seconds12 - r.seconds2) / 10 / r.tokens) * 1e6);
+    sliding.forEach((r, i) => md.push(`| ${(r.tokens / r.docs).toFixed(0)} | ${r.docs} | ${r.seconds12.toFixed(2)} | ${r.seconds2.toFixed(2)} | ${perToken[i]!.toFixed(1)} | ${(perToken[i]! / perToken[0]!).toFixed(2)} |`));
   }
   process.stdout.write(md.join('\n') + '\n');
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StateDict } from '../src/weights/types.js';
@@ -34,7 +34,7 @@ export interface SpladeFolderOptions {
   config: Record<string, unknown>;
   /** The weights file to hard-link (written once, shared by several folders), or weights to write. */
   weights: { linkFrom: string } | { write: StateDict };
-  /** Folder holding tokenizer.json, vocab.txt, tokenizer_config.json, special_tokens_map.json (a splade-bert fixture). */
+  /** Folder holding tokenizer.json and tokenizer_config.json (vocab.txt, special_tokens_map.json copied when present): a fixture. */
   tokenizerFrom: string;
   maxSeqLength: number;
 }
@@ -46,7 +46,7 @@ export function writeSpladeFolder(folder: string, o: SpladeFolderOptions): strin
   const weightsPath = join(folder, 'model.safetensors');
   if ('linkFrom' in o.weights) linkSync(o.weights.linkFrom, weightsPath);
   else writeSafetensors(weightsPath, o.weights.write);
-  for (const f of ['tokenizer.json', 'vocab.txt', 'special_tokens_map.json']) copyFileSync(join(o.tokenizerFrom, f), join(folder, f));
+  for (const f of ['tokenizer.json', 'vocab.txt', 'special_tokens_map.json']) if (existsSync(join(o.tokenizerFrom, f))) copyFileSync(join(o.tokenizerFrom, f), join(folder, f));
   const tokCfg = JSON.parse(readFileSync(join(o.tokenizerFrom, 'tokenizer_config.json'), 'utf8'));
   tokCfg.model_max_length = o.maxSeqLength;
   writeFileSync(join(folder, 'tokenizer_config.json'), JSON.stringify(tokCfg, null, 2));

@@ -161,3 +161,88 @@ export function gteSpladeFlops(s: BertShape, tokenCounts: readonly number[]): nu
   for (const n of tokenCounts) extra += s.layers * 2 * n * s.hidden * s.intermediate;
   return spladeFlops(s, tokenCounts) + extra;
 }
+
+/** ModernBERT's shape: BERT's fields, plus the sliding window and how often a layer attends globally. */
+export interface ModernBertShape extends BertShape {
+  localAttention: number;
+  /** Layer i attends globally iff i % globalEvery == 0 (the Hub configs' global_attn_every_n_layers). */
+  globalEvery: number;
+}
+
+/** answerdotai/ModernBERT-base: hidden 768, 22 layers, 12 heads, intermediate 1152, window 128, vocabulary 50368, 8192 positions. */
+export const MODERNBERT_BASE: ModernBertShape = { hidden: 768, layers: 22, heads: 12, intermediate: 1152, vocab: 50368, maxPositions: 8192, typeVocab: 0, localAttention: 128, globalEvery: 3 };
+
+/** The layer types of a ModernBERT shape (full_attention iff i % globalEvery == 0). */
+export function modernBertLayerTypes(s: ModernBertShape): Array<'full_attention' | 'sliding_attention'> {
+  return Array.from({ length: s.layers }, (_, i) => (i % s.globalEvery === 0 ? 'full_attention' : 'sliding_attention'));
+}
+
+/** config.json of a ModernBertForMaskedLM in the Hub's (legacy) form, as ModernBERT-base's; `layerTypes` writes transformers 5's form instead. */
+export function modernBertConfigJson(s: ModernBertShape, layerTypes?: readonly string[]): Record<string, unknown> {
+  return {
+    architectures: ['ModernBertForMaskedLM'],
+    attention_bias: false,
+    classifier_activation: 'gelu',
+    decoder_bias: true,
+    global_attn_every_n_layers: s.globalEvery,
+    global_rope_theta: 160000.0,
+    hidden_activation: 'gelu',
+    hidden_size: s.hidden,
+    intermediate_size: s.intermediate,
+    local_attention: s.localAttention,
+    local_rope_theta: 10000.0,
+    max_position_embeddings: s.maxPositions,
+    mlp_bias: false,
+    model_type: 'modernbert',
+    norm_bias: false,
+    norm_eps: 1e-5,
+    num_attention_heads: s.heads,
+    num_hidden_layers: s.layers,
+    pad_token_id: 50283,
+    tie_word_embeddings: true,
+    vocab_size: s.vocab,
+    ...(layerTypes !== undefined ? { layer_types: layerTypes } : {}),
+  };
+}
+
+/** Random ModernBertForMaskedLM weights (std ≈ 0.02, weight-only norms at 1, tied decoder, shifted output bias). */
+export function randomModernBertWeights(s: ModernBertShape, seed = 1): StateDict {
+  const { w, rand, fill } = weightWriter(seed);
+  const H = s.hidden;
+  rand('model.embeddings.tok_embeddings.weight', [s.vocab, H]);
+  fill('model.embeddings.norm.weight', [H], 1);
+  for (let i = 0; i < s.layers; i++) {
+    const p = `model.layers.${i}`;
+    if (i > 0) fill(`${p}.attn_norm.weight`, [H], 1);
+    rand(`${p}.attn.Wqkv.weight`, [3 * H, H]);
+    rand(`${p}.attn.Wo.weight`, [H, H]);
+    fill(`${p}.mlp_norm.weight`, [H], 1);
+    rand(`${p}.mlp.Wi.weight`, [2 * s.intermediate, H]);
+    rand(`${p}.mlp.Wo.weight`, [H, s.intermediate]);
+  }
+  fill('model.final_norm.weight', [H], 1);
+  rand('head.dense.weight', [H, H]);
+  fill('head.norm.weight', [H], 1);
+  fill('decoder.bias', [s.vocab], -2);
+  return w;
+}
+
+/**
+ * Model FLOPs of one ModernBERT SPLADE forward over rows of n real tokens: per layer 2n·H·3H (Wqkv)
+ * + 2n·H·H (Wo) + 2n·H·2I (Wi) + 2n·I·H (MLP Wo), and attention 2·2·H per (query, key) pair it
+ * attends: n² in a full layer, the keys within the window (|i - j| <= localAttention / 2) in a
+ * sliding one; plus the head 2n·H·H + 2n·H·V. The blocked sliding attention computes 1.5× the
+ * window's pairs; only the window's count.
+ */
+export function modernBertSpladeFlops(s: ModernBertShape, tokenCounts: readonly number[], layerTypes = modernBertLayerTypes(s)): number {
+  const H = s.hidden;
+  const half = Math.floor(s.localAttention / 2);
+  let f = 0;
+  for (const n of tokenCounts) {
+    let windowPairs = 0;
+    for (let i = 0; i < n; i++) windowPairs += Math.min(n - 1, i + half) - Math.max(0, i - half) + 1;
+    for (const t of layerTypes) f += 2 * n * H * 3 * H + 2 * n * H * H + 2 * n * H * 2 * s.intermediate + 2 * n * s.intermediate * H + 4 * H * (t === 'full_attention' ? n * n : windowPairs);
+    f += 2 * n * H * H + 2 * n * H * s.vocab;
+  }
+  return f;
+}

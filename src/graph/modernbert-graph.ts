@@ -36,11 +36,20 @@ export function buildModernBertEncoder(
       epsilon: { float: config.layerNormEps },
     });
   };
-  /** A Linear layer with its bias when the file has one (attention_bias / mlp_bias). */
-  const dense = (x: string, base: string, inDim: number, outDim: number, hint: string): string => {
+  /**
+   * A Linear layer (with its bias when the file has one: attention_bias / mlp_bias), cut into
+   * `parts` equal groups of output rows, each its own MatMul: the packed Wqkv and Wi then need no
+   * Split (a copy of every activation).
+   */
+  const dense = (x: string, base: string, inDim: number, outDim: number, hint: string, parts = 1): string[] => {
     const l = linear(w, base, inDim, outDim);
-    const y = project(g, x, [l], `${hint}_w`, int8, `${hint}_nobias`);
-    return l.bias.some((v) => v !== 0) ? g.node('Add', [y, g.float(`${hint}_b`, l.bias, [outDim])], hint) : y;
+    const n = outDim / parts;
+    return Array.from({ length: parts }, (_, p) => {
+      const h = parts === 1 ? hint : `${hint}_${p}`;
+      const y = project(g, x, [{ ...l, r0: p * n, r1: (p + 1) * n }], `${h}_w`, int8, `${h}_nobias`);
+      const bias = l.bias.subarray(p * n, (p + 1) * n);
+      return bias.some((v) => v !== 0) ? g.node('Add', [y, g.float(`${h}_b`, bias.slice(), [n])], h) : y;
+    });
   };
 
   const table = w.base('embeddings.tok_embeddings.weight', [config.vocabSize, H]);
@@ -56,28 +65,26 @@ export function buildModernBertEncoder(
   const maskI32 = g.node('Cast', [mask], 'mask_i32', { to: ONNX_DTYPE.INT32 });
   const mask2 = g.node('Cast', [mask], 'mask_f', { to: ONNX_DTYPE.FLOAT });
   const maskF = g.node('Unsqueeze', [mask2, g.int64('axes2', [2])], 'mask_f3');
-  const thirds = g.int64('qkv_split', [H, H, H]);
-  const halves = g.int64('wi_split', [I, I]);
 
   for (let i = 0; i < config.numLayers; i++) {
     const p = `layers.${i}`;
     const type = layout.layerTypes[i]!;
     // Layer 0's attn_norm is an Identity in transformers (the file has no weight for it).
     const attnIn = i === 0 ? x : layerNorm(x, `${p}.attn_norm`, `l${i}_attn_norm`);
-    const [q, k, v] = g.nodeN('Split', [dense(attnIn, `${p}.attn.Wqkv`, H, 3 * H, `l${i}_qkv`), thirds], [`l${i}_q`, `l${i}_k`, `l${i}_v`], { axis: 2 });
+    // Wqkv's rows: q = [0, H), k = [H, 2H), v = [2H, 3H).
+    const [q, k, v] = dense(attnIn, `${p}.attn.Wqkv`, H, 3 * H, `l${i}_qkv`, 3);
     const qr = rotary[type].apply(q!, `l${i}_q_rot`);
     const kr = rotary[type].apply(k!, `l${i}_k_rot`);
     const ctx =
       type === 'full_attention'
         ? perHeadAttention(g, qr, kr, v!, maskI32, heads, d, `l${i}`)
         : slidingWindowAttention(g, qr, kr, v!, mask2, heads, d, layout.slidingWindowHalf, `l${i}_local`);
-    x = g.node('Add', [x, dense(ctx, `${p}.attn.Wo`, H, H, `l${i}_attn_out`)], `l${i}_attn_residual`);
-    const [input, gate] = g.nodeN('Split', [dense(layerNorm(x, `${p}.mlp_norm`, `l${i}_mlp_norm`), `${p}.mlp.Wi`, H, 2 * I, `l${i}_wi`), halves], [`l${i}_input`, `l${i}_gate`], {
-      axis: 2,
-    });
+    x = g.node('Add', [x, dense(ctx, `${p}.attn.Wo`, H, H, `l${i}_attn_out`)[0]!], `l${i}_attn_residual`);
+    // Wi's rows: input = [0, I), gate = [I, 2I).
+    const [input, gate] = dense(layerNorm(x, `${p}.mlp_norm`, `l${i}_mlp_norm`), `${p}.mlp.Wi`, H, 2 * I, `l${i}_wi`, 2);
     // Gelu (com.microsoft) is the exact erf form, as hidden_activation "gelu"; ModernBERT applies it to the first half.
     const gated = g.node('Mul', [g.node('Gelu', [input!], `l${i}_gelu`, {}, MS_DOMAIN), gate!], `l${i}_gated`);
-    x = g.node('Add', [x, dense(gated, `${p}.mlp.Wo`, I, H, `l${i}_mlp_out`)], `l${i}_output`);
+    x = g.node('Add', [x, dense(gated, `${p}.mlp.Wo`, I, H, `l${i}_mlp_out`)[0]!], `l${i}_output`);
   }
   return { embeddingOutput, lastHidden: layerNorm(x, 'final_norm', 'final_norm'), maskF };
 }
