@@ -7,8 +7,12 @@
  * ModernBERT-base's sliding-window layers per token at each length: two all-sliding models of 12
  * and 2 layers take turns on the same documents, and their difference is 10 layers' time.
  *
+ * --window-docs encodes long documents (SciFact documents joined, about 2,000 words) with BERT-base at 512
+ * tokens, truncated against longDocuments 'window' (stride 0 and 128), the settings taking turns: the
+ * cost of reading a whole document.
+ *
  *   npm run bench [-- --docs 256 --threads 2 --configs 256x8,256x32,128x8,128x32 --precisions fp32,int8 --family-configs 256x8,512x8
- *                    --modernbert-configs 512x8,8192x1 --long-docs 2 --sliding-probe 512,8192]
+ *                    --modernbert-configs 512x8,8192x1 --long-docs 2 --sliding-probe 512,8192 --window-docs 16]
  *
  * Per configuration, one child process loads every variant and encodes the documents batch by
  * batch, the variants taking turns on each batch (the first one alternating), so that all see the
@@ -24,7 +28,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SparseEncoder } from '../src/encoder/sparse-encoder.js';
+import { SparseEncoder, type EncodeOptions } from '../src/encoder/sparse-encoder.js';
 import { measureMatMul } from './lib-matmul.js';
 import { readLongScifactDocs, readScifactDocs, writeRandomBertBaseSplade } from './lib-bench-data.js';
 import { BERT_BASE, MODERNBERT_BASE, gteSpladeFlops, modernBertSpladeFlops, spladeFlops } from './lib-random-bert.js';
@@ -160,6 +164,43 @@ async function slidingChild(folders: [string, string], seq: number, docsN: numbe
   }
 }
 
+interface WindowRow {
+  setting: string;
+  seconds: number;
+  windows: number;
+}
+
+/** BERT-base at 512 tokens on long documents: truncated, then in windows without and with overlap, taking turns per document. */
+async function windowChild(folder: string, docsN: number, threads: number): Promise<{ docs: number; tokens: number; rows: WindowRow[] }> {
+  const docs = readLongScifactDocs(docsN, 2000);
+  const encoder = await load(folder, 'fp32', threads);
+  try {
+    const settings: Array<[string, EncodeOptions]> = [
+      ['truncate', {}],
+      ['window, stride 0', { longDocuments: 'window' }],
+      ['window, stride 128', { longDocuments: 'window', stride: 128 }],
+    ];
+    const rows: WindowRow[] = settings.map(([setting]) => ({ setting, seconds: 0, windows: 0 }));
+    await encoder.encodeDocument(docs[0]!, { longDocuments: 'window' });
+    let tokens = 0;
+    for (const [i, d] of docs.entries()) {
+      tokens += (await encoder.tokenWindows(d, { task: 'document' })).textTokens;
+      for (let j = 0; j < settings.length; j++) {
+        const p = (i + j) % settings.length;
+        const [, options] = settings[p]!;
+        let runs = 0;
+        const t0 = performance.now();
+        await encoder.encodeDocument(d, { ...options, batchSize: 8, onBatch: (b) => (runs += b.texts) });
+        rows[p]!.seconds += (performance.now() - t0) / 1000;
+        rows[p]!.windows += options.longDocuments === 'window' ? runs : 1;
+      }
+    }
+    return { docs: docs.length, tokens, rows };
+  } finally {
+    await encoder.dispose();
+  }
+}
+
 function runChild<T>(mode: string, payload: unknown): T {
   const self = fileURLToPath(import.meta.url);
   const r = spawnSync(process.execPath, [...process.execArgv, self, mode, JSON.stringify(payload)], {
@@ -259,6 +300,11 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await slidingChild(folders, seq, docs, threads)));
     return;
   }
+  if (process.argv[2] === '--windows') {
+    const { folder, docs, threads } = JSON.parse(process.argv[3]!) as { folder: string; docs: number; threads: number };
+    process.stdout.write(JSON.stringify(await windowChild(folder, docs, threads)));
+    return;
+  }
   if (process.argv[2] === '--rss') {
     const { folder, cfg, threads, precision } = JSON.parse(process.argv[3]!) as { folder: string; cfg: BenchConfig; threads: number; precision: Precision };
     process.stdout.write(JSON.stringify(await rssChild(folder, cfg, threads, precision)));
@@ -273,12 +319,14 @@ async function main(): Promise<void> {
   const modernConfigs = parseConfigs(arg('modernbert-configs', '512x8,8192x1'));
   const longDocs = Number(arg('long-docs', '2'));
   const slidingSeqs = arg('sliding-probe', '512,8192').split(',').filter((x) => x !== '').map(Number);
+  const windowDocs = Number(arg('window-docs', '16'));
 
   const work = mkdtempSync(join(tmpdir(), 'sparse-encoder-bench-'));
   let precisionRows: Row[] = [];
   let familyRows: Row[] = [];
   let modernRows: Row[] = [];
   const sliding: SlidingResult[] = [];
+  let windows: { docs: number; tokens: number; rows: WindowRow[] } | undefined;
   try {
     process.stderr.write(`writing random BERT-base and GTE-base SPLADE models to ${work} ...\n`);
     const seqs = [...configs, ...familyConfigs].map((c) => c.maxSeqLength);
@@ -296,6 +344,10 @@ async function main(): Promise<void> {
         const variants: Variant[] = cfg.maxSeqLength <= 512 ? [{ family: 'bert', precision: 'fp32' }, { family: 'modernbert', precision: 'fp32' }] : [{ family: 'modernbert', precision: 'fp32' }];
         modernRows.push(...section([cfg], variants, modernFolder, cfg.maxSeqLength > 512 ? longDocs : docs, threads));
       }
+    }
+    if (windowDocs > 0) {
+      process.stderr.write('long documents in windows, BERT-base at 512 tokens ...\n');
+      windows = runChild('--windows', { folder: writeRandomBertBaseSplade(work, [512]).get(512)!, docs: windowDocs, threads });
     }
     if (slidingSeqs.length > 0) {
       const allSliding = (layers: number) => ({ shape: { ...MODERNBERT_BASE, layers }, layerTypes: new Array<string>(layers).fill('sliding_attention'), name: `modernbert-sliding${layers}` });
@@ -316,7 +368,7 @@ async function main(): Promise<void> {
   const spec = (cs: BenchConfig[]): string => cs.map((c) => `${c.maxSeqLength}x${c.batchSize}`).join(',');
   const command =
     `npm run bench -- --docs ${docs} --threads ${threads} --configs ${spec(configs)} ` +
-    `--precisions ${precisions.join(',')} --family-configs ${spec(familyConfigs)} --modernbert-configs ${spec(modernConfigs)} --long-docs ${longDocs} --sliding-probe ${slidingSeqs.join(',')}`;
+    `--precisions ${precisions.join(',')} --family-configs ${spec(familyConfigs)} --modernbert-configs ${spec(modernConfigs)} --long-docs ${longDocs} --sliding-probe ${slidingSeqs.join(',')} --window-docs ${windowDocs}`;
   md.push('## Encoding throughput: BERT-base-shaped SPLADE (random weights), onnxruntime-node CPU, fp32 and int8', '');
   md.push(`Command: \`${command}\``, '');
   md.push(
@@ -373,6 +425,18 @@ async function main(): Promise<void> {
     );
     const perToken = sliding.map((r) => ((r.seconds12 - r.seconds2) / 10 / r.tokens) * 1e6);
     sliding.forEach((r, i) => md.push(`| ${(r.tokens / r.docs).toFixed(0)} | ${r.docs} | ${r.seconds12.toFixed(2)} | ${r.seconds2.toFixed(2)} | ${perToken[i]!.toFixed(1)} | ${(perToken[i]! / perToken[0]!).toFixed(2)} |`));
+  }
+  if (windows !== undefined) {
+    md.push('', '### Long documents: truncated against token windows (BERT-base fp32, 512 tokens)', '');
+    md.push(
+      `${windows.docs} long documents (consecutive SciFact documents joined, at least 2,000 words; ${(windows.tokens / windows.docs).toFixed(0)} tokens each on average) ` +
+        'encoded one at a time with `encodeDocument(doc, { longDocuments, stride, batchSize: 8 })`, the settings taking turns document by document.',
+      '',
+      '| setting | windows per document | documents/s | × truncate time |',
+      '| --- | ---: | ---: | ---: |',
+    );
+    const base = windows.rows[0]!.seconds;
+    for (const r of windows.rows) md.push(`| ${r.setting} | ${(r.windows / windows.docs).toFixed(2)} | ${(windows.docs / r.seconds).toFixed(2)} | ${(r.seconds / base).toFixed(2)} |`);
   }
   process.stdout.write(md.join('\n') + '\n');
 }
