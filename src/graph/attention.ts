@@ -82,6 +82,23 @@ export function perHeadAttention(g: GraphBuilder, q: string, k: string, v: strin
 /** A masked score: exp() of it is 0 in float32, and it stays finite when two masks add up. */
 const MASKED = -1e30;
 
+/** Each graph's band initializers by window, shared by its sliding layers. */
+const BANDS = new WeakMap<GraphBuilder, Map<number, string>>();
+
+/** The [b, 3b] band bias: query r of a block sees window key c (offset c - b from the block start) iff |c - b - r| <= halfWindow. */
+function bandOf(g: GraphBuilder, b: number, halfWindow: number): string {
+  let bands = BANDS.get(g);
+  if (bands === undefined) BANDS.set(g, (bands = new Map()));
+  let name = bands.get(halfWindow);
+  if (name === undefined) {
+    const band = new Float32Array(b * 3 * b);
+    for (let r = 0; r < b; r++) for (let c = 0; c < 3 * b; c++) band[r * 3 * b + c] = Math.abs(c - b - r) <= halfWindow ? 0 : MASKED;
+    name = g.float(`band_${halfWindow}`, band, [b, 3 * b]);
+    bands.set(halfWindow, name);
+  }
+  return name;
+}
+
 /**
  * Symmetric sliding-window attention: query i sees key j iff |i - j| <= `halfWindow` and j is
  * not padding (ModernBERT's local layers). Costs O(S × window), not O(S²): the sequence is cut
@@ -136,14 +153,12 @@ export function slidingWindowAttention(
   // q kᵀ / sqrt(d), as transformers computes the scores.
   const scores = g.node('FusedMatMul', [qb, kw], `${hint}_scores`, { alpha: { float: 1 / Math.sqrt(headSize) }, transB: 1 }, MS_DOMAIN);
 
-  // Band: query r of a block sees window key c (offset c - b from the block start) iff |c - b - r| <= halfWindow.
-  const band = new Float32Array(b * 3 * b);
-  for (let r = 0; r < b; r++) for (let c = 0; c < 3 * b; c++) band[r * 3 * b + c] = Math.abs(c - b - r) <= halfWindow ? 0 : MASKED;
+  const band = bandOf(g, b, halfWindow);
   // Padding: the keys' mask laid out as the windows are, [B, 1, nb, 1, 3b].
   const maskBlocks = g.node('Reshape', [g.node('Pad', [maskF, pads([0, b, 0], padEnd, [], 'pads_m')], `${hint}_mask_pad`), i64('mask_blocked', [0, -1, b])], `${hint}_mask_blocks`);
   const maskWin = g.node('Reshape', [g.node('Gather', [maskBlocks, windowIndex], `${hint}_mask_gathered`, { axis: 1 }), i64('mask_win_shape', [0, -1, 3 * b])], `${hint}_mask_win`);
   const padBias = g.node('Mul', [g.node('Sub', [maskWin, g.scalarFloat(`${hint}_onef`, 1)], `${hint}_mask_off`), g.scalarFloat(`${hint}_masked`, -MASKED)], `${hint}_pad_bias`);
-  const bias = g.node('Add', [g.float(`${hint}_band`, band, [b, 3 * b]), g.node('Unsqueeze', [padBias, i64('axes13', [1, 3])], `${hint}_pad_bias5`)], `${hint}_bias`);
+  const bias = g.node('Add', [band, g.node('Unsqueeze', [padBias, i64('axes13', [1, 3])], `${hint}_pad_bias5`)], `${hint}_bias`);
   const probs = g.node('Softmax', [g.node('Add', [scores, bias], `${hint}_scores_masked`)], `${hint}_probs`, { axis: -1 });
   const ctx = g.node('MatMul', [probs, vw], `${hint}_ctx_blocks`);
   // [B, h, nb, b, d] → [B, nb × b, H] → the first S positions.

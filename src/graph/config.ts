@@ -188,6 +188,29 @@ export function parseTransformerConfig(json: unknown): TransformerConfig {
   };
 }
 
+/**
+ * Most positions a rotary model may declare: its cos/sin tables are built for every position
+ * (8,192 for GTE and ModernBERT; a hostile 1e9 would allocate terabytes).
+ */
+export const MAX_ROTARY_POSITIONS = 131072;
+
+/** `max_position_embeddings` of a rotary model, at most MAX_ROTARY_POSITIONS. */
+function rotaryPositions(json: Record<string, unknown>, fallback: number): number {
+  const n = intField(json, 'max_position_embeddings', fallback);
+  if (n < 1 || n > MAX_ROTARY_POSITIONS) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `config.json "max_position_embeddings" is ${n}; a rotary model may have 1 to ${MAX_ROTARY_POSITIONS}`, {
+      details: { key: 'max_position_embeddings' },
+    });
+  }
+  return n;
+}
+
+/**
+ * Largest sliding window built (`local_attention`): the blocked kernel holds a [w/2, 3w/2] band and
+ * scores in blocks of w/2 positions; published ModernBERT models use 128.
+ */
+export const MAX_LOCAL_ATTENTION = 2048;
+
 function unsupported(key: string, value: unknown, supported: string, family = 'GTE'): SparseEncoderError {
   return new SparseEncoderError('ERR_UNSUPPORTED_ARCHITECTURE', `${family} config.json "${key}" is ${JSON.stringify(value)}; only ${supported} is supported`, {
     details: { key, value },
@@ -227,7 +250,7 @@ function parseGteConfig(json: Record<string, unknown>, modelType: string | undef
   if (numHeads > 0 && (hiddenSize / numHeads) % 2 !== 0) {
     throw new SparseEncoderError('ERR_INVALID_CONFIG', `GTE head size ${hiddenSize / numHeads} must be even for rotary embeddings`, { details: { hiddenSize, numHeads } });
   }
-  const maxPos = intField(json, 'max_position_embeddings', 512);
+  const maxPos = rotaryPositions(json, 512);
   return {
     family: 'gte',
     modelType: modelType ?? 'new',
@@ -302,7 +325,10 @@ function parseModernBertConfig(json: Record<string, unknown>, modelType: string 
       ropeTheta[type] = numberField(p, 'rope_theta', ropeTheta[type]);
     }
   }
-  const maxPos = intField(json, 'max_position_embeddings', 8192);
+  const maxPos = rotaryPositions(json, 8192);
+  // A window that spans every position attends as a global layer does (the graph builds it so); a larger one is not built.
+  const half = Math.floor(localAttention / 2);
+  if (half < maxPos - 1 && localAttention > MAX_LOCAL_ATTENTION) throw no('local_attention', localAttention, `a window of at most ${MAX_LOCAL_ATTENTION} (or one spanning every position)`);
   return {
     family: 'modernbert',
     modelType: modelType ?? 'modernbert',
@@ -317,6 +343,6 @@ function parseModernBertConfig(json: Record<string, unknown>, modelType: string 
     layerNormEps: numberField(json, 'norm_eps', 1e-5),
     padTokenId: intField(json, 'pad_token_id', 50283),
     maxSequenceLength: maxPos,
-    modernbert: { layerTypes, ropeTheta, slidingWindowHalf: Math.floor(localAttention / 2) },
+    modernbert: { layerTypes, ropeTheta, slidingWindowHalf: half },
   };
 }

@@ -75,10 +75,11 @@ export function buildModernBertEncoder(
     const [q, k, v] = dense(attnIn, `${p}.attn.Wqkv`, H, 3 * H, `l${i}_qkv`, 3);
     const qr = rotary[type].apply(q!, `l${i}_q_rot`);
     const kr = rotary[type].apply(k!, `l${i}_k_rot`);
-    const ctx =
-      type === 'full_attention'
-        ? perHeadAttention(g, qr, kr, v!, maskI32, heads, d, `l${i}`)
-        : slidingWindowAttention(g, qr, kr, v!, mask2, heads, d, layout.slidingWindowHalf, `l${i}_local`);
+    // A sliding window that spans every position (local_attention / 2 >= positions - 1) masks nothing but padding.
+    const windowed = type === 'sliding_attention' && layout.slidingWindowHalf < positions - 1;
+    const ctx = windowed
+      ? slidingWindowAttention(g, qr, kr, v!, mask2, heads, d, layout.slidingWindowHalf, `l${i}_local`)
+      : perHeadAttention(g, qr, kr, v!, maskI32, heads, d, `l${i}`);
     x = g.node('Add', [x, dense(ctx, `${p}.attn.Wo`, H, H, `l${i}_attn_out`)[0]!], `l${i}_attn_residual`);
     // Wi's rows: input = [0, I), gate = [I, 2I).
     const [input, gate] = dense(layerNorm(x, `${p}.mlp_norm`, `l${i}_mlp_norm`), `${p}.mlp.Wi`, H, 2 * I, `l${i}_wi`, 2);

@@ -19,6 +19,7 @@ import { buildSpladeGraph } from '../../src/graph/transformer-graph.js';
 import { OnnxSession, type TensorData } from '../../src/runtime/session.js';
 import { fixture } from '../helpers/paths.js';
 import { loadSpladeFixture } from './fixture-models.js';
+import { assertVector } from '../encoder/fixture-data.js';
 
 const close = (a: number, b: number, tol: number): boolean => Math.abs(a - b) <= tol + tol * Math.abs(b);
 const FIXTURE_CONFIG = JSON.parse(readFileSync(join(fixture('splade-modernbert'), 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -68,6 +69,12 @@ test('settings whose math is not built are refused, naming the field', () => {
     );
   }
   assert.throws(() => parseTransformerConfig({ ...FIXTURE_CONFIG, layer_types: ['full_attention'] }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_CONFIG'));
+  // Sizes that would allocate without bound: rotary tables for every position, a band for a huge window.
+  assert.throws(() => parseTransformerConfig({ ...FIXTURE_CONFIG, max_position_embeddings: 1e9 }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_CONFIG') && e.message.includes('max_position_embeddings'));
+  assert.throws(
+    () => parseTransformerConfig({ ...FIXTURE_CONFIG, local_attention: 4096 }),
+    (e: unknown) => isSparseEncoderError(e, 'ERR_UNSUPPORTED_ARCHITECTURE') && e.message.includes('"local_attention"'),
+  );
   assert.throws(() => parseTransformerConfig({ ...FIXTURE_CONFIG, num_attention_heads: 32 }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_CONFIG'));
 });
 
@@ -124,6 +131,29 @@ test('a folder whose config.json has only the legacy keys gives bit-identical ve
     const vb = await b.encodeDocument(texts);
     va.forEach((v, i) => assert.deepEqual(vb[i], v, `text ${i}`));
     await Promise.all([a.dispose(), b.dispose()]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a window spanning every position attends as a global layer: within 64 tokens the same vectors as a ±64-token window', async () => {
+  // max_seq_length is 64: a window of ±64 sees every token of every fixture text, as the per-head global kernel does.
+  const dir = mkdtempSync(join(tmpdir(), 'modernbert-window-'));
+  try {
+    cpSync(fixture('splade-modernbert'), dir, { recursive: true });
+    const wide = { ...FIXTURE_CONFIG, max_position_embeddings: 64, local_attention: 1 << 20 };
+    assert.equal(parseTransformerConfig(wide).modernbert!.slidingWindowHalf, 1 << 19);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(wide));
+    const wide128 = join(dir, '..', `${dir.split('/').pop()}-128`);
+    cpSync(fixture('splade-modernbert'), wide128, { recursive: true });
+    writeFileSync(join(wide128, 'config.json'), JSON.stringify({ ...FIXTURE_CONFIG, local_attention: 128 }));
+    const texts = (JSON.parse(readFileSync(join(fixture('texts.json')), 'utf8')).texts as Array<{ text: string }>).map((t) => t.text);
+    const [a, b] = await Promise.all([SparseEncoder.fromPretrained(dir, { threads: 1 }), SparseEncoder.fromPretrained(wide128, { threads: 1 })]);
+    const va = await a.encodeDocument(texts);
+    const vb = await b.encodeDocument(texts);
+    va.forEach((v, i) => assertVector(v, { indices: Array.from(vb[i]!.indices), values: Array.from(vb[i]!.values) }, `text ${i}`));
+    await Promise.all([a.dispose(), b.dispose()]);
+    rmSync(wide128, { recursive: true, force: true });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
