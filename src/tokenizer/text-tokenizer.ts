@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
 import { assertRegularFile, readRegularFile } from '../files/local-files.js';
 import { join } from 'node:path';
-import { Tokenizer } from 'tokenizers';
 import { SparseEncoderError } from '../errors.js';
+import { firstLine, type SpecialTemplate, type TokenizerEngine, type TokenizerEngineKind } from './engine.js';
+import { JsEngine } from './js-engine.js';
+import { NativeEngine, type TokenizerSource } from './native-engine.js';
 import { tokenizerJsonFromSlowFiles } from './slow-conversion.js';
+
+export type { TokenizerEngineKind } from './engine.js';
 
 /**
  * transformers writes `model_max_length = int(1e30)` when a tokenizer has no limit; anything this
@@ -28,6 +32,8 @@ export interface TextTokenizerOptions {
   maxLength?: number;
   /** Add the special tokens of the post-processor ([CLS]/[SEP], <s>/</s>). Default: true. */
   addSpecialTokens?: boolean;
+  /** `native` (the Rust `tokenizers` bindings) or `js` (pure JavaScript, no offsets). Default `native`. */
+  engine?: TokenizerEngineKind;
 }
 
 /** Token ids of a batch, one unpadded row per text (padding is the runner's business). */
@@ -53,19 +59,13 @@ export interface TokenWindows {
 export type SpecialTokensMap = Record<string, string>;
 
 /**
- * A Hugging Face fast tokenizer (`tokenizer.json`) through the official `tokenizers` bindings,
- * with the truncation sentence-transformers applies and no padding.
+ * A Hugging Face fast tokenizer (`tokenizer.json`) with the truncation sentence-transformers
+ * applies and no padding, run by a {@link TokenizerEngine}: the native `tokenizers` bindings, or
+ * the pure-JavaScript `@huggingface/tokenizers` (same ids; no offsets).
  */
 export class TextTokenizer {
-  /** A second tokenizer on the same files without truncation or special tokens, for windows. */
-  private untruncated: Tokenizer | undefined;
-  /** The special tokens around a single text and their type ids (see specialTemplate). */
-  private template: { prefix: number[]; suffix: number[]; prefixTypes: number[]; suffixTypes: number[]; textType: number } | undefined;
-
   private constructor(
-    private readonly tokenizer: Tokenizer,
-    /** Builds another instance from the same files (tokenizer settings are per instance). */
-    private readonly reload: () => Tokenizer,
+    private readonly engine: TokenizerEngine,
     /** The folder the files were read from. */
     readonly folder: string,
     /** `model_max_length` of tokenizer_config.json; undefined when absent or "no limit". */
@@ -89,17 +89,17 @@ export class TextTokenizer {
     const file = join(folder, 'tokenizer.json');
     const config = await readTokenizerConfig(folder);
     const specialTokens = await readSpecialTokensMap(folder);
-    let tokenizer: Tokenizer;
-    let reload: () => Tokenizer;
+    const modelMaxLength = modelMaxLengthOf(config);
+    const maxLength = options.maxLength ?? modelMaxLength;
+    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 1)) {
+      throw new SparseEncoderError('ERR_INVALID_CONFIG', `max length ${maxLength} for the tokenizer in ${folder} is not a positive integer`);
+    }
+    const kind = options.engine ?? 'native';
+    let source: TokenizerSource;
     if (existsSync(file)) {
-      // The tokenizers package reads the file itself: check it is a regular file of sane size first.
+      // The native library reads the file itself: check it is a regular file of sane size first.
       await assertRegularFile(file, 'tokenizer file');
-      try {
-        tokenizer = Tokenizer.fromFile(file);
-      } catch (err) {
-        throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${file}: ${firstLine(err)}`, { cause: err, details: { path: file } });
-      }
-      reload = () => Tokenizer.fromFile(file);
+      source = { file };
     } else {
       const json = await tokenizerJsonFromSlowFiles(folder, config, specialTokens);
       if (json === undefined) {
@@ -107,64 +107,36 @@ export class TextTokenizer {
           details: { path: file },
         });
       }
-      try {
-        tokenizer = Tokenizer.fromString(json);
-      } catch (err) {
-        throw new SparseEncoderError('ERR_TOKENIZER', `cannot build a tokenizer from the vocabulary files in ${folder}: ${firstLine(err)}`, { cause: err, details: { path: folder } });
-      }
-      reload = () => Tokenizer.fromString(json);
+      source = { json };
     }
-    const modelMaxLength = modelMaxLengthOf(config);
-    const maxLength = options.maxLength ?? modelMaxLength;
-    const addSpecialTokens = options.addSpecialTokens ?? true;
-    // tokenizer.json may carry its own padding/truncation; we decide both here. (The bindings want
-    // the strategy as the enum name but the direction in lower case.)
-    tokenizer.disablePadding();
-    if (maxLength === undefined) tokenizer.disableTruncation();
-    else {
-      if (!Number.isInteger(maxLength) || maxLength < 1) {
-        throw new SparseEncoderError('ERR_INVALID_CONFIG', `max length ${maxLength} for the tokenizer in ${folder} is not a positive integer`);
-      }
-      try {
-        tokenizer.setTruncation(maxLength, { strategy: 'LongestFirst' as never, direction: 'right' });
-      } catch (err) {
-        throw new SparseEncoderError('ERR_TOKENIZER', `cannot truncate to ${maxLength} tokens with ${file}: ${firstLine(err)}`, { cause: err });
-      }
-    }
+    let engine: TokenizerEngine;
+    if (kind === 'native') engine = NativeEngine.create(source, maxLength, 'file' in source ? file : `the vocabulary files in ${folder}`);
+    else if (kind === 'js') engine = JsEngine.create(await tokenizerJsonOf(source, file), config, 'file' in source ? file : `the vocabulary files in ${folder}`);
+    else throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `tokenizer engine must be "native" or "js", got ${JSON.stringify(kind)}`);
     const tokenizerClass = typeof config['tokenizer_class'] === 'string' ? (config['tokenizer_class'] as string) : undefined;
-    return new TextTokenizer(
-      tokenizer, reload, folder, modelMaxLength, maxLength, addSpecialTokens,
-      returnsTokenTypeIds(config, tokenizerClass), specialTokens, tokenizerClass,
-    );
+    return new TextTokenizer(engine, folder, modelMaxLength, maxLength, options.addSpecialTokens ?? true, returnsTokenTypeIds(config, tokenizerClass), specialTokens, tokenizerClass);
+  }
+
+  /** Which implementation tokenizes. */
+  get engineKind(): TokenizerEngineKind {
+    return this.engine.kind;
   }
 
   /** Tokenizes `texts` as they are (no strip, no prompt): one unpadded, truncated row per text. */
   async encode(texts: readonly string[]): Promise<TokenizedBatch> {
-    if (texts.length === 0) return this.returnsTokenTypeIds ? { ids: [], typeIds: [] } : { ids: [] };
-    let encodings;
-    try {
-      encodings = await this.tokenizer.encodeBatch(texts as string[], { addSpecialTokens: this.addSpecialTokens });
-    } catch (err) {
-      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
-    }
-    const ids = encodings.map((e) => e.getIds());
+    const encodings = await this.engine.encode(texts, this.addSpecialTokens, this.maxLength);
+    const ids = encodings.map((e) => e.ids);
     if (!this.returnsTokenTypeIds) return { ids };
-    return { ids, typeIds: encodings.map((e) => e.getTypeIds()) };
+    return { ids, typeIds: encodings.map((e) => e.typeIds) };
   }
 
   /**
-   * Token counts of `texts` as {@link encode} tokenizes them, and whether truncation cut each one
-   * (the encoding has overflowing parts): for token budgets and for refusing over-long inputs.
+   * Token counts of `texts` as {@link encode} tokenizes them, and whether truncation cut each one:
+   * for token budgets and for refusing over-long inputs.
    */
   async lengths(texts: readonly string[]): Promise<Array<{ tokens: number; truncated: boolean }>> {
     if (texts.length === 0) return [];
-    let encodings;
-    try {
-      encodings = await this.tokenizer.encodeBatch(texts as string[], { addSpecialTokens: this.addSpecialTokens });
-    } catch (err) {
-      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
-    }
-    return encodings.map((e) => ({ tokens: e.getIds().length, truncated: e.getOverflowing().length > 0 }));
+    return (await this.engine.encode(texts, this.addSpecialTokens, this.maxLength)).map((e) => ({ tokens: e.ids.length, truncated: e.truncated }));
   }
 
   /**
@@ -175,7 +147,7 @@ export class TextTokenizer {
    * window, identical to {@link encode}'s row; an empty text is one window of the special tokens.
    */
   async windows(texts: readonly string[], windowTokens: number, overlap: number): Promise<TokenWindows[]> {
-    const template = await this.specialTemplate();
+    const template: SpecialTemplate = this.addSpecialTokens ? await this.engine.template() : { prefix: [], suffix: [], prefixTypes: [], suffixTypes: [], textType: 0 };
     const room = windowTokens - template.prefix.length - template.suffix.length;
     if (!Number.isInteger(windowTokens) || room < 1) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `windowTokens must leave room for text beside the ${template.prefix.length + template.suffix.length} special tokens, got ${windowTokens}`);
@@ -184,15 +156,7 @@ export class TextTokenizer {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `stride (tokens shared by consecutive windows) must be an integer from 0 to ${room - 1}, got ${overlap}`);
     }
     if (texts.length === 0) return [];
-    this.untruncated ??= this.plain(this.reload());
-    let encodings;
-    try {
-      encodings = await this.untruncated.encodeBatch(texts as string[], { addSpecialTokens: false });
-    } catch (err) {
-      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
-    }
-    return encodings.map((e) => {
-      const ids = e.getIds();
+    return (await this.engine.content(texts)).map((ids) => {
       const rows: number[][] = [];
       const types: number[][] = [];
       for (let start = 0; ; start += room - overlap) {
@@ -205,62 +169,16 @@ export class TextTokenizer {
     });
   }
 
-  /** The special tokens around a single text, read from how the tokenizer wraps a one-word text. */
-  private async specialTemplate(): Promise<NonNullable<TextTokenizer['template']>> {
-    if (this.template !== undefined) return this.template;
-    if (!this.addSpecialTokens) return (this.template = { prefix: [], suffix: [], prefixTypes: [], suffixTypes: [], textType: 0 });
-    let e;
-    try {
-      e = await this.tokenizer.encode('a', null, { addSpecialTokens: true });
-    } catch (err) {
-      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
-    }
-    const ids = e.getIds();
-    const types = e.getTypeIds();
-    const special = e.getSpecialTokensMask();
-    let first = 0;
-    while (first < ids.length && special[first] === 1) first++;
-    let last = ids.length;
-    while (last > first && special[last - 1] === 1) last--;
-    this.template = {
-      prefix: ids.slice(0, first),
-      suffix: ids.slice(last),
-      prefixTypes: types.slice(0, first),
-      suffixTypes: types.slice(last),
-      textType: types[first] ?? 0,
-    };
-    return this.template;
-  }
-
-  /** `t` with no padding and no truncation. */
-  private plain(t: Tokenizer): Tokenizer {
-    t.disablePadding();
-    t.disableTruncation();
-    return t;
-  }
-
   /**
    * Every token of `text` with its id, vocabulary string, whether it is special, and its byte span
    * in `text` (UTF-8; null for special tokens), as text-embeddings-inference's /tokenize reports.
+   * The native engine only (ERR_TOKENIZER otherwise).
    */
   async tokens(text: string, addSpecialTokens: boolean): Promise<Array<{ id: number; token: string; special: boolean; start: number | null; stop: number | null }>> {
-    let e;
-    try {
-      e = await this.tokenizer.encode(text, null, { addSpecialTokens });
-    } catch (err) {
-      throw new SparseEncoderError('ERR_TOKENIZER', `tokenization failed: ${firstLine(err)}`, { cause: err });
-    }
-    const ids = e.getIds();
-    const tokens = e.getTokens();
-    const offsets = e.getOffsets();
-    const special = e.getSpecialTokensMask();
-    // The bindings report offsets in Unicode code points; TEI's are UTF-8 bytes.
+    const tokens = await this.engine.tokens(text, addSpecialTokens);
+    // The engines report offsets in Unicode code points; TEI's are UTF-8 bytes.
     const byteAt = utf8Offsets(text);
-    return ids.map((id, i) => {
-      const isSpecial = special[i] === 1;
-      const [start, stop] = offsets[i] ?? [0, 0];
-      return { id, token: tokens[i] ?? '', special: isSpecial, start: isSpecial ? null : byteAt(start!), stop: isSpecial ? null : byteAt(stop!) };
-    });
+    return tokens.map((t) => ({ ...t, start: t.start === null ? null : byteAt(t.start), stop: t.stop === null ? null : byteAt(t.stop) }));
   }
 
   /** The text of `ids` (`skipSpecialTokens`: leave out [CLS], [SEP], <s> ...). */
@@ -269,31 +187,37 @@ export class TextTokenizer {
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= size) throw new SparseEncoderError('ERR_INVALID_INPUT', `token id ${id} is outside the vocabulary (0..${size - 1})`);
     }
-    try {
-      return await this.tokenizer.decode(ids as number[], skipSpecialTokens);
-    } catch (err) {
-      throw new SparseEncoderError('ERR_TOKENIZER', `decoding failed: ${firstLine(err)}`, { cause: err });
-    }
+    return this.engine.decode(ids, skipSpecialTokens);
   }
 
   /** The vocabulary string of `id` (`##ing`, `Ġworld`, `[CLS]`), or undefined outside the vocabulary. */
   idToToken(id: number): string | undefined {
-    return this.tokenizer.idToToken(id) ?? undefined;
+    return this.engine.idToToken(id);
   }
 
   tokenToId(token: string): number | undefined {
-    return this.tokenizer.tokenToId(token) ?? undefined;
+    return this.engine.tokenToId(token);
   }
 
   /** Vocabulary size including added tokens. */
   get vocabSize(): number {
-    return this.tokenizer.getVocabSize(true);
+    return this.engine.vocabSize;
   }
 
   /** Id of the padding token (special_tokens_map.json `pad_token`), if the vocabulary has it. */
   get padTokenId(): number | undefined {
     const pad = this.specialTokens['pad_token'];
     return pad === undefined ? undefined : this.tokenToId(pad);
+  }
+}
+
+/** The parsed tokenizer.json of a source (read with the size bound of model files). */
+async function tokenizerJsonOf(source: TokenizerSource, file: string): Promise<unknown> {
+  try {
+    return JSON.parse('json' in source ? source.json : (await readRegularFile(file, 'tokenizer file')).toString('utf8'));
+  } catch (err) {
+    if (err instanceof SparseEncoderError) throw err;
+    throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${file}: ${firstLine(err)}`, { cause: err, details: { path: file } });
   }
 }
 
@@ -307,9 +231,6 @@ function utf8Offsets(text: string): (codePointOffset: number) => number {
   return (o) => bytes[Math.max(0, Math.min(bytes.length - 1, o))]!;
 }
 
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
-}
 
 async function readJsonObject(path: string): Promise<Record<string, unknown> | undefined> {
   if (!existsSync(path)) return undefined;

@@ -122,6 +122,8 @@ test('a static query route windows to the presence vector of every token; CSR re
     const got = await free.encodeQuery(long, { longDocuments: 'window' });
     assert.deepEqual(got, (await free.encodeTokens([all], { task: 'query' }))[0]);
     assert.notDeepEqual(got, await free.encodeQuery(long), 'truncation at 512 drops the tail');
+    // The static route adds no special tokens; its over-long texts are still seen as such (the native bindings record no overflow there).
+    await assert.rejects(free.encodeQuery(long, { truncate: false }), (e: unknown) => isSparseEncoderError(e, 'ERR_INPUT_TOO_LONG'));
   } finally {
     await free.dispose();
   }
