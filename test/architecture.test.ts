@@ -64,7 +64,8 @@ test('source folders import only the layers below them', () => {
     const allowed = ALLOWED[from];
     assert.ok(allowed, `unknown source area '${from}' (${relative(SRC, file)}): add it to ARCHITECTURE.md and this test`);
     for (const spec of imports(readFileSync(file, 'utf8'))) {
-      if (spec === 'onnxruntime-node' && from !== 'runtime') violations.push(`${relative(SRC, file)} imports onnxruntime-node (only runtime/ may)`);
+      if ((spec === 'onnxruntime-node' || spec === 'onnxruntime-web') && from !== 'runtime') violations.push(`${relative(SRC, file)} imports ${spec} (only runtime/ may)`);
+      if ((spec === 'tokenizers' || spec === '@huggingface/tokenizers') && from !== 'tokenizer') violations.push(`${relative(SRC, file)} imports ${spec} (only tokenizer/ may)`);
       if (!spec.startsWith('.')) continue;
       const target = resolve(dirname(file), spec);
       const to = area(target.replace(/\.js$/, '.ts'));

@@ -1,5 +1,6 @@
 import { SparseEncoderError } from '../errors.js';
 import type { QuantizeOptions } from '../graph/quantize.js';
+import type { RuntimeBackend } from '../runtime/session.js';
 import { resolveModel } from '../hub/resolve.js';
 import type { ResolveProgressEvent } from '../hub/types.js';
 import { loadSparseModel, type SparseModel } from '../modules/load-model.js';
@@ -12,6 +13,7 @@ import { readEncoderConfig, type EncoderConfig, type SimilarityFnName } from './
 export type { SimilarityFnName } from './model-config.js';
 export type { SentenceTransformersCompat, TokenizedText } from '../modules/route.js';
 export type { TokenWindows } from '../tokenizer/text-tokenizer.js';
+export type { RuntimeBackend } from '../runtime/session.js';
 
 /** Which branch of the model a call uses; for a model without a Router all three are the same. */
 export type EncodeTask = 'query' | 'document';
@@ -67,6 +69,15 @@ export interface SparseEncoderLoadOptions {
    * all-zero vector (5.x raised). Default `'6'`.
    */
   compat?: SentenceTransformersCompat;
+  /**
+   * `'native'`: onnxruntime-node and the Rust `tokenizers` bindings (Node's fastest). `'wasm'`:
+   * onnxruntime-web's WebAssembly build and the pure-JavaScript tokenizer, what browsers, Deno and
+   * Bun run, and Node where native binaries cannot load; the same vectors within float tolerance
+   * (the parity suite runs every fixture on both), slower, one thread unless the first session
+   * asks for more, weights up to 3 GiB, and `tokens()` (byte offsets) unavailable. Needs the
+   * `onnxruntime-web` package. Default `'native'`.
+   */
+  backend?: RuntimeBackend;
 }
 
 /** Progress of an encode call, as data: `done` of `total` texts are encoded. */
@@ -189,6 +200,8 @@ export interface ModelInfo {
    * vocabulary projection). Models without a transformer (static embeddings alone) report `fp32`.
    */
   precision: Precision;
+  /** Which onnxruntime and tokenizer run the model (the `backend` load option). */
+  backend: RuntimeBackend;
 }
 
 /** What `modelInfo.precision` reports. */
@@ -229,6 +242,10 @@ export class SparseEncoder {
     if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `threads must be a positive integer, got ${options.threads}`);
     }
+    const backend = options.backend ?? 'native';
+    if (backend !== 'native' && backend !== 'wasm') {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `backend must be "native" or "wasm", got ${JSON.stringify(backend)}`);
+    }
     const compat = options.compat ?? '6';
     if (compat !== '5' && compat !== '6') {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `compat must be "5" or "6", got ${JSON.stringify(compat)}`);
@@ -251,6 +268,7 @@ export class SparseEncoder {
       ...(options.threads === undefined ? {} : { threads: options.threads }),
       ...(quantize === undefined ? {} : { quantize }),
       compat,
+      backend,
     });
     const info: ModelInfo = {
       folder: resolved.folder,
@@ -262,6 +280,7 @@ export class SparseEncoder {
       defaultRoute: model.defaultRoute,
       queryKind: (model.routes.get('query') ?? model.routes.get(model.defaultRoute)!).kind,
       precision: quantize === undefined ? 'fp32' : quantize.vocabProjection === false ? 'int8+fp32-vocab' : 'int8',
+      backend,
     };
     return new SparseEncoder(model, config, info, options.maxActiveDims, compat);
   }

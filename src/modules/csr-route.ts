@@ -3,7 +3,7 @@ import type { SparseVector } from '../sparse/vector.js';
 import { topKByMagnitude } from '../sparse/vector.js';
 import { loadStateDict } from '../weights/load.js';
 import { MeanPooledTransformer } from './dense-transformer.js';
-import { loadOptionsOf } from './splade-transformer.js';
+import { loadOptionsOf, tokenizerEngineOf } from './splade-transformer.js';
 import type { TransformerLoadOptions } from './splade-transformer.js';
 import type { PoolingMode } from './pooling-config.js';
 import type { SparseAutoEncoder } from './sparse-auto-encoder.js';
@@ -38,7 +38,7 @@ export class CsrRoute extends TransformerRoute implements SparseRoute {
         details: { folder, pooling },
       });
     }
-    const input = await TransformerInput.load(folder, options.compat);
+    const input = await TransformerInput.load(folder, options.compat, tokenizerEngineOf(options.backend));
     if (input.config.hiddenSize !== sae.inputDim) {
       throw new SparseEncoderError('ERR_SHAPE_MISMATCH', `${folder}: transformer hidden size ${input.config.hiddenSize} does not match the SparseAutoEncoder input_dim ${sae.inputDim}`);
     }

@@ -4,7 +4,7 @@ import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { topKByMagnitude } from '../sparse/vector.js';
 import { loadStateDict, locateWeights } from '../weights/load.js';
-import { TextTokenizer, type TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+import { TextTokenizer, type TokenizedBatch, type TokenizerEngineKind } from '../tokenizer/text-tokenizer.js';
 import { readJson, readJsonObject, optionalString } from './json.js';
 import type { RouteEncodeOptions, SparseRoute } from './route.js';
 
@@ -30,8 +30,8 @@ export class SparseStaticEmbedding implements SparseRoute {
    * or, when there is no weights file, an `idf.json` `{token: weight}` (or the JSON file named
    * by a `path` entry of the module's config.json).
    */
-  static async load(folder: string): Promise<SparseStaticEmbedding> {
-    const tokenizer = await TextTokenizer.fromFolder(folder, { addSpecialTokens: false });
+  static async load(folder: string, engine: TokenizerEngineKind = 'native'): Promise<SparseStaticEmbedding> {
+    const tokenizer = await TextTokenizer.fromFolder(folder, { addSpecialTokens: false, engine });
     const found = await locateWeights(folder);
     if (found !== undefined) {
       const st = found.path;

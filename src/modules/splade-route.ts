@@ -2,7 +2,7 @@ import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { emptyVector, topKByMagnitude } from '../sparse/vector.js';
 import { loadStateDict } from '../weights/load.js';
-import { loadOptionsOf, SpladeTransformer } from './splade-transformer.js';
+import { loadOptionsOf, SpladeTransformer, tokenizerEngineOf } from './splade-transformer.js';
 import type { TransformerLoadOptions } from './splade-transformer.js';
 import type { SpladePoolingConfig } from './splade-pooling.js';
 import { architectureOf } from './transformer-config.js';
@@ -31,7 +31,7 @@ export class SpladeRoute extends TransformerRoute implements SparseRoute {
   }
 
   static async load(folder: string, pooling: SpladePoolingConfig, options: SpladeRouteOptions = {}): Promise<SpladeRoute> {
-    const input = await TransformerInput.load(folder, options.compat);
+    const input = await TransformerInput.load(folder, options.compat, tokenizerEngineOf(options.backend));
     const architecture = architectureOf(input.module.modelConfig);
     if (architecture !== undefined && !architecture.endsWith('ForMaskedLM')) {
       // transformers would attach a freshly initialised MLM head: the output would be noise.

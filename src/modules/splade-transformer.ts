@@ -5,7 +5,8 @@ import type { QuantizeOptions } from '../graph/quantize.js';
 import { buildSpladeModel, GRAPH_NAMES, takesTokenTypeIds } from '../graph/transformer-graph.js';
 import type { SpladeActivation, SpladePoolingMode } from '../graph/transformer-graph.js';
 import { OnnxSession } from '../runtime/session.js';
-import type { GraphOptimizationLevel } from '../runtime/session.js';
+import type { GraphOptimizationLevel, RuntimeBackend } from '../runtime/session.js';
+import type { TokenizerEngineKind } from '../tokenizer/text-tokenizer.js';
 import { padSubBatch, planSubBatches, validateTokenBatch } from '../runtime/token-batches.js';
 import type { TokenBatch } from '../runtime/token-batches.js';
 import { emptyVector } from '../sparse/vector.js';
@@ -20,6 +21,8 @@ export type { SpladeActivation, SpladePoolingMode } from '../graph/transformer-g
 export const DEFAULT_MAX_TOKENS_PER_RUN = 2048;
 
 export interface TransformerRuntimeOptions {
+  /** Which onnxruntime runs the graph: `native` (onnxruntime-node) or `wasm` (onnxruntime-web). Default `native`. */
+  backend?: RuntimeBackend;
   /** Intra-op threads. Default: `os.availableParallelism()`. */
   threads?: number;
   /** Cap on rows × padded length per run; bounds memory and keeps MatMuls fast. Default 2048. */
@@ -31,7 +34,7 @@ export interface TransformerRuntimeOptions {
 }
 
 /** What a model loader passes down to each transformer module. */
-export type TransformerLoadOptions = Pick<TransformerRuntimeOptions, 'threads' | 'quantize'> & {
+export type TransformerLoadOptions = Pick<TransformerRuntimeOptions, 'threads' | 'quantize' | 'backend'> & {
   /** Text preparation of which sentence-transformers version. Default `'6'`. */
   compat?: SentenceTransformersCompat;
 };
@@ -41,7 +44,13 @@ export function loadOptionsOf(options: TransformerLoadOptions): TransformerLoadO
   return {
     ...(options.threads === undefined ? {} : { threads: options.threads }),
     ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
   };
+}
+
+/** The tokenizer engine that goes with a backend: the Rust bindings with onnxruntime-node, pure JavaScript with the wasm backend. */
+export function tokenizerEngineOf(backend: RuntimeBackend | undefined): TokenizerEngineKind {
+  return backend === 'wasm' ? 'js' : 'native';
 }
 
 export interface SpladeTransformerOptions extends TransformerRuntimeOptions {
@@ -104,6 +113,7 @@ export class TransformerSession {
     const maxTokens = resolveMaxTokens(options.maxTokensPerRun);
     const session = await OnnxSession.fromModel(build(resolved), {
       ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+      ...(options.backend !== undefined ? { backend: options.backend } : {}),
       ...(options.graphOptimizationLevel !== undefined ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
     });
     return new TransformerSession(session, resolved, maxTokens);

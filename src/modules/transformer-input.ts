@@ -1,7 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import { parseTransformerConfig, type TransformerConfig } from '../graph/config.js';
 import { pythonStrip } from '../tokenizer/strip.js';
-import { TextTokenizer, modelMaxLengthOf, readTokenizerConfig, type TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+import { TextTokenizer, modelMaxLengthOf, readTokenizerConfig, type TokenizedBatch, type TokenizerEngineKind } from '../tokenizer/text-tokenizer.js';
 import type { SentenceTransformersCompat } from './route.js';
 import { readTransformerModuleConfig, type TransformerModuleConfig } from './transformer-config.js';
 
@@ -19,13 +19,13 @@ export class TransformerInput {
     private readonly strip: boolean,
   ) {}
 
-  static async load(folder: string, compat: SentenceTransformersCompat = '6'): Promise<TransformerInput> {
+  static async load(folder: string, compat: SentenceTransformersCompat = '6', engine: TokenizerEngineKind = 'native'): Promise<TransformerInput> {
     const tokenizerModelMax = modelMaxLengthOf(await readTokenizerConfig(folder));
     const module = await readTransformerModuleConfig(folder, tokenizerModelMax);
     const config = parseTransformerConfig(module.modelConfig);
     // A length past the position table would fail inside the runtime; Python fails there too.
     const maxSeqLength = Math.min(module.maxSeqLength ?? config.maxSequenceLength, config.maxSequenceLength);
-    const tokenizer = await TextTokenizer.fromFolder(folder, { maxLength: maxSeqLength, addSpecialTokens: true });
+    const tokenizer = await TextTokenizer.fromFolder(folder, { maxLength: maxSeqLength, addSpecialTokens: true, engine });
     return new TransformerInput(module, config, tokenizer, maxSeqLength, compat === '5');
   }
 

@@ -1,7 +1,9 @@
 /**
- * The only importer of onnxruntime-node. Wraps an InferenceSession: creation from model bytes,
- * feeds validated against the model's declared inputs before they reach native code, errors
- * turned into SparseEncoderError.
+ * The only importer of onnxruntime (node and web). Wraps an InferenceSession: creation from model
+ * bytes, feeds validated against the model's declared inputs before they reach native code, errors
+ * turned into SparseEncoderError. Two backends with one API: `native` (onnxruntime-node, CPU) and
+ * `wasm` (onnxruntime-web's WebAssembly build, the one browsers, Deno, Bun and Node without native
+ * binaries run; an optional peer dependency, loaded only when asked for).
  *
  * Note: onnxruntime-node runs `run()` on the JavaScript thread (it is only deferred with
  * setImmediate), so the event loop is blocked while a batch computes. Servers that must stay
@@ -10,13 +12,50 @@
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { SparseEncoderError } from '../errors.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
+/** Which onnxruntime runs the graphs: `native` (onnxruntime-node) or `wasm` (onnxruntime-web, WebAssembly). */
+export type RuntimeBackend = 'native' | 'wasm';
+
+/** The part of either package's API used here (onnxruntime-common's, shared by both). */
+interface Ort {
+  InferenceSession: typeof InferenceSession;
+  Tensor: typeof Tensor;
+  env: { wasm: { numThreads?: number } };
+}
+
+const loaded = new Map<RuntimeBackend, Promise<Ort>>();
+
+/** The backend's package, imported once, on first use. */
+function ortOf(backend: RuntimeBackend): Promise<Ort> {
+  let p = loaded.get(backend);
+  if (p === undefined) {
+    p = (backend === 'native' ? import('onnxruntime-node') : import('onnxruntime-web')).then(
+      (m) => m as unknown as Ort,
+      (cause: unknown) => {
+        loaded.delete(backend);
+        const pkg = backend === 'native' ? 'onnxruntime-node' : 'onnxruntime-web';
+        throw new SparseEncoderError('ERR_RUNTIME', `the ${backend} backend needs the ${pkg} package, which could not be loaded (npm install ${pkg}): ${(cause as Error)?.message ?? String(cause)}`, { cause });
+      },
+    );
+    loaded.set(backend, p);
+  }
+  return p;
+}
+
+/** WebAssembly's memory is 32-bit: a model's weights and its activations share 4 GiB. */
+const WASM_MAX_WEIGHT_BYTES = 3 * 2 ** 30;
+
 export interface SessionOptions {
-  /** Threads used inside one operator (matmuls). Default: `os.availableParallelism()`. */
+  /** `native` (onnxruntime-node) or `wasm` (onnxruntime-web). Default `native`. */
+  backend?: RuntimeBackend;
+  /**
+   * Threads used inside one operator (matmuls). Default: `os.availableParallelism()`. The wasm
+   * backend takes the first session's setting for the whole process (onnxruntime-web's), 1 by default.
+   */
   intraOpNumThreads?: number;
   /** Threads running independent operators in parallel (only with a parallel executor). Default: 1. */
   interOpNumThreads?: number;
@@ -85,7 +124,12 @@ export class OnnxSession {
   readonly inputs: readonly ValueSpec[];
   readonly outputs: readonly ValueSpec[];
 
-  private constructor(session: InferenceSession) {
+  private constructor(
+    session: InferenceSession,
+    private readonly ort: Ort,
+    /** Which onnxruntime runs this session. */
+    readonly backend: RuntimeBackend,
+  ) {
     this.session = session;
     this.inputs = metadataToSpecs(session.inputMetadata);
     this.outputs = metadataToSpecs(session.outputMetadata);
@@ -95,25 +139,35 @@ export class OnnxSession {
    * Creates a CPU session from serialized ONNX model bytes (or a model file path). Parsing and
    * optimisation block the thread.
    */
-  static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<OnnxSession> {
-    const intra = positiveInt('intraOpNumThreads', options.intraOpNumThreads, availableParallelism());
+  static async create(model: Uint8Array | string, options: SessionOptions = {}, externalData?: { path: string; data: Uint8Array }): Promise<OnnxSession> {
+    const backend = options.backend ?? 'native';
+    if (backend !== 'native' && backend !== 'wasm') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `backend must be "native" or "wasm", got ${JSON.stringify(backend)}`);
+    const intra = positiveInt('intraOpNumThreads', options.intraOpNumThreads, backend === 'native' ? availableParallelism() : 1);
     const inter = positiveInt('interOpNumThreads', options.interOpNumThreads, 1);
     const level = options.graphOptimizationLevel ?? 'all';
     if (!['disabled', 'basic', 'extended', 'all'].includes(level)) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `graphOptimizationLevel must be disabled, basic, extended or all, got ${JSON.stringify(level)}`);
     }
-    const sessionOptions: InferenceSession.SessionOptions = {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: intra,
-      interOpNumThreads: inter,
-      graphOptimizationLevel: level,
-      executionMode: 'sequential',
-      logSeverityLevel: 3,
-      extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
-    };
+    const ort = await ortOf(backend);
+    const common = { graphOptimizationLevel: level, executionMode: 'sequential', logSeverityLevel: 3 } as const;
+    let sessionOptions: InferenceSession.SessionOptions;
+    if (backend === 'native') {
+      sessionOptions = {
+        ...common,
+        executionProviders: ['cpu'],
+        intraOpNumThreads: intra,
+        interOpNumThreads: inter,
+        extra: { session: { intra_op: { allow_spinning: options.allowSpinning === false ? '0' : '1' } } },
+      };
+    } else {
+      // onnxruntime-web reads its thread count once, when its WebAssembly module starts.
+      ort.env.wasm.numThreads ??= intra;
+      sessionOptions = { ...common, executionProviders: ['wasm'], ...(externalData !== undefined ? { externalData: [externalData] } : {}) } as InferenceSession.SessionOptions;
+    }
     try {
       // Two calls because InferenceSession.create's overloads do not accept the union.
-      return new OnnxSession(typeof model === 'string' ? await InferenceSession.create(model, sessionOptions) : await InferenceSession.create(model, sessionOptions));
+      const session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
+      return new OnnxSession(session, ort, backend);
     } catch (cause) {
       throw new SparseEncoderError('ERR_RUNTIME', `onnxruntime could not load the model: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     }
@@ -126,6 +180,7 @@ export class OnnxSession {
   static async fromModel(model: SerializableModel, options: ModelSessionOptions = {}): Promise<OnnxSession> {
     const threshold = options.externalDataAboveBytes ?? 64 * 1024 * 1024;
     if (model.initializerBytes <= threshold) return OnnxSession.create(model.toBytes(), options);
+    if (options.backend === 'wasm') return OnnxSession.fromModelInMemory(model, options);
     const base = options.tempDir ?? tmpdir();
     let dir: string | undefined;
     let written = false;
@@ -152,6 +207,30 @@ export class OnnxSession {
       // The session keeps what it needs (mapped or copied); the files can go.
       if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
+  }
+
+  /**
+   * The wasm backend: the weights stay in memory as the model's external data (no file system,
+   * and no 2 GiB protobuf limit), refused before they would outgrow WebAssembly's 4 GiB.
+   */
+  private static async fromModelInMemory(model: SerializableModel, options: ModelSessionOptions): Promise<OnnxSession> {
+    if (model.initializerBytes > WASM_MAX_WEIGHT_BYTES) {
+      throw new SparseEncoderError(
+        'ERR_RUNTIME',
+        `the model's weights take ${(model.initializerBytes / 2 ** 30).toFixed(2)} GiB, more than the ${WASM_MAX_WEIGHT_BYTES / 2 ** 30} GiB the wasm backend can hold beside its activations (WebAssembly memory is 4 GiB); try quantize: 'int8' or the native backend`,
+        { details: { bytes: model.initializerBytes } },
+      );
+    }
+    const ext = model.toExternal('weights.bin');
+    const chunks = [...ext.dataChunks()];
+    const data = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      data.set(c, at);
+      at += c.length;
+    }
+    chunks.length = 0;
+    return OnnxSession.create(ext.model, options, { path: 'weights.bin', data });
   }
 
   get inputNames(): string[] {
@@ -229,7 +308,7 @@ export class OnnxSession {
       if (!this.outputNames.includes(o)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `the model has no output "${o}"`);
     }
     const ortFeeds: Record<string, Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new Tensor(t.type, t.data, t.dims);
+    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor(t.type, t.data, t.dims);
     let result: InferenceSession.ReturnType;
     try {
       result = await session.run(ortFeeds, [...fetches]);

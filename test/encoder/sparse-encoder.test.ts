@@ -115,3 +115,15 @@ test('tokenOf maps output dimensions to the vocabulary file entries', async () =
   for (const i of [0, 100, 101, 102, 1012, 2075, 30521]) assert.equal(model.tokenOf(i), vocab[i], `index ${i}`);
   assert.equal(model.tokenOf(40000), '[40000]');
 });
+
+test('backend: wasm reports itself, has no byte offsets (tokens() is ERR_TOKENIZER), and an unknown backend is refused', async () => {
+  const model = await SparseEncoder.fromPretrained(fixture('splade-bert'), { backend: 'wasm' });
+  try {
+    assert.equal(model.modelInfo.backend, 'wasm');
+    await assert.rejects(model.tokens('hello world'), (e: unknown) => isSparseEncoderError(e, 'ERR_TOKENIZER'));
+    assert.deepEqual((await model.tokenize('hello world')).inputIds, [101, 7592, 2088, 102]);
+  } finally {
+    await model.dispose();
+  }
+  await assert.rejects(SparseEncoder.fromPretrained(fixture('splade-bert'), { backend: 'webgl' as never }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+});

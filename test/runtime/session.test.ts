@@ -136,3 +136,42 @@ describe('OnnxSession.fromModel', () => {
     });
   }
 });
+
+describe('the wasm backend (onnxruntime-web)', () => {
+  it('runs the same graph as the native backend: same outputs, the same feed checks', async () => {
+    const native = await OnnxSession.create(tinyModel(), { intraOpNumThreads: 1 });
+    const wasm = await OnnxSession.create(tinyModel(), { backend: 'wasm' });
+    try {
+      assert.equal(wasm.backend, 'wasm');
+      assert.equal(native.backend, 'native');
+      assert.deepEqual(wasm.inputs, native.inputs);
+      const feeds: Record<string, TensorData> = {
+        x: { type: 'float32', data: Float32Array.of(-4, 0, 1, 2, -2, 5), dims: [2, 3] },
+        k: { type: 'int64', data: BigInt64Array.of(1n, 2n), dims: [2] },
+      };
+      assert.deepEqual(await wasm.run(feeds), await native.run(feeds));
+      await assert.rejects(wasm.run({ ...feeds, x: { type: 'float32', data: new Float32Array(5), dims: [2, 3] } }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_INPUT'));
+    } finally {
+      await native.dispose();
+      await wasm.dispose();
+    }
+  });
+
+  it('refuses weights WebAssembly cannot hold before building anything, and an unknown backend', async () => {
+    let serialized = false;
+    const huge = {
+      initializerBytes: 3.5 * 2 ** 30,
+      toBytes: (): Uint8Array => {
+        serialized = true;
+        return new Uint8Array();
+      },
+      toExternal: () => {
+        serialized = true;
+        return { model: new Uint8Array(), dataChunks: () => [] };
+      },
+    };
+    await assert.rejects(OnnxSession.fromModel(huge, { backend: 'wasm' }), (e: unknown) => isSparseEncoderError(e, 'ERR_RUNTIME') && /4 GiB/.test((e as Error).message));
+    assert.equal(serialized, false);
+    await assert.rejects(OnnxSession.create(tinyModel(), { backend: 'gpu' as never }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+  });
+});
