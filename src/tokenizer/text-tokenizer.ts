@@ -3,8 +3,7 @@ import { assertRegularFile, readRegularFile } from '../files/local-files.js';
 import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
 import { firstLine, type SpecialTemplate, type TokenizerEngine, type TokenizerEngineKind } from './engine.js';
-import { JsEngine } from './js-engine.js';
-import { NativeEngine, type TokenizerSource } from './native-engine.js';
+import type { TokenizerSource } from './native-engine.js';
 import { tokenizerJsonFromSlowFiles } from './slow-conversion.js';
 
 export type { TokenizerEngineKind } from './engine.js';
@@ -109,9 +108,11 @@ export class TextTokenizer {
       }
       source = { json };
     }
+    const where = 'file' in source ? file : `the vocabulary files in ${folder}`;
+    // Each engine's package is imported only when chosen: the native addon must not load (or fail to) where the JavaScript one runs.
     let engine: TokenizerEngine;
-    if (kind === 'native') engine = NativeEngine.create(source, maxLength, 'file' in source ? file : `the vocabulary files in ${folder}`);
-    else if (kind === 'js') engine = JsEngine.create(await tokenizerJsonOf(source, file), config, 'file' in source ? file : `the vocabulary files in ${folder}`);
+    if (kind === 'native') engine = (await import('./native-engine.js')).NativeEngine.create(source, maxLength, where);
+    else if (kind === 'js') engine = (await import('./js-engine.js')).JsEngine.create(await tokenizerJsonOf(source, file), config, where);
     else throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `tokenizer engine must be "native" or "js", got ${JSON.stringify(kind)}`);
     const tokenizerClass = typeof config['tokenizer_class'] === 'string' ? (config['tokenizer_class'] as string) : undefined;
     return new TextTokenizer(engine, folder, modelMaxLength, maxLength, options.addSpecialTokens ?? true, returnsTokenTypeIds(config, tokenizerClass), specialTokens, tokenizerClass);
