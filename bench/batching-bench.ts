@@ -21,7 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SparseEncoder } from '../src/encoder/sparse-encoder.js';
-import { TextTokenizer } from '../src/tokenizer/text-tokenizer.js';
+import { loadTokenizer } from '../src/tokenizer/tokenizer-folder.js';
 import { SHARED, writeRandomBertBaseSplade } from './lib-bench-data.js';
 
 function arg(name: string, fallback: string): string {
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   try {
     process.stderr.write('writing the random BERT-base model ...\n');
     const model = writeRandomBertBaseSplade(work, [256]).get(256)!;
-    const tokenizer = await TextTokenizer.fromFolder(model, { maxLength: 256 });
+    const tokenizer = await loadTokenizer(model, { maxLength: 256 });
     const queriesAll = readFileSync(join(SHARED, 'data', 'scifact', 'queries.jsonl'), 'utf8').split('\n').filter((l) => l !== '').map((l) => String((JSON.parse(l) as { text: string }).text));
     const qLen = await tokenizer.lengths(queriesAll);
     const queries = queriesAll.filter((_, i) => qLen[i]!.tokens >= 8 && qLen[i]!.tokens <= 32);

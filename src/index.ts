@@ -8,6 +8,7 @@ export { cosine, dot, emptyVector, fromDense, fromPairs, intersection, norm, toD
 export { resolveModel } from './hub/resolve.js';
 export type { AbortSignalLike, FetchLike, ModelBackend, ResolvedModel, ResolveModelOptions, ResolveProgressEvent } from './hub/types.js';
 export { SparseEncoder } from './encoder/sparse-encoder.js';
+export { StaticQueryEncoder, type StaticQueryFiles } from './encoder/static-query-encoder.js';
 export type {
   BatchStats,
   EncodeOptions,

@@ -53,8 +53,8 @@ test('source folders import only the layers below them', () => {
   const violations: string[] = [];
   for (const file of sourceFiles(SRC)) {
     const from = area(file);
-    // src/index.ts is the public surface and may re-export anything; src/inverted-index/ is the search index.
-    if (relative(SRC, file) === 'index.ts') continue;
+    // src/index.ts and src/edge.ts are the public entries and may re-export anything; src/inverted-index/ is the search index.
+    if (relative(SRC, file) === 'index.ts' || relative(SRC, file) === 'edge.ts') continue;
     // cli/main.ts dispatches to the commands; a command importing it back would be a cycle.
     if (from === 'cli' && relative(SRC, file) !== join('cli', 'main.ts')) {
       for (const spec of imports(readFileSync(file, 'utf8'))) {
@@ -74,4 +74,29 @@ test('source folders import only the layers below them', () => {
     }
   }
   assert.deepEqual(violations, []);
+});
+
+// The platform seam (issue 23): the edge entry runs where there is no Node: every module it reaches by
+// static imports (dynamic ones load only when called; type-only ones are erased) may import no Node
+// built-in and none of the Node-only packages.
+const NODE_ONLY = new Set(['onnxruntime-node', 'tokenizers', 'undici']);
+
+test('the edge entry (src/edge.ts) reaches no Node built-in, native or Node-only package', () => {
+  const seen = new Set<string>();
+  const stack = [join(SRC, 'edge.ts')];
+  const violations: string[] = [];
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const code = readFileSync(file, 'utf8');
+    for (const m of code.matchAll(/(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]/g)) {
+      const spec = m[1]!;
+      if (spec.startsWith('node:') || NODE_ONLY.has(spec)) violations.push(`${relative(SRC, file)} imports ${spec}`);
+      if (spec.startsWith('.')) stack.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+    }
+  }
+  assert.deepEqual(violations, []);
+  // It does reach the tokenizer, the static embedding and the safetensors parser.
+  for (const f of ['tokenizer/js-engine.ts', 'modules/sparse-static-embedding.ts', 'weights/safetensors.ts']) assert.ok(seen.has(join(SRC, f)), f);
 });

@@ -9,7 +9,7 @@ const PUBLIC_NAMES = [
   'ERROR_CODES', 'SparseEncoderError', 'isSparseEncoderError',
   'cosine', 'dot', 'emptyVector', 'fromDense', 'fromPairs', 'intersection', 'norm', 'toDense', 'topEntries', 'topKByMagnitude',
   // models
-  'SparseEncoder', 'resolveModel',
+  'SparseEncoder', 'StaticQueryEncoder', 'resolveModel',
   // index
   'SegmentedIndex', 'SparseIndex',
   // evaluation, BM25, fusion
@@ -29,6 +29,12 @@ const PUBLIC_NAMES = [
 
 test('the public surface is exactly the pinned list of names', () => {
   assert.deepEqual(Object.keys(api).sort(), PUBLIC_NAMES);
+});
+
+test('the edge entry is a subset of the main one: the static query encoder, errors and vector helpers', async () => {
+  const edge = await import('../src/edge.js');
+  assert.deepEqual(Object.keys(edge).sort(), ['SparseEncoderError', 'StaticQueryEncoder', 'cosine', 'dot', 'fromPairs', 'intersection', 'isSparseEncoderError', 'topKByMagnitude']);
+  for (const name of Object.keys(edge)) assert.equal((edge as Record<string, unknown>)[name], (api as Record<string, unknown>)[name], name);
 });
 
 test('public classes and functions are what their names say', () => {

@@ -9,7 +9,7 @@ import { readPoolingModes } from './pooling-config.js';
 import { moduleKind, type ModuleKind } from './registry.js';
 import type { SparseRoute } from './route.js';
 import { SparseAutoEncoder } from './sparse-auto-encoder.js';
-import { SparseStaticEmbedding } from './sparse-static-embedding.js';
+import { loadSparseStaticEmbedding } from './static-embedding-folder.js';
 import { readSpladePoolingConfig } from './splade-pooling.js';
 import { SpladeRoute } from './splade-route.js';
 import { tokenizerEngineOf, type TransformerLoadOptions } from './splade-transformer.js';
@@ -142,7 +142,7 @@ async function buildRoute(refs: readonly ModuleRef[], where: string, options: Lo
   if (isMlm && refs.length === 2 && kinds[1] === 'SpladePooling') {
     return SpladeRoute.load(first.folder, await readSpladePoolingConfig(refs[1]!.folder), options);
   }
-  if (refs.length === 1 && first.kind === 'SparseStaticEmbedding') return SparseStaticEmbedding.load(first.folder, tokenizerEngineOf(options.backend));
+  if (refs.length === 1 && first.kind === 'SparseStaticEmbedding') return loadSparseStaticEmbedding(first.folder, tokenizerEngineOf(options.backend));
   if (!isMlm && refs.length === 3 && first.kind === 'Transformer' && kinds[1] === 'Pooling' && kinds[2] === 'SparseAutoEncoder') {
     const sae = await SparseAutoEncoder.load(refs[2]!.folder);
     return CsrRoute.load(first.folder, await readPoolingModes(refs[1]!.folder), sae, options);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
-import { readSafetensors } from '../weights/safetensors.js';
+import { readSafetensors } from '../weights/read-file.js';
 import type { StateDict } from '../weights/types.js';
 import { optionalBoolean, optionalNumber, readJsonObject } from './json.js';
 

@@ -1,12 +1,11 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { topKByMagnitude } from '../sparse/vector.js';
-import { loadStateDict, locateWeights } from '../weights/load.js';
-import { TextTokenizer, type TokenizedBatch, type TokenizerEngineKind } from '../tokenizer/text-tokenizer.js';
-import { readJson, readJsonObject, optionalString } from './json.js';
+import type { TextTokenizer, TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+import type { StateDict } from '../weights/types.js';
 import type { RouteEncodeOptions, SparseRoute } from './route.js';
+
+// Portable: no Node built-in (static-embedding-folder.ts reads a module folder on Node; edge.ts takes files in memory).
 
 /**
  * SparseStaticEmbedding (inference-free query side): the vector of a text is `weight[id]` for
@@ -26,39 +25,33 @@ export class SparseStaticEmbedding implements SparseRoute {
   ) {}
 
   /**
-   * Loads from a module folder: tokenizer files plus `model.safetensors` or `pytorch_model.bin` (one tensor `weight`),
-   * or, when there is no weights file, an `idf.json` `{token: weight}` (or the JSON file named
-   * by a `path` entry of the module's config.json).
+   * From a tokenizer (no special tokens, truncating at its `model_max_length`) and the module's
+   * weights: one tensor `weight`, one value per vocabulary id. `where` names the weights in errors.
    */
-  static async load(folder: string, engine: TokenizerEngineKind = 'native'): Promise<SparseStaticEmbedding> {
-    const tokenizer = await TextTokenizer.fromFolder(folder, { addSpecialTokens: false, engine });
-    const found = await locateWeights(folder);
-    if (found !== undefined) {
-      const st = found.path;
-      const dict = await loadStateDict(folder);
-      const w = dict.get('weight');
-      if (w === undefined) {
-        throw new SparseEncoderError('ERR_MISSING_WEIGHT', `${st} has no tensor "weight" (found: ${[...dict.keys()].join(', ') || 'none'})`, {
-          details: { path: st, tensor: 'weight' },
-        });
-      }
-      if (w.shape.length !== 1) {
-        throw new SparseEncoderError('ERR_SHAPE_MISMATCH', `${st}: tensor "weight" has shape [${w.shape.join(', ')}], expected one dimension`, {
-          details: { path: st, tensor: 'weight' },
-        });
-      }
-      return new SparseStaticEmbedding(tokenizer, w.data);
-    }
-    const configPath = join(folder, 'config.json');
-    const config = (await readJsonObject(configPath)) ?? {};
-    const jsonName = optionalString(config, 'path', configPath) ?? 'idf.json';
-    const jsonPath = join(folder, jsonName);
-    if (!existsSync(jsonPath)) {
-      throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `SparseStaticEmbedding in ${folder} has neither model.safetensors nor ${jsonName}`, {
-        details: { path: folder },
+  static fromStateDict(tokenizer: TextTokenizer, dict: StateDict, where: string): SparseStaticEmbedding {
+    const w = dict.get('weight');
+    if (w === undefined) {
+      throw new SparseEncoderError('ERR_MISSING_WEIGHT', `${where} has no tensor "weight" (found: ${[...dict.keys()].join(', ') || 'none'})`, {
+        details: { path: where, tensor: 'weight' },
       });
     }
-    return new SparseStaticEmbedding(tokenizer, await weightsFromJson(jsonPath, tokenizer));
+    if (w.shape.length !== 1) {
+      throw new SparseEncoderError('ERR_SHAPE_MISMATCH', `${where}: tensor "weight" has shape [${w.shape.join(', ')}], expected one dimension`, {
+        details: { path: where, tensor: 'weight' },
+      });
+    }
+    return new SparseStaticEmbedding(tokenizer, w.data);
+  }
+
+  /**
+   * From `{token: weight}` (an `idf.json`), as sentence-transformers' `SparseStaticEmbedding.from_json`:
+   * tokens map through the vocabulary, an unknown token sets the unknown-token weight, later keys
+   * overwrite earlier ones. Unlike the Python code (vector length max(id)+1) the vector always
+   * spans the whole vocabulary, so query vectors keep the document side's dimension. `where` names
+   * the source in errors.
+   */
+  static fromIdf(tokenizer: TextTokenizer, raw: unknown, where: string): SparseStaticEmbedding {
+    return new SparseStaticEmbedding(tokenizer, weightsFromIdf(raw, tokenizer, where));
   }
 
   get dim(): number {
@@ -99,14 +92,7 @@ export class SparseStaticEmbedding implements SparseRoute {
   async dispose(): Promise<void> {}
 }
 
-/**
- * `{token: weight}` → weight vector, as sentence-transformers' `SparseStaticEmbedding.from_json`:
- * tokens map through the vocabulary, an unknown token sets the unknown-token weight, later keys
- * overwrite earlier ones. Unlike the Python code (vector length max(id)+1) the vector always
- * spans the whole vocabulary, so query vectors keep the document side's dimension.
- */
-async function weightsFromJson(path: string, tokenizer: TextTokenizer): Promise<Float32Array> {
-  const raw = await readJson(path);
+function weightsFromIdf(raw: unknown, tokenizer: TextTokenizer, path: string): Float32Array {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path} must hold a JSON object {token: weight}`, { details: { path } });
   }

@@ -1,7 +1,8 @@
 import { SparseEncoderError } from '../errors.js';
 import { parseTransformerConfig, type TransformerConfig } from '../graph/config.js';
 import { pythonStrip } from '../tokenizer/strip.js';
-import { TextTokenizer, modelMaxLengthOf, readTokenizerConfig, type TokenizedBatch, type TokenizerEngineKind } from '../tokenizer/text-tokenizer.js';
+import { modelMaxLengthOf, type TextTokenizer, type TokenizedBatch, type TokenizerEngineKind } from '../tokenizer/text-tokenizer.js';
+import { loadTokenizer, readTokenizerConfig } from '../tokenizer/tokenizer-folder.js';
 import type { SentenceTransformersCompat } from './route.js';
 import { readTransformerModuleConfig, type TransformerModuleConfig } from './transformer-config.js';
 
@@ -25,7 +26,7 @@ export class TransformerInput {
     const config = parseTransformerConfig(module.modelConfig);
     // A length past the position table would fail inside the runtime; Python fails there too.
     const maxSeqLength = Math.min(module.maxSeqLength ?? config.maxSequenceLength, config.maxSequenceLength);
-    const tokenizer = await TextTokenizer.fromFolder(folder, { maxLength: maxSeqLength, addSpecialTokens: true, engine });
+    const tokenizer = await loadTokenizer(folder, { maxLength: maxSeqLength, addSpecialTokens: true, engine });
     return new TransformerInput(module, config, tokenizer, maxSeqLength, compat === '5');
   }
 

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { assertRegularFile, readRegularFile } from '../files/local-files.js';
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
-import { firstLine, type SpecialTemplate, type TokenizerEngine, type TokenizerEngineKind } from './engine.js';
-import type { TokenizerSource } from './native-engine.js';
-import { tokenizerJsonFromSlowFiles } from './slow-conversion.js';
+import type { SpecialTemplate, TokenizerEngine, TokenizerEngineKind } from './engine.js';
 
 export type { TokenizerEngineKind } from './engine.js';
+
+// Portable: no Node built-in, no native package. Files are read by tokenizer-folder.ts (Node), or
+// handed over by the caller (edge.ts); the engine is given.
 
 /**
  * transformers writes `model_max_length = int(1e30)` when a tokenizer has no limit; anything this
@@ -80,40 +78,13 @@ export class TextTokenizer {
   ) {}
 
   /**
-   * Reads `tokenizer.json`, `tokenizer_config.json` and `special_tokens_map.json` from `folder`.
-   * Without tokenizer.json, a BERT/DistilBERT `vocab.txt` or RoBERTa `vocab.json` + `merges.txt` is
-   * converted as transformers converts slow tokenizers.
+   * A tokenizer over `engine` with the settings of its `tokenizer_config.json` (`config`) and
+   * special tokens map; `folder` names where it came from.
    */
-  static async fromFolder(folder: string, options: TextTokenizerOptions = {}): Promise<TextTokenizer> {
-    const file = join(folder, 'tokenizer.json');
-    const config = await readTokenizerConfig(folder);
-    const specialTokens = await readSpecialTokensMap(folder);
+  static create(engine: TokenizerEngine, config: Record<string, unknown>, specialTokens: SpecialTokensMap, options: Omit<TextTokenizerOptions, 'engine'> & { folder?: string } = {}): TextTokenizer {
+    const folder = options.folder ?? '(in memory)';
     const modelMaxLength = modelMaxLengthOf(config);
-    const maxLength = options.maxLength ?? modelMaxLength;
-    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < 1)) {
-      throw new SparseEncoderError('ERR_INVALID_CONFIG', `max length ${maxLength} for the tokenizer in ${folder} is not a positive integer`);
-    }
-    const kind = options.engine ?? 'native';
-    let source: TokenizerSource;
-    if (existsSync(file)) {
-      // The native library reads the file itself: check it is a regular file of sane size first.
-      await assertRegularFile(file, 'tokenizer file');
-      source = { file };
-    } else {
-      const json = await tokenizerJsonFromSlowFiles(folder, config, specialTokens);
-      if (json === undefined) {
-        throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `no tokenizer in ${folder}: looked for tokenizer.json, vocab.txt, vocab.json + merges.txt`, {
-          details: { path: file },
-        });
-      }
-      source = { json };
-    }
-    const where = 'file' in source ? file : `the vocabulary files in ${folder}`;
-    // Each engine's package is imported only when chosen: the native addon must not load (or fail to) where the JavaScript one runs.
-    let engine: TokenizerEngine;
-    if (kind === 'native') engine = (await import('./native-engine.js')).NativeEngine.create(source, maxLength, where);
-    else if (kind === 'js') engine = (await import('./js-engine.js')).JsEngine.create(await tokenizerJsonOf(source, file), config, where);
-    else throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `tokenizer engine must be "native" or "js", got ${JSON.stringify(kind)}`);
+    const maxLength = truncationLength(config, options.maxLength, folder);
     const tokenizerClass = typeof config['tokenizer_class'] === 'string' ? (config['tokenizer_class'] as string) : undefined;
     return new TextTokenizer(engine, folder, modelMaxLength, maxLength, options.addSpecialTokens ?? true, returnsTokenTypeIds(config, tokenizerClass), specialTokens, tokenizerClass);
   }
@@ -212,16 +183,6 @@ export class TextTokenizer {
   }
 }
 
-/** The parsed tokenizer.json of a source (read with the size bound of model files). */
-async function tokenizerJsonOf(source: TokenizerSource, file: string): Promise<unknown> {
-  try {
-    return JSON.parse('json' in source ? source.json : (await readRegularFile(file, 'tokenizer file')).toString('utf8'));
-  } catch (err) {
-    if (err instanceof SparseEncoderError) throw err;
-    throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${file}: ${firstLine(err)}`, { cause: err, details: { path: file } });
-  }
-}
-
 /** Maps a code-point offset of `text` (as the bindings count) to a UTF-8 byte offset. */
 function utf8Offsets(text: string): (codePointOffset: number) => number {
   const bytes = [0];
@@ -233,18 +194,13 @@ function utf8Offsets(text: string): (codePointOffset: number) => number {
 }
 
 
-async function readJsonObject(path: string): Promise<Record<string, unknown> | undefined> {
-  if (!existsSync(path)) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse((await readRegularFile(path, 'tokenizer config')).toString('utf8'));
-  } catch (err) {
-    throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path} is not valid JSON: ${firstLine(err)}`, { cause: err, details: { path } });
+/** The truncation length: `maxLength` if given, else the config's `model_max_length`; checked. */
+export function truncationLength(config: Record<string, unknown>, maxLength: number | undefined, where: string): number | undefined {
+  const n = maxLength ?? modelMaxLengthOf(config);
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `max length ${n} for the tokenizer in ${where} is not a positive integer`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path} must hold a JSON object`, { details: { path } });
-  }
-  return parsed as Record<string, unknown>;
+  return n;
 }
 
 /** `model_max_length` of a tokenizer_config.json object; undefined when absent or "no limit". */
@@ -253,17 +209,11 @@ export function modelMaxLengthOf(config: Record<string, unknown>): number | unde
   return typeof raw === 'number' && Number.isInteger(raw) && raw > 0 && raw < NO_LIMIT ? raw : undefined;
 }
 
-/** tokenizer_config.json as an object (empty when the file is missing). */
-export async function readTokenizerConfig(folder: string): Promise<Record<string, unknown>> {
-  return (await readJsonObject(join(folder, 'tokenizer_config.json'))) ?? {};
-}
-
 /**
  * special_tokens_map.json in either form transformers writes: `"cls_token": "[CLS]"` or
  * `"cls_token": {"content": "[CLS]", ...}`. Lists (`additional_special_tokens`) are skipped.
  */
-export async function readSpecialTokensMap(folder: string): Promise<SpecialTokensMap> {
-  const raw = (await readJsonObject(join(folder, 'special_tokens_map.json'))) ?? {};
+export function specialTokensOf(raw: Record<string, unknown>): SpecialTokensMap {
   const out: SpecialTokensMap = {};
   for (const [role, value] of Object.entries(raw)) {
     if (typeof value === 'string') out[role] = value;

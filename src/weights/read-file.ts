@@ -1,6 +1,8 @@
 import { constants } from 'node:buffer';
 import { SparseEncoderError } from '../errors.js';
 import { openRegularFile } from '../files/local-files.js';
+import { parseSafetensors } from './safetensors.js';
+import type { StateDict } from './types.js';
 
 // fs.readFile stops at 2 GiB; reading in chunks into one buffer reaches the Buffer limit (4 GiB on Node 20).
 const CHUNK = 1 << 30;
@@ -27,4 +29,13 @@ export async function readWeightsFile(path: string, what: string): Promise<Buffe
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Reads a `.safetensors` file. Float tensors (F32, F16, BF16, F64) come back as float32;
+ * integer and boolean tensors (e.g. `position_ids` buffers) are skipped: they are not weights.
+ * F32 data at an aligned offset is a view into the file buffer, not a copy.
+ */
+export async function readSafetensors(path: string): Promise<StateDict> {
+  return parseSafetensors(await readWeightsFile(path, 'safetensors file'), { source: path });
 }

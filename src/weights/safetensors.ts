@@ -1,6 +1,6 @@
+// Portable: no Node built-in.
 import { SparseEncoderError } from '../errors.js';
 import { DTYPE_BYTES, NON_FLOAT_DTYPES, decodeFloats, type FloatDtype } from './dtype.js';
-import { readWeightsFile } from './read-file.js';
 import type { StateDict } from './types.js';
 
 /**
@@ -17,17 +17,7 @@ export interface ParseSafetensorsOptions {
 // A header larger than this is not a real checkpoint (the reference implementation caps it at 100 MB).
 const MAX_HEADER_BYTES = 100_000_000;
 
-/**
- * Reads a `.safetensors` file. Float tensors (F32, F16, BF16, F64) come back as float32;
- * integer and boolean tensors (e.g. `position_ids` buffers) are skipped: they are not weights.
- * F32 data at an aligned offset is a view into the file buffer, not a copy.
- */
-export async function readSafetensors(path: string): Promise<StateDict> {
-  const bytes = await readWeightsFile(path, 'safetensors file');
-  return parseSafetensors(bytes, { source: path });
-}
-
-/** The in-memory variant of {@link readSafetensors}. */
+/** A safetensors file's bytes as a state dict (read-file.ts `readSafetensors` reads one from disk). */
 export function parseSafetensors(bytes: Uint8Array, options: ParseSafetensorsOptions = {}): StateDict {
   const source = options.source ?? '<buffer>';
   const corrupt = (msg: string, tensor?: string): SparseEncoderError =>

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SparseStaticEmbedding } from '../../src/modules/sparse-static-embedding.js';
+import { loadSparseStaticEmbedding } from '../../src/modules/static-embedding-folder.js';
 import { SparseAutoEncoder } from '../../src/modules/sparse-auto-encoder.js';
-import { readSafetensors } from '../../src/weights/safetensors.js';
+import { readSafetensors } from '../../src/weights/read-file.js';
 import { fixture } from '../helpers/paths.js';
 import { assertVector, loadExpected, loadTexts } from '../encoder/fixture-data.js';
 
@@ -22,7 +22,7 @@ function folderWithIdf(idf: Record<string, number>): string {
 }
 
 test('SparseStaticEmbedding: weight[id] for each distinct id, no strip, no special tokens', async () => {
-  const module = await SparseStaticEmbedding.load(STATIC);
+  const module = await loadSparseStaticEmbedding(STATIC);
   const expected = loadExpected('inference-free').results['query']!;
   assert.equal(module.dim, 30522);
   const vectors = await module.encode(TEXTS.map((t) => t.text));
@@ -36,7 +36,7 @@ test('SparseStaticEmbedding from idf.json equals the saved weights (inference-fr
   const idf = JSON.parse(readFileSync(join(fixture('inference-free'), 'idf.json'), 'utf8')) as Record<string, number>;
   const dir = folderWithIdf(idf);
   try {
-    const fromJson = await SparseStaticEmbedding.load(dir);
+    const fromJson = await loadSparseStaticEmbedding(dir);
     const saved = (await readSafetensors(join(STATIC, 'model.safetensors'))).get('weight')!.data;
     assert.equal(fromJson.weight.length, saved.length);
     assert.deepEqual(Array.from(fromJson.weight), Array.from(saved));
@@ -49,7 +49,7 @@ test('idf.json: an out-of-vocabulary key sets the [UNK] weight; a partial file s
   const probe = loadExpected('inference-free').idf_json!;
   const dir = folderWithIdf({ hello: 1.5, notatokenxyz: 9.5 });
   try {
-    const m = await SparseStaticEmbedding.load(dir);
+    const m = await loadSparseStaticEmbedding(dir);
     assert.equal(m.weight[probe['partial_unk_id'] as number], probe['partial_unk_id_weight']);
     assert.equal(m.weight[7592], 1.5);
     // Python would make the vector max(id)+1 long; we keep the vocabulary size so routes agree.

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isSparseEncoderError } from '../../src/errors.js';
-import { TextTokenizer } from '../../src/tokenizer/text-tokenizer.js';
+import { loadTokenizer } from '../../src/tokenizer/tokenizer-folder.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { loadTexts } from '../encoder/fixture-data.js';
 
@@ -35,8 +35,8 @@ for (const folder of FOLDERS) {
     for (const [maxLength, addSpecialTokens] of [[undefined, true], [undefined, false], [16, true], [5, false]] as const) {
       test(`same ids, type ids and truncation (maxLength ${maxLength ?? 'from the config'}, special tokens ${addSpecialTokens})`, async () => {
         const options = { addSpecialTokens, ...(maxLength === undefined ? {} : { maxLength }) };
-        const native = await TextTokenizer.fromFolder(folder, options);
-        const js = await TextTokenizer.fromFolder(folder, { ...options, engine: 'js' });
+        const native = await loadTokenizer(folder, options);
+        const js = await loadTokenizer(folder, { ...options, engine: 'js' });
         assert.equal(js.engineKind, 'js');
         assert.deepEqual(await js.encode(TEXTS), await native.encode(TEXTS));
         assert.deepEqual(await js.lengths(TEXTS), await native.lengths(TEXTS));
@@ -45,8 +45,8 @@ for (const folder of FOLDERS) {
     }
 
     test('same vocabulary and decoding', async () => {
-      const native = await TextTokenizer.fromFolder(folder);
-      const js = await TextTokenizer.fromFolder(folder, { engine: 'js' });
+      const native = await loadTokenizer(folder);
+      const js = await loadTokenizer(folder, { engine: 'js' });
       assert.equal(js.vocabSize, native.vocabSize);
       for (let id = 0; id < native.vocabSize; id += 97) assert.equal(js.idToToken(id), native.idToToken(id), `id ${id}`);
       for (const text of TEXTS.slice(0, 24)) {
@@ -58,7 +58,7 @@ for (const folder of FOLDERS) {
 }
 
 test('the JavaScript engine has no offsets: tokens() is ERR_TOKENIZER; a broken tokenizer.json is ERR_TOKENIZER', async () => {
-  const js = await TextTokenizer.fromFolder(join(FIXTURES, 'splade-bert'), { engine: 'js' });
+  const js = await loadTokenizer(join(FIXTURES, 'splade-bert'), { engine: 'js' });
   await assert.rejects(js.tokens('hello', true), (e: unknown) => isSparseEncoderError(e, 'ERR_TOKENIZER'));
-  await assert.rejects(TextTokenizer.fromFolder(join(FIXTURES, 'splade-bert'), { engine: 'rust' as never }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+  await assert.rejects(loadTokenizer(join(FIXTURES, 'splade-bert'), { engine: 'rust' as never }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TextTokenizer } from '../../src/tokenizer/text-tokenizer.js';
+import { loadTokenizer } from '../../src/tokenizer/tokenizer-folder.js';
 import { fixture } from '../helpers/paths.js';
 import { loadExpected, loadTexts } from '../encoder/fixture-data.js';
 
@@ -22,13 +22,13 @@ function withoutTokenizerJson(source: string, files: string[]): string {
 
 test('BERT vocab.txt → WordPiece: same ids as tokenizer.json for all texts (with and without special tokens)', async () => {
   const dir = withoutTokenizerJson('splade-bert', ['vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json']);
-  const tok = await TextTokenizer.fromFolder(dir, { maxLength: 64 });
+  const tok = await loadTokenizer(dir, { maxLength: 64 });
   const expected = loadExpected('splade-bert').results['document']!;
   const batch = await tok.encode(expected.map((r) => r.tokenizer_input));
   expected.forEach((r, i) => assert.deepEqual(batch.ids[i], r.input_ids, `text ${r.text_id}`));
 
   const staticDir = withoutTokenizerJson('inference-free/query_0_SparseStaticEmbedding', ['vocab.txt', 'tokenizer_config.json', 'special_tokens_map.json']);
-  const stat = await TextTokenizer.fromFolder(staticDir, { addSpecialTokens: false });
+  const stat = await loadTokenizer(staticDir, { addSpecialTokens: false });
   const q = loadExpected('inference-free').results['query']!;
   const qb = await stat.encode(TEXTS.map((t) => t.text));
   q.forEach((r) => assert.deepEqual(qb.ids[r.text_id], r.input_ids, `static text ${r.text_id}`));
@@ -36,7 +36,7 @@ test('BERT vocab.txt → WordPiece: same ids as tokenizer.json for all texts (wi
 
 test('RoBERTa vocab.json + merges.txt → byte-level BPE: same ids as the genuine tokenizer', async () => {
   const dir = withoutTokenizerJson('splade-roberta', ['vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json']);
-  const tok = await TextTokenizer.fromFolder(dir, { maxLength: 64 });
+  const tok = await loadTokenizer(dir, { maxLength: 64 });
   const expected = loadExpected('splade-roberta').results['document']!;
   const batch = await tok.encode(expected.map((r) => r.tokenizer_input));
   expected.forEach((r, i) => assert.deepEqual(batch.ids[i], r.input_ids, `text ${r.text_id}`));

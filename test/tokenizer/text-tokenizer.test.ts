@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TextTokenizer, readSpecialTokensMap } from '../../src/tokenizer/text-tokenizer.js';
+import { loadTokenizer, readSpecialTokensMap } from '../../src/tokenizer/tokenizer-folder.js';
 import { isSparseEncoderError } from '../../src/errors.js';
 import { fixture } from '../helpers/paths.js';
 import { loadExpected, loadTexts } from '../encoder/fixture-data.js';
@@ -12,7 +12,7 @@ const TEXTS = loadTexts();
 
 test('BERT: ids and token type ids as the genuine tokenizer, truncated to 64 counting [CLS]/[SEP]', async () => {
   const expected = loadExpected('splade-bert').results['document']!;
-  const tok = await TextTokenizer.fromFolder(fixture('splade-bert'), { maxLength: 64 });
+  const tok = await loadTokenizer(fixture('splade-bert'), { maxLength: 64 });
   assert.equal(tok.returnsTokenTypeIds, true);
   const batch = await tok.encode(expected.map((r) => r.tokenizer_input));
   expected.forEach((r, i) => {
@@ -26,7 +26,7 @@ test('BERT: ids and token type ids as the genuine tokenizer, truncated to 64 cou
 
 test('RoBERTa: legacy "a b" merges load; no token type ids; pad id from special_tokens_map', async () => {
   const expected = loadExpected('splade-roberta').results['query']!;
-  const tok = await TextTokenizer.fromFolder(fixture('splade-roberta'), { maxLength: 64 });
+  const tok = await loadTokenizer(fixture('splade-roberta'), { maxLength: 64 });
   assert.equal(tok.returnsTokenTypeIds, false);
   assert.equal(tok.padTokenId, 1);
   const batch = await tok.encode(expected.map((r) => r.tokenizer_input));
@@ -36,7 +36,7 @@ test('RoBERTa: legacy "a b" merges load; no token type ids; pad id from special_
 });
 
 test('DistilBERT returns no token type ids; special_tokens_map.json in object form', async () => {
-  const tok = await TextTokenizer.fromFolder(fixture('splade-distilbert-bin'));
+  const tok = await loadTokenizer(fixture('splade-distilbert-bin'));
   assert.equal(tok.returnsTokenTypeIds, false);
   assert.equal(tok.modelMaxLength, 64);
   const map = await readSpecialTokensMap(fixture('splade-distilbert-bin'));
@@ -48,7 +48,7 @@ test('DistilBERT returns no token type ids; special_tokens_map.json in object fo
 test('static route: no special tokens, truncation at model_max_length (512)', async () => {
   const folder = fixture('inference-free/query_0_SparseStaticEmbedding');
   const expected = loadExpected('inference-free').results['query']!;
-  const tok = await TextTokenizer.fromFolder(folder, { addSpecialTokens: false });
+  const tok = await loadTokenizer(folder, { addSpecialTokens: false });
   assert.equal(tok.maxLength, 512);
   const batch = await tok.encode(TEXTS.map((t) => t.text));
   expected.forEach((r) => assert.deepEqual(batch.ids[r.text_id], r.input_ids, `text ${r.text_id}`));
@@ -64,7 +64,7 @@ test('padding and truncation stored in tokenizer.json are overridden (rows stay 
     json.truncation = { direction: 'Right', max_length: 3, strategy: 'LongestFirst', stride: 0 };
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
     copyFileSync(join(fixture('splade-bert'), 'tokenizer_config.json'), join(dir, 'tokenizer_config.json'));
-    const tok = await TextTokenizer.fromFolder(dir, { maxLength: 64 });
+    const tok = await loadTokenizer(dir, { maxLength: 64 });
     const { ids } = await tok.encode(['hello world']);
     assert.deepEqual(ids[0], [101, 7592, 2088, 102]);
   } finally {
@@ -75,9 +75,9 @@ test('padding and truncation stored in tokenizer.json are overridden (rows stay 
 test('a folder without tokenizer.json is refused with ERR_FILE_NOT_FOUND', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tok-'));
   try {
-    await assert.rejects(TextTokenizer.fromFolder(dir), (e) => isSparseEncoderError(e, 'ERR_FILE_NOT_FOUND') && e.message.includes('tokenizer.json'));
+    await assert.rejects(loadTokenizer(dir), (e) => isSparseEncoderError(e, 'ERR_FILE_NOT_FOUND') && e.message.includes('tokenizer.json'));
     writeFileSync(join(dir, 'tokenizer.json'), '{"not": "a tokenizer"}');
-    await assert.rejects(TextTokenizer.fromFolder(dir), (e) => isSparseEncoderError(e, 'ERR_TOKENIZER'));
+    await assert.rejects(loadTokenizer(dir), (e) => isSparseEncoderError(e, 'ERR_TOKENIZER'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -91,7 +91,7 @@ test('RoBERTa merges in the newer ["a", "b"] pair form give the same ids', async
     json.model.merges = (json.model.merges as string[]).map((m) => m.split(' '));
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(json));
     for (const f of ['tokenizer_config.json', 'special_tokens_map.json']) copyFileSync(join(fixture('splade-roberta'), f), join(dir, f));
-    const tok = await TextTokenizer.fromFolder(dir, { maxLength: 64 });
+    const tok = await loadTokenizer(dir, { maxLength: 64 });
     const expected = loadExpected('splade-roberta').results['query']!;
     const batch = await tok.encode(expected.map((r) => r.tokenizer_input));
     expected.forEach((r, i) => assert.deepEqual(batch.ids[i], r.input_ids, `text ${r.text_id}`));
