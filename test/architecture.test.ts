@@ -66,6 +66,10 @@ test('source folders import only the layers below them', () => {
     for (const spec of imports(readFileSync(file, 'utf8'))) {
       if ((spec === 'onnxruntime-node' || spec === 'onnxruntime-web') && from !== 'runtime') violations.push(`${relative(SRC, file)} imports ${spec} (only runtime/ may)`);
       if ((spec === 'tokenizers' || spec === '@huggingface/tokenizers') && from !== 'tokenizer') violations.push(`${relative(SRC, file)} imports ${spec} (only tokenizer/ may)`);
+      // The native addon loads only when chosen (dynamic import): Deno without --allow-ffi, and any runtime without it, must not fail on import.
+      if (/native-engine\.js$/.test(spec) && !new RegExp(`import\\s+type\\s[^;]*${spec.replace(/[.]/g, '\\.')}`).test(readFileSync(file, 'utf8'))) {
+        violations.push(`${relative(SRC, file)} imports ${spec} statically (import it with import() where the native engine is chosen)`);
+      }
       if (!spec.startsWith('.')) continue;
       const target = resolve(dirname(file), spec);
       const to = area(target.replace(/\.js$/, '.ts'));

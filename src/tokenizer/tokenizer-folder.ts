@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
 import { assertRegularFile, readRegularFile } from '../files/local-files.js';
 import { firstLine, type TokenizerEngine } from './engine.js';
-import { JsEngine } from './js-engine.js';
-import { NativeEngine, type TokenizerSource } from './native-engine.js';
+import type { TokenizerSource } from './native-engine.js';
 import { tokenizerJsonFromSlowFiles } from './slow-conversion.js';
 import { specialTokensOf, TextTokenizer, truncationLength, type SpecialTokensMap, type TextTokenizerOptions } from './text-tokenizer.js';
 
@@ -37,8 +36,11 @@ export async function loadTokenizer(folder: string, options: TextTokenizerOption
   const { maxLength, addSpecialTokens } = options;
   const settings = { folder, ...(maxLength !== undefined ? { maxLength } : {}), ...(addSpecialTokens !== undefined ? { addSpecialTokens } : {}) };
   const where = 'file' in source ? file : `the vocabulary files in ${folder}`;
+  // Each engine's package is imported only when chosen: the native addon must not load (or fail to) where the JavaScript one runs (Deno without --allow-ffi).
   const engine: TokenizerEngine =
-    kind === 'native' ? NativeEngine.create(source, truncationLength(config, maxLength, folder), where) : JsEngine.create(await tokenizerJsonOf(source, file), config, where);
+    kind === 'native'
+      ? (await import('./native-engine.js')).NativeEngine.create(source, truncationLength(config, maxLength, folder), where)
+      : (await import('./js-engine.js')).JsEngine.create(await tokenizerJsonOf(source, file), config, where);
   return TextTokenizer.create(engine, config, specialTokens, settings);
 }
 
