@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   'ERR_SHAPE_MISMATCH',
   // runtime
   'ERR_RUNTIME',
+  'ERR_NOT_SUPPORTED',
   'ERR_DISPOSED',
   // index/
   'ERR_INDEX_CORRUPT',

@@ -31,9 +31,9 @@ test('the public surface is exactly the pinned list of names', () => {
   assert.deepEqual(Object.keys(api).sort(), PUBLIC_NAMES);
 });
 
-test('the edge entry is a subset of the main one: the static query encoder, errors and vector helpers', async () => {
+test('the edge entry is a subset of the main one: the static query encoder, the index, errors and vector helpers', async () => {
   const edge = await import('../src/edge.js');
-  assert.deepEqual(Object.keys(edge).sort(), ['SparseEncoderError', 'StaticQueryEncoder', 'cosine', 'dot', 'fromPairs', 'intersection', 'isSparseEncoderError', 'topKByMagnitude']);
+  assert.deepEqual(Object.keys(edge).sort(), ['SparseEncoderError', 'SparseIndex', 'StaticQueryEncoder', 'cosine', 'dot', 'fromPairs', 'intersection', 'isSparseEncoderError', 'topKByMagnitude']);
   for (const name of Object.keys(edge)) assert.equal((edge as Record<string, unknown>)[name], (api as Record<string, unknown>)[name], name);
 });
 

@@ -24,7 +24,7 @@ import { SparseEncoderError } from '../errors.js';
 import { mulberry32 } from './cluster.js';
 import type { DocumentCollector } from './collector.js';
 import { halfTable } from './half.js';
-import type { SectionArray } from './file-format.js';
+import type { SectionArray } from './index-bytes.js';
 import type { IndexData } from './index-data.js';
 import type { StoredWeights } from './postings.js';
 import { TopK } from './top-k.js';

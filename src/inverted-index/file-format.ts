@@ -1,70 +1,17 @@
 /**
- * The index file: one versioned, checksummed, little-endian file whose sections are viewed in
- * place when opened (no per-posting parsing).
- *
- *   0   8  magic "SPIDX\0\r\n" (the CR/LF catch text-mode transfers)
- *   8   4  format version (u32)
- *  12   4  byte length of the JSON header (u32)
- *  16   8  total file length (u64), so truncation is told apart from corruption
- *  24   8  reserved (zero)
- *  32   …  JSON header (UTF-8), then zero padding to a multiple of 64
- *       …  sections, each starting at a multiple of 64, zero padded
- * end-16   4  CRC-32 of every byte before it (u32); 4 zero bytes; 8 bytes "SPIDXEND"
+ * Reading and writing index files (Node): atomic saves, whole reads and positional reads. The
+ * byte layout and its checks are index-bytes.ts's (portable).
  */
 import { open, readdir, rename, unlink, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { dirname, basename, join } from 'node:path';
-import { endianness } from 'node:os';
 import { SparseEncoderError } from '../errors.js';
 import { openRegularFile, processAlive } from '../files/local-files.js';
-
-const MAGIC_BYTES = Buffer.from('SPIDX\0\r\n', 'latin1');
-/** The file's first 8 bytes. */
-export const MAGIC: Uint8Array = MAGIC_BYTES;
-const END_MAGIC_BYTES = Buffer.from('SPIDXEND', 'latin1');
-/** The file's last 8 bytes. */
-export const END_MAGIC: Uint8Array = END_MAGIC_BYTES;
-export const FORMAT_VERSION = 1;
-const PREAMBLE = 32;
-const FOOTER = 16;
-const ALIGN = 64;
-
-export type SectionDtype = 'u8' | 'u16' | 'u32' | 'f32';
-export type SectionArray = Uint8Array | Uint16Array | Uint32Array | Float32Array;
-
-export interface SectionEntry {
-  offset: number;
-  length: number;
-  dtype: SectionDtype;
-}
-
-/** The JSON header; snake_case like every file-format type we own. */
-export interface FileHeader {
-  format: 'sparse-encoder-index';
-  format_version: number;
-  created_by: string;
-  settings: Record<string, unknown>;
-  counts: Record<string, number>;
-  sections: Record<string, SectionEntry>;
-}
-
-const ELEMENT: Record<SectionDtype, number> = { u8: 1, u16: 2, u32: 4, f32: 4 };
-
-function dtypeOf(a: SectionArray): SectionDtype {
-  if (a instanceof Uint8Array) return 'u8';
-  if (a instanceof Uint16Array) return 'u16';
-  if (a instanceof Uint32Array) return 'u32';
-  return 'f32';
-}
-
-const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
-
-function assertLittleEndian(): void {
-  if (endianness() !== 'LE') {
-    throw new SparseEncoderError('ERR_INDEX_FORMAT', 'index files are little-endian; this platform is big-endian');
-  }
-}
+import {
+  END_MAGIC, ELEMENT, FOOTER, FORMAT_VERSION, MAGIC, PREAMBLE, align, assertLittleEndian, checkFrame, checkSection, dtypeOf, failer, headerLength, parseHeader,
+  parseIndexBytes, view, type FileHeader, type OpenedFile, type SectionArray, type SectionDtype, type SectionEntry,
+} from './index-bytes.js';
 
 /** Test hooks: fail after this many bytes, as a full disk would; or call `onPartial` once half the file is written. */
 export interface WriteFault {
@@ -112,7 +59,7 @@ export async function writeIndexFile(
     headerRegion = align(PREAMBLE + headerBytes.length + 256);
   }
   const pre = Buffer.alloc(headerRegion);
-  MAGIC_BYTES.copy(pre, 0);
+  pre.set(MAGIC, 0);
   pre.writeUInt32LE(FORMAT_VERSION, 8);
   pre.writeUInt32LE(headerBytes.length, 12);
   pre.writeBigUInt64LE(BigInt(total), 16);
@@ -162,7 +109,7 @@ export async function writeIndexFile(
     }
     const footer = Buffer.alloc(FOOTER);
     footer.writeUInt32LE(crc >>> 0, 0);
-    END_MAGIC_BYTES.copy(footer, 8);
+    footer.set(END_MAGIC, 8);
     await put(footer);
     await fh.sync();
     await fh.close();
@@ -196,17 +143,7 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-export interface OpenedFile {
-  header: FileHeader;
-  bytes: Uint8Array;
-  section(name: string, dtype: SectionDtype, expectedLength?: number): SectionArray;
-  has(name: string): boolean;
-}
 
-/**
- * Reads and validates an index file: magic (else ERR_INDEX_FORMAT), version (ERR_INDEX_VERSION),
- * length (ERR_INDEX_TRUNCATED), checksum and structure (ERR_INDEX_CORRUPT).
- */
 /**
  * Removes `.<name>.tmp-<pid>-*` files that saves of `path` left behind when their process died
  * (a killed save); the temp files of live processes are left alone. Best effort: a folder we
@@ -252,126 +189,7 @@ export async function readIndexFile(path: string, options: { verifyChecksum?: bo
     bytes = new Uint8Array(raw.byteLength);
     bytes.set(raw);
   }
-  return parseIndexBytes(bytes, path, options.verifyChecksum ?? true);
-}
-
-type FrameError = 'ERR_INDEX_CORRUPT' | 'ERR_INDEX_TRUNCATED' | 'ERR_INDEX_FORMAT' | 'ERR_INDEX_VERSION';
-type Fail = (code: FrameError, msg: string) => never;
-
-function failer(path: string): Fail {
-  return (code, msg) => {
-    throw new SparseEncoderError(code, `${path}: ${msg}`, { details: { path } });
-  };
-}
-
-/**
- * Checks what frames the sections, for a file of `size` bytes: magic, version and declared
- * length in `pre` (its first min(size, 32) bytes), then the end marker of `footer()` (its last 16).
- */
-function checkFrame(pre: Buffer, size: number, footer: () => Buffer, fail: Fail): void {
-  const magicLen = Math.min(pre.length, MAGIC.length);
-  if (!pre.subarray(0, magicLen).equals(MAGIC_BYTES.subarray(0, magicLen))) fail('ERR_INDEX_FORMAT', 'not a sparse-encoder index (bad magic bytes)');
-  if (pre.length < PREAMBLE) fail('ERR_INDEX_TRUNCATED', `file is truncated (${pre.length} bytes, shorter than the ${PREAMBLE}-byte preamble)`);
-  const version = pre.readUInt32LE(8);
-  if (version > FORMAT_VERSION) {
-    fail('ERR_INDEX_VERSION', `index format version ${version} is newer than this library supports (${FORMAT_VERSION}); upgrade sparse-encoder`);
-  }
-  if (version < 1) fail('ERR_INDEX_CORRUPT', `invalid format version ${version}`);
-  const declared = Number(pre.readBigUInt64LE(16));
-  if (size < declared) fail('ERR_INDEX_TRUNCATED', `file is truncated: ${size} bytes of ${declared}`);
-  if (size > declared) fail('ERR_INDEX_CORRUPT', `file has ${size - declared} unexpected trailing bytes (expected ${declared})`);
-  if (size < PREAMBLE + FOOTER) fail('ERR_INDEX_CORRUPT', 'file is too short for its footer');
-  if (!footer().subarray(8).equals(END_MAGIC_BYTES)) fail('ERR_INDEX_CORRUPT', 'bad end marker');
-}
-
-/** The header's byte length from the preamble, checked against the file. */
-function headerLength(pre: Buffer, size: number, fail: Fail): number {
-  const headerLen = pre.readUInt32LE(12);
-  if (PREAMBLE + headerLen > size - FOOTER) fail('ERR_INDEX_CORRUPT', 'header length exceeds the file');
-  return headerLen;
-}
-
-function parseHeader(json: Buffer, fail: Fail): FileHeader {
-  let header: FileHeader;
-  try {
-    header = JSON.parse(json.toString('utf8')) as FileHeader;
-  } catch {
-    return fail('ERR_INDEX_CORRUPT', 'header is not valid JSON');
-  }
-  if (header === null || header.format !== 'sparse-encoder-index' || typeof header.sections !== 'object' || header.sections === null) {
-    fail('ERR_INDEX_FORMAT', 'header does not describe a sparse-encoder index');
-  }
-  return header;
-}
-
-export function parseIndexBytes(bytes: Uint8Array, path: string, verifyChecksum = true): OpenedFile {
-  const fail = failer(path);
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = buf.length;
-  checkFrame(buf.subarray(0, PREAMBLE), n, () => buf.subarray(n - FOOTER), fail);
-  if (verifyChecksum) {
-    const want = buf.readUInt32LE(n - FOOTER);
-    const got = crc32(buf.subarray(0, n - FOOTER)) >>> 0;
-    if (want !== got) fail('ERR_INDEX_CORRUPT', `checksum mismatch (stored ${want.toString(16)}, computed ${got.toString(16)})`);
-  }
-  const headerLen = headerLength(buf, n, fail);
-  const header = parseHeader(buf.subarray(PREAMBLE, PREAMBLE + headerLen), fail);
-  const dataEnd = n - FOOTER;
-  return {
-    header,
-    bytes,
-    has: (name) => Object.hasOwn(header.sections, name),
-    section(name, dtype, expectedLength) {
-      const { offset, count } = checkSection(header, headerLen, dataEnd, name, dtype, expectedLength, path);
-      const at = bytes.byteOffset + offset;
-      return view(bytes.buffer, at, count, dtype);
-    },
-  };
-}
-
-function view(buffer: ArrayBufferLike, at: number, count: number, dtype: SectionDtype): SectionArray {
-  switch (dtype) {
-    case 'u8':
-      return new Uint8Array(buffer, at, count);
-    case 'u16':
-      return new Uint16Array(buffer, at, count);
-    case 'u32':
-      return new Uint32Array(buffer, at, count);
-    case 'f32':
-      return new Float32Array(buffer, at, count);
-  }
-}
-
-/** A section's place in the file, checked against the header region, the data end and the expected entry count. */
-function checkSection(
-  header: FileHeader,
-  headerLen: number,
-  dataEnd: number,
-  name: string,
-  dtype: SectionDtype,
-  expectedLength: number | undefined,
-  path: string,
-): { offset: number; count: number } {
-  const fail = (msg: string): never => {
-    throw new SparseEncoderError('ERR_INDEX_CORRUPT', `${path}: ${msg}`, { details: { path } });
-  };
-  const s = Object.hasOwn(header.sections, name) ? header.sections[name] : undefined;
-  if (!s) return fail(`missing section '${name}'`);
-  const size = ELEMENT[dtype];
-  if (
-    s.dtype !== dtype ||
-    !Number.isInteger(s.offset) ||
-    !Number.isInteger(s.length) ||
-    s.offset % ALIGN !== 0 ||
-    s.length % size !== 0 ||
-    s.offset < PREAMBLE + headerLen ||
-    s.offset + s.length > dataEnd
-  ) {
-    fail(`section '${name}' has an invalid type, offset or length`);
-  }
-  const count = s.length / size;
-  if (expectedLength !== undefined && count !== expectedLength) fail(`section '${name}' has ${count} entries, expected ${expectedLength}`);
-  return { offset: s.offset, count };
+  return parseIndexBytes(bytes, path, options.verifyChecksum ?? true, (b) => crc32(b));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import { BlockCache } from './block-cache.js';
-import { IndexFileReader, type SectionArray, type SectionDtype } from './file-format.js';
+import { IndexFileReader } from './file-format.js';
+import type { SectionArray, SectionDtype } from './index-bytes.js';
 import { checkTables, headerLayout, layoutFields, makeIndexData, type HeaderLayout, type IndexData } from './index-data.js';
 import { MemoryStrings, widen, type LongList, type PostingStore, type ShortList, type StoredWeights, type StringStore } from './postings.js';
 

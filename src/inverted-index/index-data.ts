@@ -1,7 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import type { DocumentCollector } from './collector.js';
 import { halfTable, toHalf } from './half.js';
-import type { FileHeader, OpenedFile, SectionArray } from './file-format.js';
+import type { FileHeader, OpenedFile, SectionArray } from './index-bytes.js';
 import type { WeightStorage } from './types.js';
 import { blockSettingsJson, blockSections, readBlocks, type BlockData } from './block-index.js';
 import { MemoryPostings, MemoryStrings, type PostingArrays, type PostingStore, type StringStore, type StoredWeights } from './postings.js';

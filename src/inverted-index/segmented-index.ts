@@ -20,7 +20,8 @@ import {
   type StepHook,
 } from './index-directory.js';
 import { SparseIndex, resolveBuild, type RankedHit, type ResolvedBuild } from './sparse-index.js';
-import { FORMAT_VERSION, syncDirectory } from './file-format.js';
+import { syncDirectory } from './file-format.js';
+import { FORMAT_VERSION } from './index-bytes.js';
 import type { BlockBuildOptions, IndexDocument, IndexInfo, SearchHit, SearchOptions, WeightStorage } from './types.js';
 
 /** Options of `SegmentedIndex.open`. Build settings apply when the directory is new; an existing one keeps its own. */

@@ -3,8 +3,11 @@ import type { SparseVector } from '../sparse/vector.js';
 import { clusterOrder } from './cluster.js';
 import { DocumentCollector } from './collector.js';
 import { BlockCache } from './block-cache.js';
-import { FORMAT_VERSION, readIndexFile, writeIndexFile, type WriteFault } from './file-format.js';
-import { openOnDemand, type OpenedOnDemand } from './file-postings.js';
+import type { WriteFault } from './file-format.js';
+import type { OpenedOnDemand } from './file-postings.js';
+import { FORMAT_VERSION, parseIndexBytes } from './index-bytes.js';
+// The platform seam (package.json imports): Node's file functions, or ones that refuse where there are no files.
+import { openOnDemand, readIndexFile, writeIndexFile } from '#index-files';
 import { RANGE_SIZES, buildIndexData, extractVectors, fromFile, headerMeta, storedValue, toSections, type IndexData } from './index-data.js';
 import { Searcher, type PreparedQuery, type SearchStats } from './searcher.js';
 import { BlockSearcher, blockSettingsFromJson, buildBlocks, resolveBlocks, type BlockSearchStats, type BlockSettings } from './block-index.js';
@@ -122,6 +125,19 @@ export class SparseIndex {
     const f = await readIndexFile(path, options);
     const data = fromFile(f, path);
     return new SparseIndex(data, settingsOf(data, data.blocks?.settings ?? null), f.bytes.byteLength);
+  }
+
+  /**
+   * An index from the bytes of an index file (an `ArrayBuffer` fetched in a page, a file bundled into
+   * a worker), with every check `open` makes; no file system involved. The bytes are viewed in
+   * place (an unaligned view is copied once) and must not change while the index is in use.
+   * `name` labels errors.
+   */
+  static fromBytes(bytes: Uint8Array | ArrayBuffer, options: { verifyChecksum?: boolean; name?: string } = {}): SparseIndex {
+    let view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    if (view.byteOffset % 8 !== 0) view = view.slice();
+    const data = fromFile(parseIndexBytes(view, options.name ?? '<bytes>', options.verifyChecksum ?? true), options.name ?? '<bytes>');
+    return new SparseIndex(data, settingsOf(data, data.blocks?.settings ?? null), view.byteLength);
   }
 
   /** @internal Opens on demand with a cache shared by several files (the segments of one index). */
