@@ -385,12 +385,12 @@ export class SparseEncoder {
    * Every token of `text` as the model's tokenizer produces it for `task` (prompt included):
    * id, vocabulary string, special or not, and its UTF-8 byte span in the tokenized string.
    */
-  async tokens(text: string, options: { task?: EncodeTask; promptName?: string; addSpecialTokens?: boolean } = {}) {
+  async tokens(text: string, options: { task?: EncodeTask; promptName?: string; addSpecialTokens?: boolean; truncate?: boolean } = {}) {
     this.checkAlive();
     checkTexts([text]);
     const route = this.route(options.task);
     const input = route.prepare(this.resolvePrompt(options.task, options) + text);
-    return { input, tokens: await route.tokenizer.tokens(input, options.addSpecialTokens ?? true) };
+    return { input, tokens: await route.tokenizer.tokens(input, options.addSpecialTokens ?? true, options.truncate ?? true) };
   }
 
   /** Token counts of `texts` as `task` tokenizes them (prompt included, truncated to maxSeqLength). */

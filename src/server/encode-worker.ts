@@ -104,7 +104,8 @@ async function runJob(encoder: SparseEncoder, id: number, job: JobRequest, maxBa
     const task = job.task === 'plain' ? undefined : job.task;
     const tokens: WireToken[][] = [];
     for (const text of job.texts) {
-      const r = await encoder.tokens(text, { ...(task !== undefined ? { task } : {}), ...(job.promptName !== undefined ? { promptName: job.promptName } : {}), addSpecialTokens: job.addSpecialTokens });
+      // Untruncated, as TEI's /tokenize (core/src/tokenization.rs: its Tokenize request passes no truncation parameters).
+      const r = await encoder.tokens(text, { ...(task !== undefined ? { task } : {}), ...(job.promptName !== undefined ? { promptName: job.promptName } : {}), addSpecialTokens: job.addSpecialTokens, truncate: false });
       const bytes = Buffer.from(r.input, 'utf8');
       tokens.push(r.tokens.map((t) => ({ id: t.id, text: t.special ? t.token : bytes.subarray(t.start!, t.stop!).toString('utf8'), special: t.special, start: t.start, stop: t.stop })));
     }

@@ -23,7 +23,8 @@ import type { EncodeMode } from './protocol.js';
  *   `truncate` defaults to the server's `auto_truncate` (launcher default true); POST `/` is
  *   `/embed_sparse` for a SPLADE model, GET `/` is the health check.
  * - core/src/tokenization.rs: "`inputs` must have less than {max_input_length} tokens. Given: {n}"
- *   (Validation) when not truncating.
+ *   (Validation) when not truncating; its Tokenize request passes no truncation parameters, so
+ *   /tokenize returns every token of a text.
  * Token-id inputs are refused with a Validation error: we encode text (TEI decodes the ids back to
  * text first); see the README's compatibility table.
  */

@@ -44,8 +44,11 @@ export interface TokenizerEngine {
   /** Each text's own tokens, never truncated, without special tokens. */
   content(texts: readonly string[]): Promise<number[][]>;
   template(): Promise<SpecialTemplate>;
-  /** Tokens with code-point offsets (for /tokenize); engines without offsets throw ERR_TOKENIZER. */
-  tokens(text: string, addSpecialTokens: boolean): Promise<EngineToken[]>;
+  /**
+   * Tokens with code-point offsets (for /tokenize), truncated as configured or (`truncate` false)
+   * not at all; engines without offsets throw ERR_TOKENIZER.
+   */
+  tokens(text: string, addSpecialTokens: boolean, truncate: boolean): Promise<EngineToken[]>;
   decode(ids: readonly number[], skipSpecialTokens: boolean): Promise<string>;
   idToToken(id: number): string | undefined;
   tokenToId(token: string): number | undefined;

@@ -56,14 +56,19 @@ export class NativeEngine implements TokenizerEngine {
     return out;
   }
 
-  async content(texts: readonly string[]): Promise<number[][]> {
+  /** The instance without truncation, made on first use. */
+  private twin(): Tokenizer {
     if (this.untruncated === undefined) {
       const t = load(this.source);
       t.disablePadding();
       t.disableTruncation();
       this.untruncated = t;
     }
-    const twin = this.untruncated;
+    return this.untruncated;
+  }
+
+  async content(texts: readonly string[]): Promise<number[][]> {
+    const twin = this.twin();
     return (await tokenizerCall('tokenization', () => twin.encodeBatch(texts as string[], { addSpecialTokens: false }))).map((e) => e.getIds());
   }
 
@@ -82,8 +87,9 @@ export class NativeEngine implements TokenizerEngine {
     return this.cachedTemplate;
   }
 
-  async tokens(text: string, addSpecialTokens: boolean): Promise<EngineToken[]> {
-    const e = await tokenizerCall('tokenization', () => this.tokenizer.encode(text, null, { addSpecialTokens }));
+  async tokens(text: string, addSpecialTokens: boolean, truncate: boolean): Promise<EngineToken[]> {
+    const tokenizer = truncate ? this.tokenizer : this.twin();
+    const e = await tokenizerCall('tokenization', () => tokenizer.encode(text, null, { addSpecialTokens }));
     const tokens = e.getTokens();
     const offsets = e.getOffsets();
     const special = e.getSpecialTokensMask();

@@ -143,11 +143,12 @@ export class TextTokenizer {
 
   /**
    * Every token of `text` with its id, vocabulary string, whether it is special, and its byte span
-   * in `text` (UTF-8; null for special tokens), as text-embeddings-inference's /tokenize reports.
+   * in `text` (UTF-8; null for special tokens), as text-embeddings-inference's /tokenize reports;
+   * truncated as {@link encode} truncates, or not at all (`truncate` false, as TEI's /tokenize).
    * The native engine only (ERR_TOKENIZER otherwise).
    */
-  async tokens(text: string, addSpecialTokens: boolean): Promise<Array<{ id: number; token: string; special: boolean; start: number | null; stop: number | null }>> {
-    const tokens = await this.engine.tokens(text, addSpecialTokens);
+  async tokens(text: string, addSpecialTokens: boolean, truncate = true): Promise<Array<{ id: number; token: string; special: boolean; start: number | null; stop: number | null }>> {
+    const tokens = await this.engine.tokens(text, addSpecialTokens, truncate);
     // The engines report offsets in Unicode code points; TEI's are UTF-8 bytes.
     const byteAt = utf8Offsets(text);
     return tokens.map((t) => ({ ...t, start: t.start === null ? null : byteAt(t.start), stop: t.stop === null ? null : byteAt(t.stop) }));

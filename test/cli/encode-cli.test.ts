@@ -151,3 +151,14 @@ test('--long-documents window: the vector equals the library\'s window vector; t
   assert.notEqual(tooWide.code, 0);
   assert.match(tooWide.stderr, /windowTokens/);
 });
+
+test('encode lines carry "dim", so encode | export --format pgvector needs no --dim', async () => {
+  const enc = await cli(['encode', '--model', fixture('splade-bert'), '--document'], 'a recipe for apple pie\nthe cat sat on the mat\n');
+  assert.equal(enc.code, 0, enc.stderr);
+  const lines = parseLines(enc.stdout);
+  assert.deepEqual(lines.map((l) => l['dim']), [30522, 30522]);
+  const withIds = lines.map((l, i) => JSON.stringify({ id: `d${i}`, ...l })).join('\n') + '\n';
+  const exp = await cli(['export', '--format', 'pgvector'], withIds);
+  assert.equal(exp.code, 0, exp.stderr);
+  assert.match(exp.stdout, /\/30522\n/);
+});

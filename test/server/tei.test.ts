@@ -84,6 +84,14 @@ test('POST /tokenize: ids as the model tokenizes, special tokens without offsets
   const noSpecial = await request(splade.url, '/tokenize', { json: { inputs: ['a', 'b c'], add_special_tokens: false } });
   assert.equal(noSpecial.body.length, 2);
   assert.ok(noSpecial.body.every((list: Array<{ special: boolean }>) => list.every((t) => !t.special)));
+  // Untruncated, as TEI's /tokenize: a text over the model's 64 tokens keeps every token, [SEP] last.
+  const long = 'word '.repeat(150);
+  const untruncated = await request(splade.url, '/tokenize', { json: { inputs: long } });
+  const all = untruncated.body[0] as Array<{ id: number }>;
+  assert.equal(all.length, 152);
+  assert.equal(all[all.length - 1]!.id, 102);
+  assert.equal((await plainModel.tokens(long)).tokens.length, 64, 'the library truncates by default, as encoding does');
+  assert.equal((await plainModel.tokens(long, { truncate: false })).tokens.length, 152);
 });
 
 test('POST /decode: one list or a batch; special tokens skipped by default', async () => {

@@ -9,7 +9,7 @@ import { ProgressBar, stdinHint } from '../progress.js';
 const HELP = `usage: sparse-encoder encode --model <id|path> [options]
 
 Encodes texts into sparse vectors, one JSON line per input text, in input order:
-  {"id":"d1","indices":[...],"values":[...]}   ("id" when the input line had one)
+  {"id":"d1","indices":[...],"values":[...],"dim":30522}   ("id" when the input line had one)
   with --tokens also "tokens":[["token",weight],...], heaviest first (as the server's /encode)
 
 Input, chosen by the first non-empty line:
@@ -132,7 +132,8 @@ function formatRecord(r: TextRecord, v: SparseVector, decoder: SparseEncoder | u
   for (let i = 0; i < v.values.length; i++) values.push(float32ToString(v.values[i]!));
   let s = '{';
   if (r.id !== undefined) s += `"id":${JSON.stringify(r.id)},`;
-  s += `"indices":[${Array.from(v.indices).join(',')}],"values":[${values.join(',')}]`;
+  // "dim" lets what reads the lines (export --format pgvector, index build) know the vocabulary size without flags.
+  s += `"indices":[${Array.from(v.indices).join(',')}],"values":[${values.join(',')}],"dim":${v.dim}`;
   if (decoder !== undefined) {
     // Pairs, heaviest first: an object would lose the order ("13" and "39" are number-like keys,
     // which JavaScript moves to the front), and pairs are what the server's /encode returns.
