@@ -1,5 +1,5 @@
-import { createInterface } from 'node:readline';
 import { SparseEncoderError, isSparseEncoderError } from '../errors.js';
+import { boundedLines, maxLineBytesFromEnv } from '../files/bounded-lines.js';
 import { fromPairs, type SparseVector } from '../sparse/vector.js';
 import type { CliInput } from './io.js';
 
@@ -20,12 +20,11 @@ export interface TextRecord {
 /** Called with the bytes of each line read, for progress against a file's size. */
 export type OnBytes = (bytes: number) => void;
 
+/** Lines of at most SPARSE_ENCODER_MAX_LINE_BYTES (64 MiB by default); a longer one is ERR_INPUT_TOO_LONG naming the line. */
 async function* rawLines(input: CliInput, onBytes: OnBytes | undefined): AsyncGenerator<{ text: string; line: number }> {
-  let n = 0;
-  for await (const text of createInterface({ input: input.stream, crlfDelay: Infinity })) {
-    n++;
-    onBytes?.(Buffer.byteLength(text) + 1);
-    yield { text, line: n };
+  for await (const { text, line, bytes } of boundedLines(input.stream, input.name, maxLineBytesFromEnv())) {
+    onBytes?.(bytes);
+    yield { text, line };
   }
 }
 

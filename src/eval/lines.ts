@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { SparseEncoderError } from '../errors.js';
+import { boundedLines, maxLineBytesFromEnv } from '../files/bounded-lines.js';
 
 /** One line of a text file with its 1-based line number (for error messages). */
 export interface NumberedLine {
@@ -15,18 +15,15 @@ export interface NumberedLine {
  */
 export async function* readLines(path: string): AsyncGenerator<NumberedLine> {
   await assertFile(path);
-  const input = createReadStream(path, { encoding: 'utf8' });
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  let line = 0;
+  const input = createReadStream(path);
   try {
-    for await (const raw of rl) {
-      line++;
+    // Lines of at most SPARSE_ENCODER_MAX_LINE_BYTES: a file without newlines is refused, not read whole.
+    for await (const { text: raw, line } of boundedLines(input, path, maxLineBytesFromEnv())) {
       // A byte-order mark only ever sits on the first line.
       const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
       yield { text, line };
     }
   } finally {
-    rl.close();
     input.destroy();
   }
 }
