@@ -7,7 +7,7 @@ import { loadSparseModel, type SparseModel } from '../modules/load-model.js';
 import { inspectRoute, type RouteEncodeOptions, type SentenceTransformersCompat, type SparseRoute, type TokenizedText } from '../modules/route.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { cosine, dot, intersection as intersect, mergeVectors, topEntries, topKByMagnitude } from '../sparse/vector.js';
-import type { TokenWindows } from '../tokenizer/text-tokenizer.js';
+import type { TokenWindows, TruncationDirection } from '../tokenizer/text-tokenizer.js';
 import { readEncoderConfig, type EncoderConfig, type SimilarityFnName } from './model-config.js';
 
 export type { SimilarityFnName } from './model-config.js';
@@ -132,6 +132,12 @@ export interface EncodeOptions {
    * `truncate: false` has nothing to refuse then. Default `'truncate'`.
    */
   longDocuments?: LongDocuments;
+  /**
+   * Which end of a text over `maxSeqLength` tokens truncation cuts off: `'right'` (its end, as
+   * sentence-transformers does) or `'left'` (its start, keeping the last tokens; TEI's
+   * `truncation_direction: "left"`). Default `'right'`.
+   */
+  truncationDirection?: TruncationDirection;
   /** With `longDocuments: 'window'`: tokens per window, special tokens included. Default: `maxSeqLength`. */
   windowTokens?: number;
   /**
@@ -534,7 +540,9 @@ export class SparseEncoder {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `longDocuments must be "truncate" or "window", got ${JSON.stringify(longDocuments)}`);
     }
     const out = new Array<SparseVector>(texts.length);
-    const routeOptions: RouteEncodeOptions = maxActiveDims === undefined ? {} : { maxActiveDims };
+    const direction = options.truncationDirection ?? 'right';
+    if (direction !== 'right' && direction !== 'left') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `truncationDirection must be "right" or "left", got ${JSON.stringify(direction)}`);
+    const routeOptions: RouteEncodeOptions = { ...(maxActiveDims === undefined ? {} : { maxActiveDims }), ...(direction === 'left' ? { truncationDirection: 'left' as const } : {}) };
     // 5.x's Router quirk: with max_active_dims, a static route's tokenize() failed on the extra argument and the Router retried through its default route.
     const defaultRoute = this.route(undefined);
     if (this.compat === '5' && maxActiveDims !== undefined && this.model.isRouter && route.kind === 'static' && route !== defaultRoute) {

@@ -1,5 +1,5 @@
 import type { SparseVector } from '../sparse/vector.js';
-import type { TextTokenizer, TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+import type { TextTokenizer, TokenizedBatch, TruncationDirection } from '../tokenizer/text-tokenizer.js';
 
 /**
  * Whose behaviour to reproduce where sentence-transformers versions differ: `'6'` (current) hands
@@ -22,6 +22,8 @@ export interface RouteEncodeOptions {
    * `SparseStaticEmbedding.tokenize` through its default route (ORACLE.md, Quirk 2).
    */
   tokenizeWith?: Pick<SparseRoute, 'prepare' | 'tokenize'>;
+  /** Which end of an over-long text is cut off. Default `right`. */
+  truncationDirection?: TruncationDirection;
 }
 
 /** What the tokenizer sees for a text, for inspection and parity tests. */

@@ -72,7 +72,7 @@ export class SparseStaticEmbedding implements SparseRoute {
 
   async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
     const via = options.tokenizeWith;
-    return this.encodeTokens(via === undefined ? await this.tokenizer.encode(texts) : await via.tokenize(texts.map((t) => via.prepare(t))), options);
+    return this.encodeTokens(via === undefined ? await this.tokenizer.encode(texts, options.truncationDirection) : await via.tokenize(texts.map((t) => via.prepare(t))), options);
   }
 
   async encodeTokens(batch: TokenizedBatch, options: RouteEncodeOptions = {}): Promise<SparseVector[]> {

@@ -1,7 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import { parseTransformerConfig, type TransformerConfig } from '../graph/config.js';
 import { pythonStrip } from '../tokenizer/strip.js';
-import { modelMaxLengthOf, type TextTokenizer, type TokenizedBatch, type TokenizerEngineKind } from '../tokenizer/text-tokenizer.js';
+import { modelMaxLengthOf, type TextTokenizer, type TokenizedBatch, type TokenizerEngineKind, type TruncationDirection } from '../tokenizer/text-tokenizer.js';
 import { loadTokenizer, readTokenizerConfig } from '../tokenizer/tokenizer-folder.js';
 import type { SentenceTransformersCompat } from './route.js';
 import { readTransformerModuleConfig, type TransformerModuleConfig } from './transformer-config.js';
@@ -37,8 +37,8 @@ export class TransformerInput {
   }
 
   /** Tokenizes prepared texts and checks every id fits the model's embedding table. */
-  async tokenize(texts: readonly string[]): Promise<TokenizedBatch> {
-    const batch = await this.tokenizer.encode(texts);
+  async tokenize(texts: readonly string[], direction: TruncationDirection = 'right'): Promise<TokenizedBatch> {
+    const batch = await this.tokenizer.encode(texts, direction);
     const vocab = this.config.vocabSize;
     for (let r = 0; r < batch.ids.length; r++) {
       for (const id of batch.ids[r]!) {

@@ -91,6 +91,7 @@ function encodeWith(encoder: SparseEncoder, job: EncodeJob, texts: string[], ext
   if (job.truncate === false) options.truncate = false;
   if (job.promptName !== undefined) options.promptName = job.promptName;
   if (job.window !== undefined) Object.assign(options, { longDocuments: 'window' }, job.window);
+  if (job.truncationDirection === 'left') options.truncationDirection = 'left';
   return job.task === 'query' ? encoder.encodeQuery(texts, options) : job.task === 'document' ? encoder.encodeDocument(texts, options) : encoder.encode(texts, options);
 }
 

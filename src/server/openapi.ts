@@ -92,7 +92,7 @@ export function openApiDocument(version: string): object {
         Vector: { type: 'object', required: ['indices', 'values'], properties: { indices: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } }, tokens: { type: 'array', items: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'number' }] } } } },
         Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } },
         TeiError: { type: 'object', properties: { error: { type: 'string' }, error_type: { enum: ['Unhealthy', 'Backend', 'Overloaded', 'Validation', 'Tokenizer', 'Empty'] } } },
-        EmbedSparseRequest: { type: 'object', required: ['inputs'], properties: { inputs: TEI_INPUT, truncate: { type: ['boolean', 'null'], description: "default: the server's auto_truncate" }, truncation_direction: { enum: ['right', 'Right'], default: 'right' }, prompt_name: { type: ['string', 'null'] } } },
+        EmbedSparseRequest: { type: 'object', required: ['inputs'], properties: { inputs: TEI_INPUT, truncate: { type: ['boolean', 'null'], description: "default: the server's auto_truncate" }, truncation_direction: { enum: ['right', 'Right', 'left', 'Left'], default: 'right' }, prompt_name: { type: ['string', 'null'] } } },
         SparseValue: { type: 'object', required: ['index', 'value'], properties: { index: { type: 'integer' }, value: { type: 'number' } } },
         SimpleToken: { type: 'object', properties: { id: { type: 'integer' }, text: { type: 'string' }, special: { type: 'boolean' }, start: { type: ['integer', 'null'] }, stop: { type: ['integer', 'null'] } } },
       },

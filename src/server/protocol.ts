@@ -61,6 +61,8 @@ export type JobRequest =
       promptName?: string;
       /** Present: long texts are encoded in token windows (longDocuments 'window') with these settings. */
       window?: WindowSettings;
+      /** `left`: over-long texts keep their last tokens (TEI's `truncation_direction`). Default right. */
+      truncationDirection?: 'left';
     }
   | { op: 'similarity'; queries: string[]; documents: string[] }
   | { op: 'tokenize'; texts: string[]; task: EncodeMode; addSpecialTokens: boolean; promptName?: string }

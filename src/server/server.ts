@@ -417,6 +417,7 @@ class App {
           ...(request.maxActiveDims !== undefined ? { maxActiveDims: request.maxActiveDims } : {}),
           ...(request.truncate === false ? { truncate: false } : {}),
           ...(request.window !== undefined ? { longDocuments: 'window' as const, ...request.window } : {}),
+          ...(request.truncationDirection !== undefined ? { truncationDirection: request.truncationDirection } : {}),
         });
         const wire = vectors.map((v) => ({ indices: v.indices.slice(), values: v.values.slice(), ...(request.tokens ? { tokens: local.decode(v) } : {}) }));
         return { op: 'encode', vectors: wire, dim: local.dim, batches: [] };
@@ -431,7 +432,15 @@ class App {
   private async embedSparse(body: unknown, signal: AbortSignal): Promise<unknown> {
     const pool = this.needPool('/embed_sparse');
     const r = parseEmbedSparse(body, this.o.tei);
-    const request: JobRequest = { op: 'encode', texts: r.texts, task: r.task, tokens: false, truncate: r.truncate, ...(r.promptName !== undefined ? { promptName: r.promptName } : {}) };
+    const request: JobRequest = {
+      op: 'encode',
+      texts: r.texts,
+      task: r.task,
+      tokens: false,
+      truncate: r.truncate,
+      ...(r.promptName !== undefined ? { promptName: r.promptName } : {}),
+      ...(r.truncationDirection !== undefined ? { truncationDirection: r.truncationDirection } : {}),
+    };
     let result: JobResult;
     try {
       result = await this.timedEncode('/embed_sparse', pool, request, signal);

@@ -25,8 +25,9 @@ import type { EncodeMode } from './protocol.js';
  * - core/src/tokenization.rs: "`inputs` must have less than {max_input_length} tokens. Given: {n}"
  *   (Validation) when not truncating; its Tokenize request passes no truncation parameters, so
  *   /tokenize returns every token of a text.
- * Token-id inputs are refused with a Validation error: we encode text (TEI decodes the ids back to
- * text first); see the README's compatibility table.
+ * `truncation_direction: "left"` keeps an over-long text's last tokens (TruncationParams.direction
+ * there). Token-id inputs are refused with a Validation error: we encode text (TEI decodes the ids
+ * back to text first); see the README's compatibility table.
  */
 
 export type TeiErrorType = 'Unhealthy' | 'Backend' | 'Overloaded' | 'Validation' | 'Tokenizer' | 'Empty';
@@ -84,6 +85,8 @@ export interface TeiEmbedRequest {
   task: EncodeMode;
   promptName?: string;
   truncate: boolean;
+  /** `truncation_direction: "left"`: over-long texts keep their last tokens (core/src/tokenization.rs `TruncationParams.direction`). */
+  truncationDirection?: 'left';
 }
 
 function object(body: unknown): Record<string, unknown> {
@@ -125,12 +128,10 @@ export function parseEmbedSparse(body: unknown, limits: TeiLimits): TeiEmbedRequ
   const t = o['truncate'];
   if (t !== undefined && t !== null && typeof t !== 'boolean') throw teiError('Validation', '`truncate` must be a boolean');
   const dir = o['truncation_direction'];
-  if (dir !== undefined && dir !== null) {
-    if (dir === 'left' || dir === 'Left') throw teiError('Validation', '`truncation_direction` "left" is not supported by this server (texts are truncated on the right)');
-    if (dir !== 'right' && dir !== 'Right') throw teiError('Validation', '`truncation_direction` must be "left" or "right"');
-  }
+  const left = dir === 'left' || dir === 'Left';
+  if (dir !== undefined && dir !== null && !left && dir !== 'right' && dir !== 'Right') throw teiError('Validation', '`truncation_direction` must be "left" or "right"');
   const { task, promptName } = promptOf(o);
-  return { texts, task, truncate: typeof t === 'boolean' ? t : limits.autoTruncate, ...(promptName !== undefined ? { promptName } : {}) };
+  return { texts, task, truncate: typeof t === 'boolean' ? t : limits.autoTruncate, ...(promptName !== undefined ? { promptName } : {}), ...(left ? { truncationDirection: 'left' as const } : {}) };
 }
 
 export interface TeiTokenizeRequest {

@@ -33,6 +33,9 @@ export interface TextTokenizerOptions {
   engine?: TokenizerEngineKind;
 }
 
+/** Which end of an over-long text truncation cuts off: `right` (the end, as sentence-transformers) or `left` (the start). */
+export type TruncationDirection = 'right' | 'left';
+
 /** Token ids of a batch, one unpadded row per text (padding is the runner's business). */
 export interface TokenizedBatch {
   ids: number[][];
@@ -94,12 +97,26 @@ export class TextTokenizer {
     return this.engine.kind;
   }
 
-  /** Tokenizes `texts` as they are (no strip, no prompt): one unpadded, truncated row per text. */
-  async encode(texts: readonly string[]): Promise<TokenizedBatch> {
-    const encodings = await this.engine.encode(texts, this.addSpecialTokens, this.maxLength);
+  /**
+   * Tokenizes `texts` as they are (no strip, no prompt): one unpadded, truncated row per text.
+   * `direction` `'left'` truncates from the start instead, keeping the text's last tokens (what
+   * text-embeddings-inference's `truncation_direction: "left"` asks of the Rust library).
+   */
+  async encode(texts: readonly string[], direction: TruncationDirection = 'right'): Promise<TokenizedBatch> {
+    const encodings = direction === 'left' && this.maxLength !== undefined ? await this.leftTruncated(texts, this.maxLength) : await this.engine.encode(texts, this.addSpecialTokens, this.maxLength);
     const ids = encodings.map((e) => e.ids);
     if (!this.returnsTokenTypeIds) return { ids };
     return { ids, typeIds: encodings.map((e) => e.typeIds) };
+  }
+
+  /** The Rust library's left truncation of a single text: its last `maxLength - specials` tokens, then the special tokens. */
+  private async leftTruncated(texts: readonly string[], maxLength: number): Promise<Array<{ ids: number[]; typeIds: number[] }>> {
+    const t: SpecialTemplate = this.addSpecialTokens ? await this.engine.template() : { prefix: [], suffix: [], prefixTypes: [], suffixTypes: [], textType: 0 };
+    const room = Math.max(0, maxLength - t.prefix.length - t.suffix.length);
+    return (await this.engine.content(texts)).map((ids) => {
+      const kept = ids.length > room ? ids.slice(ids.length - room) : ids;
+      return { ids: [...t.prefix, ...kept, ...t.suffix], typeIds: [...t.prefixTypes, ...new Array<number>(kept.length).fill(t.textType), ...t.suffixTypes] };
+    });
   }
 
   /**

@@ -147,3 +147,24 @@ test('ModernBERT: windows of a byte-level BPE text merge the same way', async ()
     await model.dispose();
   }
 });
+
+test('truncationDirection left keeps the last tokens: the same vector as encoding exactly those tokens', async () => {
+  for (const name of ['splade-bert', 'splade-modernbert', 'inference-free']) {
+    const model = await SparseEncoder.fromPretrained(fixture(name), { threads: 1 });
+    try {
+      const query = name === 'inference-free';
+      const task = query ? 'query' : 'document';
+      const ids = await contentIds(query ? join(fixture(name), 'query_0_SparseStaticEmbedding') : fixture(name), LONG + (query ? ' ' + LONG : ''));
+      const text = LONG + (query ? ' ' + LONG : '');
+      // The static query route adds no special tokens and keeps 512; the others wrap 64 - 2 text tokens.
+      const [first] = (await model.tokenWindows(text, { task })).rows;
+      const lastRow = query ? ids.slice(ids.length - first!.length) : [first![0]!, ...ids.slice(ids.length - (first!.length - 2)), first![first!.length - 1]!];
+      const got = query ? await model.encodeQuery(text, { truncationDirection: 'left' }) : await model.encodeDocument(text, { truncationDirection: 'left' });
+      assert.deepEqual(got, (await model.encodeTokens([lastRow], { task }))[0], name);
+      assert.notDeepEqual(got, query ? await model.encodeQuery(text) : await model.encodeDocument(text), `${name}: the right end differs`);
+      await assert.rejects(model.encode('x', { truncationDirection: 'up' as never }), invalid);
+    } finally {
+      await model.dispose();
+    }
+  }
+});

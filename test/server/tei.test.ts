@@ -8,6 +8,7 @@ import { startServer } from '../../src/server/server.js';
 import type { SparseServer } from '../../src/server/types.js';
 import type { SparseVector } from '../../src/sparse/vector.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { assertVector } from '../encoder/fixture-data.js';
 import { request } from './http-client.js';
 
 // Requests below are the JSON a TEI client sends (huggingface_hub's InferenceClient.feature_extraction
@@ -141,8 +142,8 @@ test("errors in TEI's shape and statuses: Empty 400, batch size and length 422 V
   assert.equal(junk.status, 400);
   assert.equal(typeof junk.body.error, 'string');
   assert.ok(['Validation', 'Empty'].includes(junk.body.error_type));
-  const left = await request(splade.url, '/embed_sparse', { json: { inputs: 'x', truncation_direction: 'left' } });
-  assert.equal(left.status, 422);
+  const badDirection = await request(splade.url, '/embed_sparse', { json: { inputs: 'x', truncation_direction: 'up' } });
+  assert.equal(badDirection.status, 422);
   // Our own routes keep their own error shape.
   const ours = await request(splade.url, '/encode', { json: { texts: 'nope' } });
   assert.equal(typeof ours.body.error.code, 'string');
@@ -230,4 +231,18 @@ test('inference-free queries never wait behind document runs: they are encoded o
   const d = await docs;
   assert.equal(d.status, 200);
   assert.ok(queryDone < docsDone, `the query (${queryDone.toFixed(0)}) was answered before the documents (${docsDone.toFixed(0)})`);
+});
+
+test('truncation_direction "left" keeps a long text\'s last tokens, as TEI\'s Rust tokenizer truncates (core/src/tokenization.rs)', async () => {
+  // 70 distinct words: 64 tokens keep words 8..69 ([CLS] + 62 + [SEP]) from the left, 0..61 from the right.
+  const words = Array.from({ length: 70 }, (_, i) => `w${i}`);
+  const long = words.join(' ');
+  const left = await request(splade.url, '/embed_sparse', { json: { inputs: long, truncation_direction: 'Left' } });
+  const right = await request(splade.url, '/embed_sparse', { json: { inputs: long } });
+  assert.equal(left.status, 200, JSON.stringify(left.body));
+  const vec = (b: Array<Array<{ index: number; value: number }>>) => ({ indices: Uint32Array.from(b[0]!.map((x) => x.index)), values: Float32Array.from(b[0]!.map((x) => x.value)), dim: 30522 });
+  const [wantLeft, wantRight] = [await plainModel.encode(long, { truncationDirection: 'left' }), await plainModel.encode(long)];
+  assertVector(vec(left.body), { indices: Array.from(wantLeft.indices), values: Array.from(wantLeft.values) }, 'left');
+  assertVector(vec(right.body), { indices: Array.from(wantRight.indices), values: Array.from(wantRight.values) }, 'right');
+  assert.notDeepEqual(Array.from(wantLeft.indices), Array.from(wantRight.indices));
 });
