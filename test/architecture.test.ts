@@ -53,8 +53,8 @@ test('source folders import only the layers below them', () => {
   const violations: string[] = [];
   for (const file of sourceFiles(SRC)) {
     const from = area(file);
-    // src/index.ts and src/edge.ts are the public entries and may re-export anything; src/inverted-index/ is the search index.
-    if (relative(SRC, file) === 'index.ts' || relative(SRC, file) === 'edge.ts') continue;
+    // src/index.ts, src/web.ts and src/edge.ts are the public entries and may re-export anything; src/inverted-index/ is the search index.
+    if (['index.ts', 'web.ts', 'edge.ts'].includes(relative(SRC, file))) continue;
     // cli/main.ts dispatches to the commands; a command importing it back would be a cycle.
     if (from === 'cli' && relative(SRC, file) !== join('cli', 'main.ts')) {
       for (const spec of imports(readFileSync(file, 'utf8'))) {
@@ -80,29 +80,61 @@ test('source folders import only the layers below them', () => {
   assert.deepEqual(violations, []);
 });
 
-// The platform seam (issue 23): the edge entry runs where there is no Node: every module it reaches by
-// static imports (dynamic ones load only when called; type-only ones are erased) may import no Node
-// built-in and none of the Node-only packages.
+// The platform seam (issue 23): the edge and web entries run where there is no Node: every module they
+// reach by static imports (dynamic ones too, as bundlers follow them; type-only ones are erased) may
+// import no Node built-in and none of the Node-only packages. A package.json `imports` seam (`#...`) is
+// followed to its `default` target, what bundlers pick outside Node.
 const NODE_ONLY = new Set(['onnxruntime-node', 'tokenizers', 'undici']);
+const SEAMS = (JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { imports: Record<string, { node: string; default: string }> }).imports;
 
-test('the edge entry (src/edge.ts) reaches no Node built-in, native or Node-only package', () => {
+function portableGraph(entry: string): { seen: Set<string>; violations: string[] } {
   const seen = new Set<string>();
-  const stack = [join(SRC, 'edge.ts')];
+  const stack = [join(SRC, entry)];
   const violations: string[] = [];
   while (stack.length > 0) {
     const file = stack.pop()!;
     if (seen.has(file)) continue;
     seen.add(file);
     const code = readFileSync(file, 'utf8');
-    for (const m of code.matchAll(/(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]/g)) {
-      const spec = m[1]!;
+    const specs = [
+      ...[...code.matchAll(/(?:^|\n)\s*(?:import|export)\s(?!type\s)[^'"]*?from\s+['"]([^'"]+)['"]/g)].map((m) => m[1]!),
+      ...[...code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!),
+    ];
+    for (const spec of specs) {
       if (spec.startsWith('node:') || NODE_ONLY.has(spec)) violations.push(`${relative(SRC, file)} imports ${spec}`);
       if (spec.startsWith('.')) stack.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
-      // The package.json imports seam: outside Node, its default target.
-      if (spec === '#index-files') stack.push(join(SRC, 'inverted-index', 'index-files-unavailable.ts'));
+      else if (spec.startsWith('#')) {
+        const target = SEAMS[spec]?.default;
+        if (target === undefined) violations.push(`${relative(SRC, file)} imports ${spec}, which package.json "imports" does not map`);
+        else stack.push(join(repoRoot(), target.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')));
+      }
     }
   }
+  return { seen, violations };
+}
+
+test('the edge entry (src/edge.ts) reaches no Node built-in, native or Node-only package', () => {
+  const { seen, violations } = portableGraph('edge.ts');
   assert.deepEqual(violations, []);
-  // It does reach the tokenizer, the static embedding and the safetensors parser.
-  for (const f of ['tokenizer/js-engine.ts', 'modules/sparse-static-embedding.ts', 'weights/safetensors.ts', 'inverted-index/searcher.ts', 'inverted-index/index-bytes.ts', 'inverted-index/index-files-unavailable.ts']) assert.ok(seen.has(join(SRC, f)), f);
+  for (const f of ['tokenizer/js-engine.ts', 'modules/sparse-static-embedding.ts', 'weights/safetensors.ts', 'inverted-index/searcher.ts', 'inverted-index/index-bytes.ts', 'inverted-index/index-files-unavailable.ts']) {
+    assert.ok(seen.has(join(SRC, f)), f);
+  }
+  // The query side alone: no ONNX Runtime session code.
+  assert.ok(!seen.has(join(SRC, 'runtime', 'session.ts')));
+});
+
+test('the web entry (src/web.ts) reaches no Node built-in, native or Node-only package: every seam takes its default', () => {
+  const { seen, violations } = portableGraph('web.ts');
+  assert.deepEqual(violations, []);
+  for (const f of ['encoder/sparse-encoder.ts', 'modules/load-model.ts', 'runtime/session.ts', 'files/model-fs.ts', 'files/no-files.ts', 'runtime/native-runtime-unavailable.ts', 'hub/resolve-unavailable.ts', 'weights/inflate-unavailable.ts']) {
+    assert.ok(seen.has(join(SRC, f)), f);
+  }
+  // Every seam's two targets exist and export the same names.
+  for (const [spec, t] of Object.entries(SEAMS)) {
+    const names = (target: string): string[] => {
+      const code = readFileSync(join(repoRoot(), target.replace(/^\.\/dist\//, '').replace(/\.js$/, '.ts')), 'utf8');
+      return [...code.matchAll(/export (?:async )?(?:function|const|class) (\w+)|export \{ ([^}]+) \}/g)].flatMap((m) => (m[1] !== undefined ? [m[1]] : m[2]!.split(',').map((x) => x.trim().split(' as ').pop()!.trim()))).filter((x) => x !== '').sort();
+    };
+    assert.deepEqual(names(t.default), names(t.node), spec);
+  }
 });

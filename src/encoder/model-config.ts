@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { joinPath } from '../files/model-fs.js';
 import { readJsonObject } from '../modules/json.js';
 
 export type SimilarityFnName = 'dot' | 'cosine';
@@ -17,7 +17,7 @@ export interface EncoderConfig {
  * `{query: "", document: ""}` and the saved ones are merged in; a missing file gives the defaults.
  */
 export async function readEncoderConfig(folder: string): Promise<EncoderConfig> {
-  const path = join(folder, 'config_sentence_transformers.json');
+  const path = joinPath(folder, 'config_sentence_transformers.json');
   const raw = (await readJsonObject(path)) ?? {};
   const prompts: Record<string, string> = { query: '', document: '' };
   const saved = raw['prompts'];

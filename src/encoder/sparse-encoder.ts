@@ -1,8 +1,10 @@
 import { SparseEncoderError } from '../errors.js';
 import type { QuantizeOptions } from '../graph/quantize.js';
 import type { RuntimeBackend } from '../runtime/session.js';
-import { resolveModel } from '../hub/resolve.js';
-import type { ResolveProgressEvent } from '../hub/types.js';
+import { mountFiles } from '../files/model-fs.js';
+import type { ResolvedModel, ResolveProgressEvent } from '../hub/types.js';
+// The platform seam (package.json imports): the Hub client and its cache under Node, a refusal elsewhere (load from files there).
+import { resolveModel } from '#hub';
 import { loadSparseModel, type SparseModel } from '../modules/load-model.js';
 import { inspectRoute, type RouteEncodeOptions, type SentenceTransformersCompat, type SparseRoute, type TokenizedText } from '../modules/route.js';
 import type { SparseVector } from '../sparse/vector.js';
@@ -191,7 +193,8 @@ export interface SparsityStats {
 export interface ModelInfo {
   /** Local folder holding the files. */
   folder: string;
-  source: 'local' | 'cache' | 'hub';
+  /** `memory`: {@link SparseEncoder.fromFiles}. */
+  source: 'local' | 'cache' | 'hub' | 'memory';
   repoId?: string;
   commit?: string;
   /** The module pipeline, e.g. `MLMTransformer → SpladePooling`. */
@@ -244,6 +247,37 @@ export class SparseEncoder {
    * ERR_UNSUPPORTED_ARCHITECTURE, ERR_FILE_NOT_FOUND, ERR_INVALID_CONFIG, ...
    */
   static async fromPretrained(idOrPath: string, options: SparseEncoderLoadOptions = {}): Promise<SparseEncoder> {
+    SparseEncoder.checkLoadOptions(options);
+    const resolved = await resolveModel(idOrPath, {
+      ...(options.revision !== undefined ? { revision: options.revision } : {}),
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+      ...(options.localFilesOnly !== undefined ? { localFilesOnly: options.localFilesOnly } : {}),
+      ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    });
+    return SparseEncoder.load(resolved, options);
+  }
+
+  /**
+   * Loads a model from its files in memory: `{ 'modules.json': bytes | text, '1_SpladePooling/config.json': ..., 'model.safetensors': bytes, ... }`
+   * (paths relative to the model folder, as the Hub repo lays them out): what a page fetched, a
+   * dropped folder, a worker's bundle. Every check of a folder load applies (sizes, JSON, weights,
+   * hostile configs); the files are let go once the model is built. Runs anywhere with
+   * `backend: 'wasm'`. `modelInfo.source` is `'memory'`.
+   */
+  static async fromFiles(files: Iterable<[string, Uint8Array | string]> | Record<string, Uint8Array | string>, options: SparseEncoderLoadOptions = {}): Promise<SparseEncoder> {
+    SparseEncoder.checkLoadOptions(options);
+    if (files === null || typeof files !== 'object') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'files must map paths to bytes or text');
+    const mount = mountFiles(files);
+    try {
+      return await SparseEncoder.load({ folder: mount.root, source: 'memory' }, options);
+    } finally {
+      mount.release();
+    }
+  }
+
+  private static checkLoadOptions(options: SparseEncoderLoadOptions): void {
     if (options.maxActiveDims !== undefined) checkMaxActiveDims(options.maxActiveDims);
     if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `threads must be a positive integer, got ${options.threads}`);
@@ -256,14 +290,12 @@ export class SparseEncoder {
     if (compat !== '5' && compat !== '6') {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `compat must be "5" or "6", got ${JSON.stringify(compat)}`);
     }
-    const resolved = await resolveModel(idOrPath, {
-      ...(options.revision !== undefined ? { revision: options.revision } : {}),
-      ...(options.token !== undefined ? { token: options.token } : {}),
-      ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
-      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-      ...(options.localFilesOnly !== undefined ? { localFilesOnly: options.localFilesOnly } : {}),
-      ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
-    });
+  }
+
+  /** The model in `resolved.folder` (on disk, or `mem://` files), with checked `options`. */
+  private static async load(resolved: Pick<ResolvedModel, 'folder' | 'repoId' | 'commit'> & { source: ModelInfo['source'] }, options: SparseEncoderLoadOptions): Promise<SparseEncoder> {
+    const backend = options.backend ?? 'native';
+    const compat = options.compat ?? '6';
     const config = await readEncoderConfig(resolved.folder);
     const quantize = quantizeOptionsOf(options);
     if (options.routes !== undefined && (!Array.isArray(options.routes) || options.routes.length === 0 || options.routes.some((r) => typeof r !== 'string'))) {

@@ -2,6 +2,7 @@ import { closeSync, constants as fsConstants, fstatSync, openSync, readSync } fr
 import { lstat, open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import type { Stats } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
 import { SparseEncoderError } from '../errors.js';
 
 /**
@@ -11,8 +12,10 @@ import { SparseEncoderError } from '../errors.js';
  * snapshot, outside its repo's `blobs/`).
  */
 
-/** Config-sized files (JSON, vocabularies, tokenizer.json): 512 MiB is far above any real one. */
-export const MAX_CONFIG_BYTES = 512 * 1024 * 1024;
+import { MAX_CONFIG_BYTES } from './limits.js';
+
+export { MAX_CONFIG_BYTES } from './limits.js';
+export { joinInside } from './paths.js';
 
 /** What a non-regular file is, for messages. */
 function kindOf(st: Stats): string {
@@ -109,18 +112,6 @@ export async function assertRegularFile(path: string, what: string, maxBytes = M
   return size;
 }
 
-/**
- * `rel` (a relative path from a config: a module folder, a shard name) joined onto the
- * posix-relative `folder` (`''` for the root) and normalised; undefined when it is absolute or
- * leads out of the root.
- */
-export function joinInside(folder: string, rel: string): string | undefined {
-  const slashed = rel.replace(/\\/g, '/');
-  if (posix.isAbsolute(slashed) || /^[A-Za-z]:/.test(slashed)) return undefined;
-  const norm = posix.normalize(posix.join(folder === '' ? '.' : folder, slashed));
-  if (norm === '..' || norm.startsWith('../')) return undefined;
-  return norm === '.' ? '' : norm;
-}
 
 function isInside(path: string, root: string): boolean {
   const rel = relative(root, path);
@@ -182,5 +173,32 @@ export function processAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// fs.readFile stops at 2 GiB; reading in chunks into one buffer reaches the Buffer limit (4 GiB on Node 20).
+const CHUNK = 1 << 30;
+
+/** Reads a whole (weights) file into one buffer (its own ArrayBuffer at offset 0, so views can be aligned). */
+export async function readWholeFile(path: string, what: string): Promise<Buffer> {
+  // A regular file (not a FIFO or a device), opened without blocking.
+  const { fh, size } = await openRegularFile(path, what, Number.MAX_SAFE_INTEGER);
+  try {
+    if (size > bufferConstants.MAX_LENGTH) {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `${path} is ${size} bytes, more than one buffer can hold (${bufferConstants.MAX_LENGTH}); use a sharded checkpoint`, {
+        details: { path, size },
+      });
+    }
+    const buf = Buffer.allocUnsafeSlow(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await fh.read(buf, done, Math.min(CHUNK, size - done), done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    // A file that shrank while being read: keep what is there; the format checks report the truncation.
+    return done === size ? buf : buf.subarray(0, done);
+  } finally {
+    await fh.close();
   }
 }

@@ -1,6 +1,5 @@
-import { readRegularFile } from '../files/local-files.js';
-import { existsSync } from 'node:fs';
 import { SparseEncoderError } from '../errors.js';
+import { exists, readText } from '../files/model-fs.js';
 
 /** A parsed JSON object of a model file; keys stay as the file spells them (snake_case). */
 export type JsonObject = Record<string, unknown>;
@@ -10,7 +9,7 @@ export type JsonObject = Record<string, unknown>;
  * non-object gives ERR_INVALID_CONFIG naming the file.
  */
 export async function readJsonObject(path: string): Promise<JsonObject | undefined> {
-  if (!existsSync(path)) return undefined;
+  if (!(await exists(path))) return undefined;
   const value = await readJson(path);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path} must hold a JSON object`, { details: { path } });
@@ -29,7 +28,7 @@ export async function requireJsonObject(path: string, what: string): Promise<Jso
 
 export async function readJson(path: string): Promise<unknown> {
   // Regular files of bounded size only: a FIFO or /dev/zero in a model folder must not hang or flood us.
-  const text = (await readRegularFile(path, 'config file')).toString('utf8');
+  const text = await readText(path, 'config file');
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
-import { assertModelTree, joinInside } from '../files/local-files.js';
+import { assertModelTree, exists, joinPath, resolvePath } from '../files/model-fs.js';
+import { joinInside } from '../files/paths.js';
 import { parseTransformerConfig } from '../graph/config.js';
 import { CsrRoute } from './csr-route.js';
 import { readJson, readJsonObject, type JsonObject } from './json.js';
@@ -45,11 +44,11 @@ interface ModuleRef {
 
 /** Reads `modules.json` (or a bare `*ForMaskedLM` checkpoint) and builds the routes. */
 export async function loadSparseModel(folder: string, options: LoadModelOptions = {}): Promise<SparseModel> {
-  const root = resolve(folder);
+  const root = resolvePath(folder);
   // Before any file is read: no FIFOs or devices, no symlinks out of the folder (or the cache's blobs).
   await assertModelTree(root);
-  const modulesPath = join(root, 'modules.json');
-  if (!existsSync(modulesPath)) return loadBareCheckpoint(root, options);
+  const modulesPath = joinPath(root, 'modules.json');
+  if (!(await exists(modulesPath))) return loadBareCheckpoint(root, options);
 
   const raw = await readJson(modulesPath);
   if (!Array.isArray(raw) || raw.length === 0) {
@@ -95,12 +94,12 @@ export function moduleFolder(root: string, relative: string, where: string): str
   if (norm === undefined) {
     throw new SparseEncoderError('ERR_INVALID_CONFIG', `${where}: module path "${relative}" points outside the model folder`, { details: { path: relative } });
   }
-  return norm === '' ? root : join(root, ...norm.split('/'));
+  return norm === '' ? root : joinPath(root, ...norm.split('/'));
 }
 
 /** A checkpoint without modules.json: sentence-transformers' rule for a bare Hugging Face model. */
 async function loadBareCheckpoint(root: string, options: LoadModelOptions): Promise<SparseModel> {
-  const configPath = join(root, 'config.json');
+  const configPath = joinPath(root, 'config.json');
   const config = await readJsonObject(configPath);
   if (config === undefined) {
     throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `${root} has neither modules.json nor config.json: not a sentence-transformers or transformers model`, {
@@ -129,7 +128,7 @@ async function loadBareCheckpoint(root: string, options: LoadModelOptions): Prom
 }
 
 function isFillMask(ref: ModuleRef): Promise<boolean> {
-  return readJsonObject(join(ref.folder, 'sentence_bert_config.json')).then((c) => c?.['transformer_task'] === 'fill-mask');
+  return readJsonObject(joinPath(ref.folder, 'sentence_bert_config.json')).then((c) => c?.['transformer_task'] === 'fill-mask');
 }
 
 /** Turns a module sequence into a route; only the combinations sentence-transformers ships are accepted. */
@@ -156,7 +155,7 @@ async function buildRoute(refs: readonly ModuleRef[], where: string, options: Lo
 }
 
 async function loadRouter(routerFolder: string, options: LoadModelOptions): Promise<SparseModel> {
-  const configPath = join(routerFolder, 'router_config.json');
+  const configPath = joinPath(routerFolder, 'router_config.json');
   const raw = await readJsonObject(configPath);
   if (raw === undefined) {
     throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `Router config not found: ${configPath}`, { details: { path: configPath } });

@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { joinPath } from '../files/model-fs.js';
 import { readJsonObject, type JsonObject } from './json.js';
 
 export type PoolingMode = 'mean' | 'cls' | 'max' | 'mean_sqrt_len' | 'weightedmean' | 'lasttoken';
@@ -15,7 +15,7 @@ const MODE_KEYS: ReadonlyArray<[string, PoolingMode]> = [
 
 /** `Pooling/config.json`: the pooling modes switched on (5.x booleans or a 6.x `pooling_mode` string). */
 export async function readPoolingModes(folder: string): Promise<PoolingMode[]> {
-  const path = join(folder, 'config.json');
+  const path = joinPath(folder, 'config.json');
   const raw: JsonObject = (await readJsonObject(path)) ?? {};
   const modes: PoolingMode[] = [];
   for (const [key, mode] of MODE_KEYS) if (raw[key] === true) modes.push(mode);

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { exists, joinPath } from '../files/model-fs.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { readSafetensors } from '../weights/read-file.js';
 import type { StateDict } from '../weights/types.js';
@@ -25,7 +24,7 @@ export class SparseAutoEncoder {
   ) {}
 
   static async load(folder: string): Promise<SparseAutoEncoder> {
-    const configPath = join(folder, 'config.json');
+    const configPath = joinPath(folder, 'config.json');
     const config = (await readJsonObject(configPath)) ?? {};
     const inputDim = optionalNumber(config, 'input_dim', configPath);
     const hiddenDim = optionalNumber(config, 'hidden_dim', configPath);
@@ -37,8 +36,8 @@ export class SparseAutoEncoder {
         });
       }
     }
-    const weightsPath = join(folder, 'model.safetensors');
-    if (!existsSync(weightsPath)) {
+    const weightsPath = joinPath(folder, 'model.safetensors');
+    if (!(await exists(weightsPath))) {
       throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `SparseAutoEncoder weights not found: ${weightsPath}`, { details: { path: weightsPath } });
     }
     const dict = await readSafetensors(weightsPath);

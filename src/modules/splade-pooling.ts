@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { joinPath } from '../files/model-fs.js';
 import { optionalNumber, optionalString, readJsonObject } from './json.js';
 
 export type SpladePoolingStrategy = 'max' | 'sum';
@@ -15,7 +15,7 @@ export interface SpladePoolingConfig {
 }
 
 export async function readSpladePoolingConfig(folder: string): Promise<SpladePoolingConfig> {
-  const path = join(folder, 'config.json');
+  const path = joinPath(folder, 'config.json');
   const raw = (await readJsonObject(path)) ?? {};
   const pooling = optionalString(raw, 'pooling_strategy', path) ?? 'max';
   const activation = optionalString(raw, 'activation_function', path) ?? 'relu';

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { exists, joinPath } from '../files/model-fs.js';
 import type { TokenizerEngineKind } from '../tokenizer/text-tokenizer.js';
 import { loadTokenizer } from '../tokenizer/tokenizer-folder.js';
 import { loadStateDict, locateWeights } from '../weights/load.js';
@@ -8,7 +7,7 @@ import { optionalString, readJson, readJsonObject } from './json.js';
 import { SparseStaticEmbedding } from './sparse-static-embedding.js';
 
 /**
- * A SparseStaticEmbedding from its module folder (Node): tokenizer files plus `model.safetensors` or
+ * A SparseStaticEmbedding from its module folder (on disk or in memory: files/model-fs.ts): tokenizer files plus `model.safetensors` or
  * `pytorch_model.bin` (one tensor `weight`), or, when there is no weights file, an `idf.json`
  * `{token: weight}` (or the JSON file named by a `path` entry of the module's config.json).
  */
@@ -16,11 +15,11 @@ export async function loadSparseStaticEmbedding(folder: string, engine: Tokenize
   const tokenizer = await loadTokenizer(folder, { addSpecialTokens: false, engine });
   const found = await locateWeights(folder);
   if (found !== undefined) return SparseStaticEmbedding.fromStateDict(tokenizer, await loadStateDict(folder), found.path);
-  const configPath = join(folder, 'config.json');
+  const configPath = joinPath(folder, 'config.json');
   const config = (await readJsonObject(configPath)) ?? {};
   const jsonName = optionalString(config, 'path', configPath) ?? 'idf.json';
-  const jsonPath = join(folder, jsonName);
-  if (!existsSync(jsonPath)) {
+  const jsonPath = joinPath(folder, jsonName);
+  if (!(await exists(jsonPath))) {
     throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `SparseStaticEmbedding in ${folder} has neither model.safetensors nor ${jsonName}`, {
       details: { path: folder },
     });

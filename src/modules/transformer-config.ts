@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { joinPath } from '../files/model-fs.js';
 import { readJsonObject, optionalBoolean, optionalNumber, optionalString, type JsonObject } from './json.js';
 
 /**
@@ -21,12 +21,12 @@ export interface TransformerModuleConfig {
 }
 
 export async function readTransformerModuleConfig(folder: string, tokenizerModelMaxLength: number | undefined): Promise<TransformerModuleConfig> {
-  const configPath = join(folder, 'config.json');
+  const configPath = joinPath(folder, 'config.json');
   const modelConfig = await readJsonObject(configPath);
   if (modelConfig === undefined) {
     throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `no config.json in ${folder}: not a transformers model folder`, { details: { path: configPath } });
   }
-  const stPath = join(folder, 'sentence_bert_config.json');
+  const stPath = joinPath(folder, 'sentence_bert_config.json');
   const st = (await readJsonObject(stPath)) ?? {};
   let maxSeqLength = optionalNumber(st, 'max_seq_length', stPath);
   if (maxSeqLength === undefined) {

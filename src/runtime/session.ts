@@ -9,10 +9,9 @@
  * setImmediate), so the event loop is blocked while a batch computes. Servers that must stay
  * responsive should run encoders in worker threads.
  */
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+// The platform seam (package.json imports): onnxruntime-node, the CPU count and temporary files under Node, refusals elsewhere.
+import { cpuCount, loadNativeOrt, writeTempModel } from '#native-runtime';
 import { SparseEncoderError } from '../errors.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -33,7 +32,7 @@ const loaded = new Map<RuntimeBackend, Promise<Ort>>();
 function ortOf(backend: RuntimeBackend): Promise<Ort> {
   let p = loaded.get(backend);
   if (p === undefined) {
-    p = (backend === 'native' ? import('onnxruntime-node') : import('onnxruntime-web')).then(
+    p = (backend === 'native' ? loadNativeOrt() : import('onnxruntime-web')).then(
       (m) => m as unknown as Ort,
       (cause: unknown) => {
         loaded.delete(backend);
@@ -142,7 +141,7 @@ export class OnnxSession {
   static async create(model: Uint8Array | string, options: SessionOptions = {}, externalData?: { path: string; data: Uint8Array }): Promise<OnnxSession> {
     const backend = options.backend ?? 'native';
     if (backend !== 'native' && backend !== 'wasm') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `backend must be "native" or "wasm", got ${JSON.stringify(backend)}`);
-    const intra = positiveInt('intraOpNumThreads', options.intraOpNumThreads, backend === 'native' ? availableParallelism() : 1);
+    const intra = positiveInt('intraOpNumThreads', options.intraOpNumThreads, backend === 'native' ? cpuCount() : 1);
     const inter = positiveInt('interOpNumThreads', options.interOpNumThreads, 1);
     const level = options.graphOptimizationLevel ?? 'all';
     if (!['disabled', 'basic', 'extended', 'all'].includes(level)) {
@@ -181,31 +180,21 @@ export class OnnxSession {
     const threshold = options.externalDataAboveBytes ?? 64 * 1024 * 1024;
     if (model.initializerBytes <= threshold) return OnnxSession.create(model.toBytes(), options);
     if (options.backend === 'wasm') return OnnxSession.fromModelInMemory(model, options);
-    const base = options.tempDir ?? tmpdir();
-    let dir: string | undefined;
-    let written = false;
+    let written: { path: string; cleanup(): Promise<void> } | undefined;
     try {
-      dir = await mkdtemp(join(base, 'sparse-encoder-'));
       const ext = model.toExternal('weights.bin');
-      await writeFile(join(dir, 'model.onnx'), ext.model);
-      const fh = await open(join(dir, 'weights.bin'), 'w');
-      try {
-        for (const chunk of ext.dataChunks()) await fh.write(chunk);
-      } finally {
-        await fh.close();
-      }
-      written = true;
+      written = await writeTempModel(ext.model, 'weights.bin', ext.dataChunks(), options.tempDir);
     } catch (cause) {
       // A protobuf cannot exceed 2 GiB, so very large models have no in-memory fallback.
       if (model.initializerBytes >= 2 ** 31 - 2 ** 24) {
-        throw new SparseEncoderError('ERR_RUNTIME', `cannot write the model's weights to a temporary folder in ${base}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+        throw new SparseEncoderError('ERR_RUNTIME', `cannot write the model's weights to a temporary folder in ${options.tempDir ?? 'the temporary directory'}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
       }
     }
     try {
-      return written ? await OnnxSession.create(join(dir!, 'model.onnx'), options) : await OnnxSession.create(model.toBytes(), options);
+      return written !== undefined ? await OnnxSession.create(written.path, options) : await OnnxSession.create(model.toBytes(), options);
     } finally {
       // The session keeps what it needs (mapped or copied); the files can go.
-      if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      await written?.cleanup();
     }
   }
 

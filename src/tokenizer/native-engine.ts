@@ -2,9 +2,6 @@ import { Tokenizer } from 'tokenizers';
 import { SparseEncoderError } from '../errors.js';
 import { firstLine, tokenizerCall, type EngineEncoding, type EngineToken, type SpecialTemplate, type TokenizerEngine } from './engine.js';
 
-/** Where a tokenizer comes from: a `tokenizer.json` file, or its text (converted from slow tokenizer files). */
-export type TokenizerSource = { file: string } | { json: string };
-
 /**
  * The official Rust `tokenizers` bindings: truncation by the library itself, offsets, special-token
  * masks. Node only (a native addon).
@@ -17,15 +14,16 @@ export class NativeEngine implements TokenizerEngine {
 
   private constructor(
     private readonly tokenizer: Tokenizer,
-    private readonly source: TokenizerSource,
+    /** tokenizer.json's text, to build a second instance from. */
+    private readonly json: string,
     private readonly maxLength: number | undefined,
   ) {}
 
-  /** Loads the tokenizer and sets its truncation to `maxLength` (special tokens included); `where` names it in errors. */
-  static create(source: TokenizerSource, maxLength: number | undefined, where: string): NativeEngine {
+  /** Loads the tokenizer (tokenizer.json's text) and sets its truncation to `maxLength` (special tokens included); `where` names it in errors. */
+  static create(json: string, maxLength: number | undefined, where: string): NativeEngine {
     let tokenizer: Tokenizer;
     try {
-      tokenizer = load(source);
+      tokenizer = Tokenizer.fromString(json);
     } catch (err) {
       throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${where}: ${firstLine(err)}`, { cause: err, details: { path: where } });
     }
@@ -40,7 +38,7 @@ export class NativeEngine implements TokenizerEngine {
         throw new SparseEncoderError('ERR_TOKENIZER', `cannot truncate to ${maxLength} tokens with ${where}: ${firstLine(err)}`, { cause: err });
       }
     }
-    return new NativeEngine(tokenizer, source, maxLength);
+    return new NativeEngine(tokenizer, json, maxLength);
   }
 
   async encode(texts: readonly string[], addSpecialTokens: boolean, maxLength: number | undefined): Promise<EngineEncoding[]> {
@@ -59,7 +57,7 @@ export class NativeEngine implements TokenizerEngine {
   /** The instance without truncation, made on first use. */
   private twin(): Tokenizer {
     if (this.untruncated === undefined) {
-      const t = load(this.source);
+      const t = Tokenizer.fromString(this.json);
       t.disablePadding();
       t.disableTruncation();
       this.untruncated = t;
@@ -115,8 +113,4 @@ export class NativeEngine implements TokenizerEngine {
   get vocabSize(): number {
     return this.tokenizer.getVocabSize(true);
   }
-}
-
-function load(source: TokenizerSource): Tokenizer {
-  return 'file' in source ? Tokenizer.fromFile(source.file) : Tokenizer.fromString(source.json);
 }

@@ -1,7 +1,5 @@
-import { readRegularFile } from '../files/local-files.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
+import { exists, joinPath, readText } from '../files/model-fs.js';
 import type { SpecialTokensMap } from './text-tokenizer.js';
 
 /**
@@ -17,8 +15,8 @@ export async function tokenizerJsonFromSlowFiles(
   special: SpecialTokensMap,
 ): Promise<string | undefined> {
   const cls = String(config['tokenizer_class'] ?? '').replace(/Fast$/, '');
-  const hasVocabTxt = existsSync(join(folder, 'vocab.txt'));
-  const hasBpe = existsSync(join(folder, 'vocab.json')) && existsSync(join(folder, 'merges.txt'));
+  const hasVocabTxt = await exists(joinPath(folder, 'vocab.txt'));
+  const hasBpe = (await exists(joinPath(folder, 'vocab.json'))) && (await exists(joinPath(folder, 'merges.txt')));
   if (hasVocabTxt && (cls === '' || cls === 'BertTokenizer' || cls === 'DistilBertTokenizer')) return wordPiece(folder, config, special);
   if (hasBpe && (cls === '' || cls === 'RobertaTokenizer')) return byteLevelBpe(folder, config, special);
   if (hasVocabTxt || hasBpe) {
@@ -73,7 +71,7 @@ function requireToken(vocab: ReadonlyMap<string, number>, token: string, folder:
 
 async function wordPiece(folder: string, config: Record<string, unknown>, special: SpecialTokensMap): Promise<string> {
   // transformers' load_vocab: one token per line (only "\n" ends a line), id = line number.
-  const lines = (await readRegularFile(join(folder, 'vocab.txt'), 'vocabulary')).toString('utf8').split('\n');
+  const lines = (await readText(joinPath(folder, 'vocab.txt'), 'vocabulary')).split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const vocab = new Map<string, number>();
   lines.forEach((t, i) => vocab.set(t, i));
@@ -117,13 +115,13 @@ async function wordPiece(folder: string, config: Record<string, unknown>, specia
 async function byteLevelBpe(folder: string, config: Record<string, unknown>, special: SpecialTokensMap): Promise<string> {
   let vocabObj: unknown;
   try {
-    vocabObj = JSON.parse((await readRegularFile(join(folder, 'vocab.json'), 'vocabulary')).toString('utf8'));
+    vocabObj = JSON.parse(await readText(joinPath(folder, 'vocab.json'), 'vocabulary'));
   } catch (err) {
-    throw new SparseEncoderError('ERR_TOKENIZER', `${join(folder, 'vocab.json')} is not valid JSON`, { cause: err });
+    throw new SparseEncoderError('ERR_TOKENIZER', `${joinPath(folder, 'vocab.json')} is not valid JSON`, { cause: err });
   }
   const vocab = new Map<string, number>(Object.entries(vocabObj as Record<string, number>));
   // RobertaTokenizer: read().split("\n")[1:-1] (skips the "#version" line and the final newline).
-  const merges = (await readRegularFile(join(folder, 'merges.txt'), 'merges file')).toString('utf8').split('\n').slice(1, -1).filter((m) => m !== '');
+  const merges = (await readText(joinPath(folder, 'merges.txt'), 'merges file')).split('\n').slice(1, -1).filter((m) => m !== '');
   const addPrefixSpace = config['add_prefix_space'] === true;
   const clsTok = special['cls_token'] ?? '<s>';
   const sepTok = special['sep_token'] ?? '</s>';

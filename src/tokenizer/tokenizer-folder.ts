@@ -1,64 +1,61 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
-import { assertRegularFile, readRegularFile } from '../files/local-files.js';
+import { exists, joinPath, readText } from '../files/model-fs.js';
 import { firstLine, type TokenizerEngine } from './engine.js';
-import type { TokenizerSource } from './native-engine.js';
+import { JsEngine } from './js-engine.js';
+// The platform seam (package.json imports): the Rust bindings under Node, a refusal elsewhere; loaded only when chosen.
+import type * as NativeEngines from './native-engine.js';
 import { tokenizerJsonFromSlowFiles } from './slow-conversion.js';
 import { specialTokensOf, TextTokenizer, truncationLength, type SpecialTokensMap, type TextTokenizerOptions } from './text-tokenizer.js';
 
 /**
- * A tokenizer from a model folder on disk (Node): `tokenizer.json`, `tokenizer_config.json` and
+ * A tokenizer from a model folder (on disk, or in memory: files/model-fs.ts): `tokenizer.json`, `tokenizer_config.json` and
  * `special_tokens_map.json`; without tokenizer.json, a BERT/DistilBERT `vocab.txt` or RoBERTa
  * `vocab.json` + `merges.txt` converted as transformers converts slow tokenizers. Run by the native
  * Rust bindings (default) or the pure-JavaScript engine (`engine: 'js'`).
  */
 export async function loadTokenizer(folder: string, options: TextTokenizerOptions = {}): Promise<TextTokenizer> {
-  const file = join(folder, 'tokenizer.json');
+  const file = joinPath(folder, 'tokenizer.json');
   const config = await readTokenizerConfig(folder);
   const specialTokens = await readSpecialTokensMap(folder);
   const kind = options.engine ?? 'native';
   if (kind !== 'native' && kind !== 'js') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `tokenizer engine must be "native" or "js", got ${JSON.stringify(kind)}`);
-  let source: TokenizerSource;
-  if (existsSync(file)) {
-    // The native library reads the file itself: check it is a regular file of sane size first.
-    await assertRegularFile(file, 'tokenizer file');
-    source = { file };
-  } else {
-    const json = await tokenizerJsonFromSlowFiles(folder, config, specialTokens);
-    if (json === undefined) {
+  const fromFile = await exists(file);
+  let json: string;
+  if (fromFile) json = await readText(file, 'tokenizer file');
+  else {
+    const converted = await tokenizerJsonFromSlowFiles(folder, config, specialTokens);
+    if (converted === undefined) {
       throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `no tokenizer in ${folder}: looked for tokenizer.json, vocab.txt, vocab.json + merges.txt`, {
         details: { path: file },
       });
     }
-    source = { json };
+    json = converted;
   }
   const { maxLength, addSpecialTokens } = options;
   const settings = { folder, ...(maxLength !== undefined ? { maxLength } : {}), ...(addSpecialTokens !== undefined ? { addSpecialTokens } : {}) };
-  const where = 'file' in source ? file : `the vocabulary files in ${folder}`;
-  // Each engine's package is imported only when chosen: the native addon must not load (or fail to) where the JavaScript one runs (Deno without --allow-ffi).
+  const where = fromFile ? file : `the vocabulary files in ${folder}`;
+  // The native addon loads only when chosen: it must not load (or fail to) where the JavaScript engine runs (Deno without --allow-ffi).
   const engine: TokenizerEngine =
     kind === 'native'
-      ? (await import('./native-engine.js')).NativeEngine.create(source, truncationLength(config, maxLength, folder), where)
-      : (await import('./js-engine.js')).JsEngine.create(await tokenizerJsonOf(source, file), config, where);
+      ? ((await import('#native-tokenizer')) as typeof NativeEngines).NativeEngine.create(json, truncationLength(config, maxLength, folder), where)
+      : JsEngine.create(parseTokenizerJson(json, where), config, where);
   return TextTokenizer.create(engine, config, specialTokens, settings);
 }
 
-/** The parsed tokenizer.json of a source (read with the size bound of model files). */
-async function tokenizerJsonOf(source: TokenizerSource, file: string): Promise<unknown> {
+/** tokenizer.json parsed, as ERR_TOKENIZER naming it when it is not JSON. */
+function parseTokenizerJson(json: string, where: string): unknown {
   try {
-    return JSON.parse('json' in source ? source.json : (await readRegularFile(file, 'tokenizer file')).toString('utf8'));
+    return JSON.parse(json);
   } catch (err) {
-    if (err instanceof SparseEncoderError) throw err;
-    throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${file}: ${firstLine(err)}`, { cause: err, details: { path: file } });
+    throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${where}: ${firstLine(err)}`, { cause: err, details: { path: where } });
   }
 }
 
 async function readJsonObject(path: string): Promise<Record<string, unknown> | undefined> {
-  if (!existsSync(path)) return undefined;
+  if (!(await exists(path))) return undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse((await readRegularFile(path, 'tokenizer config')).toString('utf8'));
+    parsed = JSON.parse(await readText(path, 'tokenizer config'));
   } catch (err) {
     throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path} is not valid JSON: ${firstLine(err)}`, { cause: err, details: { path } });
   }
@@ -70,10 +67,10 @@ async function readJsonObject(path: string): Promise<Record<string, unknown> | u
 
 /** tokenizer_config.json as an object (empty when the file is missing). */
 export async function readTokenizerConfig(folder: string): Promise<Record<string, unknown>> {
-  return (await readJsonObject(join(folder, 'tokenizer_config.json'))) ?? {};
+  return (await readJsonObject(joinPath(folder, 'tokenizer_config.json'))) ?? {};
 }
 
 /** special_tokens_map.json (either form transformers writes; empty when the file is missing). */
 export async function readSpecialTokensMap(folder: string): Promise<SpecialTokensMap> {
-  return specialTokensOf((await readJsonObject(join(folder, 'special_tokens_map.json'))) ?? {});
+  return specialTokensOf((await readJsonObject(joinPath(folder, 'special_tokens_map.json'))) ?? {});
 }

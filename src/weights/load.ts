@@ -1,7 +1,5 @@
-import { stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
-import { openRegularFile, readRegularFile } from '../files/local-files.js';
+import { dirnamePath, isFile, joinPath, readHead, readText } from '../files/model-fs.js';
 import { readPytorchBin } from './pytorch.js';
 import { readSafetensors } from './read-file.js';
 import { refuseNonFinite } from './finite.js';
@@ -21,7 +19,7 @@ export type WeightFileName = (typeof WEIGHT_FILES)[number];
 /** Returns the path of the first weight file present in `folder`, or undefined. */
 export async function locateWeights(folder: string): Promise<{ file: WeightFileName; path: string } | undefined> {
   for (const file of WEIGHT_FILES) {
-    const path = join(folder, file);
+    const path = joinPath(folder, file);
     if (await isFile(path)) return { file, path };
   }
   return undefined;
@@ -67,7 +65,7 @@ export async function readShardedCheckpoint(indexPath: string, readShard: (path:
     new SparseEncoderError('ERR_CORRUPT_WEIGHTS', `${indexPath}: ${msg}`, { details: { path: indexPath, ...details } });
   let index: unknown;
   try {
-    index = JSON.parse((await readRegularFile(indexPath, 'shard index')).toString('utf8'));
+    index = JSON.parse(await readText(indexPath, 'shard index'));
   } catch (err) {
     throw corrupt(`not a readable JSON shard index (${(err as Error).message})`);
   }
@@ -77,16 +75,16 @@ export async function readShardedCheckpoint(indexPath: string, readShard: (path:
   for (const [name, shard] of Object.entries(weightMap as Record<string, unknown>)) {
     if (typeof shard !== 'string') throw corrupt(`weight_map entry for "${name}" is not a file name`, { tensor: name });
     // A shard must live inside the model folder.
-    const rel = normalize(shard);
-    if (isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) throw corrupt(`shard "${shard}" points outside the model folder`, { tensor: name });
+    const rel = insideRelative(shard);
+    if (rel === undefined) throw corrupt(`shard "${shard}" points outside the model folder`, { tensor: name });
     const names = byShard.get(rel) ?? [];
     names.push(name);
     byShard.set(rel, names);
   }
-  const folder = dirname(indexPath);
+  const folder = dirnamePath(indexPath);
   const out: StateDict = new Map();
   for (const [shard, names] of byShard) {
-    const path = join(folder, shard);
+    const path = joinPath(folder, shard);
     if (!(await isFile(path))) {
       throw new SparseEncoderError('ERR_FILE_NOT_FOUND', `${indexPath}: shard ${shard} (holding "${names[0]}") is missing`, {
         details: { path, index: indexPath, tensor: names[0] },
@@ -98,7 +96,7 @@ export async function readShardedCheckpoint(indexPath: string, readShard: (path:
   for (const [shard, names] of byShard) {
     for (const name of names) {
       // Integer buffers are skipped by the readers, so a name may legitimately be absent only then.
-      if (!out.has(name) && !(await shardHasSkippedTensor(join(folder, shard), name))) {
+      if (!out.has(name) && !(await shardHasSkippedTensor(joinPath(folder, shard), name))) {
         throw corrupt(`tensor "${name}" is listed for shard ${shard} but is not in it`, { tensor: name, shard });
       }
     }
@@ -109,30 +107,34 @@ export async function readShardedCheckpoint(indexPath: string, readShard: (path:
 async function shardHasSkippedTensor(path: string, name: string): Promise<boolean> {
   // Only safetensors headers can be checked cheaply; for .bin shards trust the reader's skip.
   if (!path.endsWith('.safetensors')) return true;
-  // Only the header: 8 bytes of length, then the JSON (bounded by the file's own size).
-  const { fh, size } = await openRegularFile(path, 'safetensors shard', Number.MAX_SAFE_INTEGER);
+  // Only the header: 8 bytes of length, then the JSON (at most 100 MiB).
   let header: Record<string, { dtype?: string } | undefined>;
   try {
-    const len = Buffer.alloc(8);
-    await fh.read(len, 0, 8, 0);
-    const n = Number(len.readBigUInt64LE(0));
-    if (n > size - 8 || n > 100 * 1024 * 1024) return false;
-    const buf = Buffer.alloc(n);
-    await fh.read(buf, 0, n, 8);
-    header = JSON.parse(buf.toString('utf8')) as typeof header;
+    const len = await readHead(path, 'safetensors shard', 8);
+    if (len.length < 8) return false;
+    const n = Number(new DataView(len.buffer, len.byteOffset, 8).getBigUint64(0, true));
+    if (n > 100 * 1024 * 1024) return false;
+    const head = await readHead(path, 'safetensors shard', 8 + n);
+    if (head.length < 8 + n) return false;
+    header = JSON.parse(new TextDecoder().decode(head.subarray(8))) as typeof header;
   } catch {
     return false;
-  } finally {
-    await fh.close();
   }
   const entry = header[name];
   return entry !== undefined && entry.dtype !== undefined && !['F32', 'F16', 'BF16', 'F64'].includes(entry.dtype);
 }
 
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
+/** A shard's name as a path inside the model folder (no absolute path, no `..` out of it), normalised. */
+function insideRelative(name: string): string | undefined {
+  const slashed = name.replace(/\\/g, '/');
+  if (slashed.startsWith('/') || /^[A-Za-z]:/.test(slashed)) return undefined;
+  const out: string[] = [];
+  for (const part of slashed.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length === 0) return undefined;
+      out.pop();
+    } else out.push(part);
   }
+  return out.length === 0 ? undefined : out.join('/');
 }

@@ -1,34 +1,11 @@
-import { constants } from 'node:buffer';
-import { SparseEncoderError } from '../errors.js';
-import { openRegularFile } from '../files/local-files.js';
+// Portable: model files are read through files/model-fs.ts (disk under Node, memory elsewhere).
+import { readWeights } from '../files/model-fs.js';
 import { parseSafetensors } from './safetensors.js';
 import type { StateDict } from './types.js';
 
-// fs.readFile stops at 2 GiB; reading in chunks into one buffer reaches the Buffer limit (4 GiB on Node 20).
-const CHUNK = 1 << 30;
-
-/** Reads a whole weights file into one buffer (its own ArrayBuffer at offset 0, so views can be aligned). */
-export async function readWeightsFile(path: string, what: string): Promise<Buffer> {
-  // A regular file (not a FIFO or a device), opened without blocking.
-  const { fh, size } = await openRegularFile(path, what, Number.MAX_SAFE_INTEGER);
-  try {
-    if (size > constants.MAX_LENGTH) {
-      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `${path} is ${size} bytes, more than one buffer can hold (${constants.MAX_LENGTH}); use a sharded checkpoint`, {
-        details: { path, size },
-      });
-    }
-    const buf = Buffer.allocUnsafeSlow(size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await fh.read(buf, done, Math.min(CHUNK, size - done), done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    // A file that shrank while being read: keep what is there; the format checks report the truncation.
-    return done === size ? buf : buf.subarray(0, done);
-  } finally {
-    await fh.close();
-  }
+/** Reads a whole weights file into bytes whose buffer starts at the file's first byte (so views can be aligned). */
+export function readWeightsFile(path: string, what: string): Promise<Uint8Array> {
+  return readWeights(path, what);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { inflateRawSync } from 'node:zlib';
+// The platform seam (package.json imports): zlib under Node, a refusal elsewhere.
+import { inflateRaw } from '#inflate';
 import { SparseEncoderError } from '../errors.js';
 
 /**
@@ -124,11 +125,12 @@ export function openZip(bytes: Uint8Array, source: string): ZipArchive {
         if (entry.uncompressedSize > MAX_INFLATE_RATIO * Math.max(entry.compressedSize, 1024)) {
           throw corrupt(`${entry.name} would inflate ${entry.compressedSize} bytes to ${entry.uncompressedSize}: refused as a zip bomb`);
         }
-        let out: Buffer;
+        let out: Uint8Array;
         try {
           // Never more than the declared size: a lying header cannot make us inflate further.
-          out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+          out = inflateRaw(raw, Math.max(1, entry.uncompressedSize));
         } catch (err) {
+          if (err instanceof SparseEncoderError) throw err;
           throw corrupt(`cannot inflate ${entry.name}: ${(err as Error).message}`);
         }
         if (out.byteLength !== entry.uncompressedSize) throw corrupt(`${entry.name} inflates to ${out.byteLength} bytes, expected ${entry.uncompressedSize}`);
