@@ -5,15 +5,13 @@
 // The vectors must equal the genuine sentence-transformers ones; no console error; nothing off loopback.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { build } from 'esbuild';
 import { assertVector, compatOf, loadExpected, loadTexts } from '../encoder/fixture-data.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { chromiumSkip, pageResult, pageRoutes } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const MODELS = ['splade-bert', 'inference-free', 'splade-modernbert'];
 const TEXTS = loadTexts().slice(0, 8).map((t) => t.text);
 const ORT_DIST = join(repoRoot(), 'node_modules', 'onnxruntime-web', 'dist');
@@ -31,18 +29,7 @@ function filesOf(dir: string, root = dir): string[] {
 }
 
 before(async () => {
-  const bundle = await build({
-    entryPoints: [join(repoRoot(), 'test', 'web', 'model-page.mjs')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    write: false,
-    logLevel: 'silent',
-  });
-  routes.set('/', { body: '<!doctype html><meta charset="utf-8"><title>models</title><pre id="out"></pre><script type="module" src="/app.js"></script>', type: 'text/html' });
-  routes.set('/app.js', { body: bundle.outputFiles[0]!.contents, type: 'text/javascript' });
+  for (const [path, body] of await pageRoutes(join(repoRoot(), 'test', 'web', 'model-page.mjs'), 'models')) routes.set(path, body);
   const plan = { texts: TEXTS, models: MODELS.map((name) => ({ name, files: filesOf(fixture(name)), compat: compatOf(loadExpected(name)) })) };
   routes.set('/plan.json', { body: JSON.stringify(plan), type: 'application/json' });
   server = createServer((req, res) => {
@@ -70,48 +57,21 @@ after(async () => {
   await new Promise((r) => server?.close(r));
 });
 
-test('in headless Chromium: splade-bert, inference-free and splade-modernbert from their files on WebAssembly give the genuine vectors', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (apt-get install chromium)`, timeout: 180_000 }, async () => {
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const problems: string[] = [];
-  try {
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname !== '127.0.0.1') {
-        problems.push(`request off loopback: ${url.href}`);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    await page.goto(`${origin}/`);
-    await page.waitForFunction("(document.getElementById('out')?.textContent ?? '') !== ''", undefined, { timeout: 150_000 });
-    const out = JSON.parse((await page.textContent('#out')) ?? '{}') as { error?: string; results: Record<string, Record<'query' | 'document', Array<{ indices: number[]; values: number[] }>> & { backend: string }> };
-    assert.equal(out.error, undefined, out.error);
-    for (const name of MODELS) {
-      const expected = loadExpected(name);
-      const dim = expected.model_info.embedding_dimension;
-      assert.equal(out.results[name]!.backend, 'wasm');
-      for (const mode of ['query', 'document'] as const) {
-        out.results[name]![mode].forEach((v, i) => {
-          const rec = expected.results[mode]![i]!;
-          if (rec.error !== undefined) assert.deepEqual(v.indices, [], `${name} ${mode} text ${i}`);
-          else assertVector({ indices: Uint32Array.from(v.indices), values: Float32Array.from(v.values), dim }, rec, `${name} ${mode} text ${i}`);
-        });
-      }
+test('in headless Chromium: splade-bert, inference-free and splade-modernbert from their files on WebAssembly give the genuine vectors', { skip: chromiumSkip, timeout: 180_000 }, async () => {
+  const { text, problems } = await pageResult(`${origin}/`, 150_000);
+  const out = JSON.parse(text) as { error?: string; results: Record<string, Record<'query' | 'document', Array<{ indices: number[]; values: number[] }>> & { backend: string }> };
+  assert.equal(out.error, undefined, out.error);
+  for (const name of MODELS) {
+    const expected = loadExpected(name);
+    const dim = expected.model_info.embedding_dimension;
+    assert.equal(out.results[name]!.backend, 'wasm');
+    for (const mode of ['query', 'document'] as const) {
+      out.results[name]![mode].forEach((v, i) => {
+        const rec = expected.results[mode]![i]!;
+        if (rec.error !== undefined) assert.deepEqual(v.indices, [], `${name} ${mode} text ${i}`);
+        else assertVector({ indices: Uint32Array.from(v.indices), values: Float32Array.from(v.values), dim }, rec, `${name} ${mode} text ${i}`);
+      });
     }
-    assert.deepEqual(problems, []);
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
   }
+  assert.deepEqual(problems, []);
 });

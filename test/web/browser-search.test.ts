@@ -10,12 +10,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { assertVector, loadExpected, loadTexts } from '../encoder/fixture-data.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
+import { chromiumSkip, pageResult, pageRoutes } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = 'inference-free';
 const MODULE = fixture(join(FIXTURE, 'query_0_SparseStaticEmbedding'));
 const TEXTS = loadTexts().slice(0, 8).map((t) => t.text);
@@ -32,18 +31,7 @@ before(async () => {
   const docs = expected.results['document']!.map((r) => ({ id: `t${r.text_id}`, vector: { indices: Uint32Array.from(r.indices), values: Float32Array.from(r.values), dim } }));
   index = await SparseIndex.build(docs, { blocks: { blockSize: 4 } });
   await index.save(join(TMP, 'docs.idx'));
-  const bundle = await build({
-    entryPoints: [join(repoRoot(), 'test', 'web', 'search-page.mjs')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    write: false,
-    logLevel: 'silent',
-  });
-  files.set('/', { body: '<!doctype html><meta charset="utf-8"><title>search</title><pre id="out"></pre><script type="module" src="/app.js"></script>', type: 'text/html' });
-  files.set('/app.js', { body: bundle.outputFiles[0]!.contents, type: 'text/javascript' });
+  for (const [path, body] of await pageRoutes(join(repoRoot(), 'test', 'web', 'search-page.mjs'), 'search')) files.set(path, body);
   files.set('/texts.json', { body: JSON.stringify(TEXTS), type: 'application/json' });
   files.set('/index.idx', { body: readFileSync(join(TMP, 'docs.idx')), type: 'application/octet-stream' });
   for (const name of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'model.safetensors']) {
@@ -67,52 +55,24 @@ after(async () => {
   rmSync(TMP, { recursive: true, force: true });
 });
 
-test('in headless Chromium: query vectors equal the genuine ones, hits equal Node\'s, no console error, nothing leaves loopback', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (apt-get install chromium)`, timeout: 120_000 }, async () => {
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-  // A fresh profile (playwright passes it as --user-data-dir).
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+test('in headless Chromium: query vectors equal the genuine ones, hits equal Node\'s, no console error, nothing leaves loopback', { skip: chromiumSkip, timeout: 120_000 }, async () => {
+  const { text, problems } = await pageResult(`${origin}/`, 60_000);
+  const out = JSON.parse(text) as {
+    error?: string;
+    vectors: Array<{ indices: number[]; values: number[] }>;
+    hits: unknown[];
+    approximate: unknown[];
+    top: Array<[string, number]>;
+  };
+  assert.equal(out.error, undefined, out.error);
+  out.vectors.forEach((v, i) => {
+    const rec = expected.results['query']![i]!;
+    const vector = { indices: Uint32Array.from(v.indices), values: Float32Array.from(v.values), dim };
+    if (rec.error !== undefined) assert.deepEqual(v.indices, [], `text ${i}`);
+    else assertVector(vector, rec, `text ${i}`);
+    assert.deepEqual(out.hits[i], JSON.parse(JSON.stringify(index.search(vector, { k: 5 }))), `exact hits of query ${i}`);
+    assert.deepEqual(out.approximate[i], JSON.parse(JSON.stringify(index.search(vector, { k: 5, exact: false, approximateAlgorithm: 'blocks' }))), `block hits of query ${i}`);
   });
-  const problems: string[] = [];
-  try {
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname !== '127.0.0.1') {
-        problems.push(`request off loopback: ${url.href}`);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    await page.goto(`${origin}/`);
-    await page.waitForFunction("(document.getElementById('out')?.textContent ?? '') !== ''", undefined, { timeout: 60_000 });
-    const out = JSON.parse((await page.textContent('#out')) ?? '{}') as {
-      error?: string;
-      vectors: Array<{ indices: number[]; values: number[] }>;
-      hits: unknown[];
-      approximate: unknown[];
-      top: Array<[string, number]>;
-    };
-    assert.equal(out.error, undefined, out.error);
-    out.vectors.forEach((v, i) => {
-      const rec = expected.results['query']![i]!;
-      const vector = { indices: Uint32Array.from(v.indices), values: Float32Array.from(v.values), dim };
-      if (rec.error !== undefined) assert.deepEqual(v.indices, [], `text ${i}`);
-      else assertVector(vector, rec, `text ${i}`);
-      assert.deepEqual(out.hits[i], JSON.parse(JSON.stringify(index.search(vector, { k: 5 }))), `exact hits of query ${i}`);
-      assert.deepEqual(out.approximate[i], JSON.parse(JSON.stringify(index.search(vector, { k: 5, exact: false, approximateAlgorithm: 'blocks' }))), `block hits of query ${i}`);
-    });
-    assert.equal(out.top.length, 3);
-    assert.deepEqual(problems, []);
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+  assert.equal(out.top.length, 3);
+  assert.deepEqual(problems, []);
 });

@@ -1,0 +1,58 @@
+// Headless Chromium for the browser tests: Debian's `chromium` driven by playwright-core, a fresh profile,
+// the flags the developers' guide gives, console errors and requests off loopback collected.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** `skip` for a test that needs Chromium: false when it is installed, else why not. */
+export const chromiumSkip: false | string = existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (apt-get install chromium)`;
+
+/**
+ * Opens `url` in a fresh headless Chromium, waits (up to `timeoutMs`) for the page to write its
+ * result into `<pre id="out">`, and returns that text with the problems seen: console errors,
+ * uncaught page errors, and any request that would leave 127.0.0.1 (aborted).
+ */
+export async function pageResult(url: string, timeoutMs: number): Promise<{ text: string; problems: string[] }> {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
+  // A fresh profile (playwright passes it as --user-data-dir).
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const problems: string[] = [];
+  try {
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await page.route('**/*', (route) => {
+      const target = new URL(route.request().url());
+      if (target.hostname !== '127.0.0.1') {
+        problems.push(`request off loopback: ${target.href}`);
+        return route.abort();
+      }
+      return route.continue();
+    });
+    await page.goto(url);
+    await page.waitForFunction("(document.getElementById('out')?.textContent ?? '') !== ''", undefined, { timeout: timeoutMs });
+    return { text: (await page.textContent('#out')) ?? '', problems };
+  } finally {
+    await browser.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+/** A test page's two routes: `/` (an HTML shell with `<pre id="out">`) and `/app.js`, `entry` (test/web/*.mjs) bundled for the browser by esbuild. */
+export async function pageRoutes(entry: string, title: string): Promise<Array<[string, { body: Uint8Array | string; type: string }]>> {
+  const { build } = await import('esbuild');
+  const bundle = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, write: false, logLevel: 'silent' });
+  return [
+    ['/', { body: `<!doctype html><meta charset="utf-8"><title>${title}</title><pre id="out"></pre><script type="module" src="/app.js"></script>`, type: 'text/html' }],
+    ['/app.js', { body: bundle.outputFiles[0]!.contents, type: 'text/javascript' }],
+  ];
+}
