@@ -266,10 +266,10 @@ export class SparseEncoder {
    * hostile configs); the files are let go once the model is built. Runs anywhere with
    * `backend: 'wasm'`. `modelInfo.source` is `'memory'`.
    */
-  static async fromFiles(files: Iterable<[string, Uint8Array | string]> | Record<string, Uint8Array | string>, options: SparseEncoderLoadOptions = {}): Promise<SparseEncoder> {
+  static async fromFiles(files: ModelFileSource, options: SparseEncoderLoadOptions = {}): Promise<SparseEncoder> {
     SparseEncoder.checkLoadOptions(options);
-    if (files === null || typeof files !== 'object') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'files must map paths to bytes or text');
-    const mount = mountFiles(files);
+    if (files === null || typeof files !== 'object') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'files must map paths to bytes or text, or be File objects');
+    const mount = mountFiles(await fileEntries(files));
     try {
       return await SparseEncoder.load({ folder: mount.root, source: 'memory' }, options);
     } finally {
@@ -703,6 +703,29 @@ export class SparseEncoder {
   private checkAlive(): void {
     if (this.disposed) throw new SparseEncoderError('ERR_DISPOSED', 'this SparseEncoder has been disposed');
   }
+}
+
+/**
+ * A model's files for {@link SparseEncoder.fromFiles}: `{path: bytes | text | Blob}` (or such pairs), paths
+ * relative to the model folder; or `File` objects, e.g. a dropped folder or an `<input webkitdirectory>`'s
+ * `FileList`, placed by their `webkitRelativePath` without its first folder (else by their name).
+ */
+export type ModelFileSource = Record<string, Uint8Array | string | Blob> | Iterable<[string, Uint8Array | string | Blob]> | Iterable<File>;
+
+async function fileEntries(files: ModelFileSource): Promise<Array<[string, Uint8Array | string]>> {
+  const items: unknown[] = Symbol.iterator in Object(files) ? [...(files as Iterable<unknown>)] : Object.entries(files);
+  return Promise.all(
+    items.map(async (item): Promise<[string, Uint8Array | string]> => {
+      if (typeof File !== 'undefined' && item instanceof File) {
+        const rel = (item as File & { webkitRelativePath?: string }).webkitRelativePath ?? '';
+        return [rel.includes('/') ? rel.slice(rel.indexOf('/') + 1) : item.name, new Uint8Array(await item.arrayBuffer())];
+      }
+      if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== 'string') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'files must map paths to bytes or text, or be File objects');
+      const [name, body] = item as [string, unknown];
+      if (typeof Blob !== 'undefined' && body instanceof Blob) return [name, new Uint8Array(await body.arrayBuffer())];
+      return [name, body as Uint8Array | string];
+    }),
+  );
 }
 
 /** A run may pad its texts by at most this share of their real tokens (one longer text starts a new run). */

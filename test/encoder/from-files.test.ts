@@ -54,3 +54,27 @@ test('fromFiles on the native backend equals fromPretrained on the folder; bad f
   await assert.rejects(SparseEncoder.fromFiles(noWeights, { backend: 'wasm' }), (e: unknown) => isSparseEncoderError(e, 'ERR_FILE_NOT_FOUND'));
   await assert.rejects(SparseEncoder.fromFiles({ ...files, 'config.json': '{"model_type": "bert",' }, { backend: 'wasm' }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_CONFIG'));
 });
+
+test('fromFiles takes File objects (a dropped folder: paths from webkitRelativePath) and Blobs', async () => {
+  const files = filesOf(fixture('inference-free'));
+  const asFiles = Object.entries(files).map(([path, bytes]) => {
+    const f = new File([bytes], path.split('/').pop()!);
+    // What a browser gives for <input webkitdirectory>: the dropped folder's name first.
+    Object.defineProperty(f, 'webkitRelativePath', { value: `inference-free/${path}` });
+    return f;
+  });
+  const asBlobs = Object.fromEntries(Object.entries(files).map(([path, bytes]) => [path, new Blob([bytes])]));
+  const [a, b, c] = await Promise.all([
+    SparseEncoder.fromFiles(asFiles, { backend: 'wasm' }),
+    SparseEncoder.fromFiles(asBlobs, { backend: 'wasm' }),
+    SparseEncoder.fromFiles(files, { backend: 'wasm' }),
+  ]);
+  try {
+    const want = await c.encodeDocument(TEXTS);
+    assert.deepEqual(await a.encodeDocument(TEXTS), want);
+    assert.deepEqual(await b.encodeDocument(TEXTS), want);
+  } finally {
+    await Promise.all([a.dispose(), b.dispose(), c.dispose()]);
+  }
+  await assert.rejects(SparseEncoder.fromFiles([42] as never), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+});
