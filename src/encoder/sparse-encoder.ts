@@ -140,6 +140,11 @@ export interface EncodeOptions {
    * `truncation_direction: "left"`). Default `'right'`.
    */
   truncationDirection?: TruncationDirection;
+  /**
+   * `false`: the tokenizer adds no special tokens ([CLS], [SEP]) around the text, as TEI encodes
+   * its token-id inputs (decoded back to text, special tokens included in it). Default true.
+   */
+  addSpecialTokens?: boolean;
   /** With `longDocuments: 'window'`: tokens per window, special tokens included. Default: `maxSeqLength`. */
   windowTokens?: number;
   /**
@@ -574,14 +579,19 @@ export class SparseEncoder {
     const out = new Array<SparseVector>(texts.length);
     const direction = options.truncationDirection ?? 'right';
     if (direction !== 'right' && direction !== 'left') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `truncationDirection must be "right" or "left", got ${JSON.stringify(direction)}`);
-    const routeOptions: RouteEncodeOptions = { ...(maxActiveDims === undefined ? {} : { maxActiveDims }), ...(direction === 'left' ? { truncationDirection: 'left' as const } : {}) };
+    if (options.addSpecialTokens !== undefined && typeof options.addSpecialTokens !== 'boolean') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'addSpecialTokens must be a boolean');
+    const routeOptions: RouteEncodeOptions = {
+      ...(maxActiveDims === undefined ? {} : { maxActiveDims }),
+      ...(direction === 'left' ? { truncationDirection: 'left' as const } : {}),
+      ...(options.addSpecialTokens === false ? { addSpecialTokens: false } : {}),
+    };
     // 5.x's Router quirk: with max_active_dims, a static route's tokenize() failed on the extra argument and the Router retried through its default route.
     const defaultRoute = this.route(undefined);
     if (this.compat === '5' && maxActiveDims !== undefined && this.model.isRouter && route.kind === 'static' && route !== defaultRoute) {
       routeOptions.tokenizeWith = defaultRoute;
     }
     const needLengths = maxBatchTokens !== undefined || options.truncate === false || options.onBatch !== undefined;
-    const tokenLengths = needLengths ? await route.tokenizer.lengths(texts.map((t) => route.prepare(prompt + t))) : undefined;
+    const tokenLengths = needLengths ? await route.tokenizer.lengths(texts.map((t) => route.prepare(prompt + t)), route.tokenizer.addSpecialTokens && options.addSpecialTokens !== false) : undefined;
     if (options.truncate === false && tokenLengths !== undefined) {
       const i = tokenLengths.findIndex((l) => l.truncated);
       if (i >= 0) {

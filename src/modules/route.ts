@@ -24,6 +24,8 @@ export interface RouteEncodeOptions {
   tokenizeWith?: Pick<SparseRoute, 'prepare' | 'tokenize'>;
   /** Which end of an over-long text is cut off. Default `right`. */
   truncationDirection?: TruncationDirection;
+  /** `false`: the tokenizer adds no special tokens to the text (TEI's token-id inputs). Default true. */
+  addSpecialTokens?: boolean;
 }
 
 /** What the tokenizer sees for a text, for inspection and parity tests. */

@@ -37,8 +37,8 @@ export class TransformerInput {
   }
 
   /** Tokenizes prepared texts and checks every id fits the model's embedding table. */
-  async tokenize(texts: readonly string[], direction: TruncationDirection = 'right'): Promise<TokenizedBatch> {
-    const batch = await this.tokenizer.encode(texts, direction);
+  async tokenize(texts: readonly string[], direction: TruncationDirection = 'right', addSpecialTokens = true): Promise<TokenizedBatch> {
+    const batch = await this.tokenizer.encode(texts, direction, addSpecialTokens);
     const vocab = this.config.vocabSize;
     for (let r = 0; r < batch.ids.length; r++) {
       for (const id of batch.ids[r]!) {

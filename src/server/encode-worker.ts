@@ -92,6 +92,7 @@ function encodeWith(encoder: SparseEncoder, job: EncodeJob, texts: string[], ext
   if (job.promptName !== undefined) options.promptName = job.promptName;
   if (job.window !== undefined) Object.assign(options, { longDocuments: 'window' }, job.window);
   if (job.truncationDirection === 'left') options.truncationDirection = 'left';
+  if (job.addSpecialTokens === false) options.addSpecialTokens = false;
   return job.task === 'query' ? encoder.encodeQuery(texts, options) : job.task === 'document' ? encoder.encodeDocument(texts, options) : encoder.encode(texts, options);
 }
 

@@ -28,7 +28,8 @@ const TEI_ERRORS = errors('TeiError', {
   '503': 'unhealthy or loading',
 });
 
-const TEI_INPUT = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
+const TEI_IDS = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 4294967295 } };
+const TEI_INPUT = { oneOf: [{ type: 'string' }, TEI_IDS, { type: 'array', items: { oneOf: [{ type: 'string' }, TEI_IDS] } }] };
 
 export function openApiDocument(version: string): object {
   return {

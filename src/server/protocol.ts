@@ -63,6 +63,8 @@ export type JobRequest =
       window?: WindowSettings;
       /** `left`: over-long texts keep their last tokens (TEI's `truncation_direction`). Default right. */
       truncationDirection?: 'left';
+      /** `false`: no special tokens added to the texts (TEI's token-id inputs, decoded). Default true. */
+      addSpecialTokens?: false;
     }
   | { op: 'similarity'; queries: string[]; documents: string[] }
   | { op: 'tokenize'; texts: string[]; task: EncodeMode; addSpecialTokens: boolean; promptName?: string }

@@ -418,6 +418,7 @@ class App {
           ...(request.truncate === false ? { truncate: false } : {}),
           ...(request.window !== undefined ? { longDocuments: 'window' as const, ...request.window } : {}),
           ...(request.truncationDirection !== undefined ? { truncationDirection: request.truncationDirection } : {}),
+          ...(request.addSpecialTokens === false ? { addSpecialTokens: false } : {}),
         });
         const wire = vectors.map((v) => ({ indices: v.indices.slice(), values: v.values.slice(), ...(request.tokens ? { tokens: local.decode(v) } : {}) }));
         return { op: 'encode', vectors: wire, dim: local.dim, batches: [] };
@@ -432,23 +433,33 @@ class App {
   private async embedSparse(body: unknown, signal: AbortSignal): Promise<unknown> {
     const pool = this.needPool('/embed_sparse');
     const r = parseEmbedSparse(body, this.o.tei);
-    const request: JobRequest = {
-      op: 'encode',
-      texts: r.texts,
+    const base = {
+      op: 'encode' as const,
       task: r.task,
       tokens: false,
       truncate: r.truncate,
       ...(r.promptName !== undefined ? { promptName: r.promptName } : {}),
       ...(r.truncationDirection !== undefined ? { truncationDirection: r.truncationDirection } : {}),
     };
-    let result: JobResult;
+    // Token-id inputs, as TEI takes them: decoded with their special tokens, then encoded without adding any.
+    const idRows = r.ids?.flatMap((ids, i) => (ids === undefined ? [] : [{ i, ids }])) ?? [];
+    const textRows = r.texts.flatMap((text, i) => (r.ids?.[i] !== undefined ? [] : [{ i, text }]));
+    const out = new Array<ReturnType<typeof teiSparse>>(r.texts.length);
     try {
-      result = await this.timedEncode('/embed_sparse', pool, request, signal);
+      if (textRows.length > 0) {
+        const result = await this.timedEncode('/embed_sparse', pool, { ...base, texts: textRows.map((x) => x.text) }, signal);
+        expectOp(result, 'encode').vectors.forEach((v, k) => (out[textRows[k]!.i] = teiSparse(v.indices, v.values)));
+      }
+      if (idRows.length > 0) {
+        const decoded = expectOp(await pool.run({ op: 'decode', ids: idRows.map((x) => x.ids), skipSpecialTokens: false }, signal), 'decode').texts;
+        const result = await this.timedEncode('/embed_sparse', pool, { ...base, texts: decoded, addSpecialTokens: false }, signal);
+        expectOp(result, 'encode').vectors.forEach((v, k) => (out[idRows[k]!.i] = teiSparse(v.indices, v.values)));
+      }
     } catch (err) {
       if (err instanceof SparseEncoderError && err.code === 'ERR_INPUT_TOO_LONG') throw teiTooLong(err, pool.info.maxSeqLength);
       throw err;
     }
-    return expectOp(result, 'encode').vectors.map((v) => teiSparse(v.indices, v.values));
+    return out;
   }
 
   /** `POST /tokenize`: `[[{id, text, special, start, stop}, ...], ...]` (byte offsets, as TEI). */

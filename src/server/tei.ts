@@ -26,8 +26,9 @@ import type { EncodeMode } from './protocol.js';
  *   (Validation) when not truncating; its Tokenize request passes no truncation parameters, so
  *   /tokenize returns every token of a text.
  * `truncation_direction: "left"` keeps an over-long text's last tokens (TruncationParams.direction
- * there). Token-id inputs are refused with a Validation error: we encode text (TEI decodes the ids
- * back to text first); see the README's compatibility table.
+ * there). Token-id inputs of /embed_sparse are taken as TEI takes them (core/src/tokenization.rs
+ * `tokenize_input`, `EncodingInput::Ids`): decoded to text with special tokens kept, then encoded
+ * without adding special tokens, truncated as any input. /tokenize takes text only.
  */
 
 export type TeiErrorType = 'Unhealthy' | 'Backend' | 'Overloaded' | 'Validation' | 'Tokenizer' | 'Empty';
@@ -81,7 +82,10 @@ export interface TeiLimits {
 }
 
 export interface TeiEmbedRequest {
+  /** A text per input; for a token-id input, the ids, which the server decodes (see `fromIds`). */
   texts: string[];
+  /** Per input: token ids given instead of text (TEI's `InputType::Ids`), else undefined. */
+  ids?: Array<number[] | undefined>;
   task: EncodeMode;
   promptName?: string;
   truncate: boolean;
@@ -94,7 +98,32 @@ function object(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-/** `inputs`: a string or a batch of strings (within the client batch size). */
+const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffffffff);
+
+/**
+ * `/embed_sparse`'s `inputs`: a string, token ids, or a batch of either (router/src/http/types.rs
+ * `Input::Single(InputType) | Input::Batch(Vec<InputType>)`, `InputType::String | InputType::Ids(Vec<u32>)`).
+ */
+function embedInputs(o: Record<string, unknown>, limits: TeiLimits): Array<string | number[]> {
+  const raw = o['inputs'];
+  const list: unknown[] | undefined = typeof raw === 'string' ? [raw] : isIds(raw) && raw.length > 0 ? [raw] : Array.isArray(raw) ? raw : undefined;
+  if (list === undefined) throw teiError('Validation', '`inputs` must be a string, token ids, or an array of them');
+  if (list.length === 0) throw teiError('Empty', '`inputs` cannot be empty');
+  if (list.length > limits.maxClientBatchSize) throw teiError('Validation', `batch size ${list.length} > maximum allowed batch size ${limits.maxClientBatchSize}`);
+  return list.map((item) => {
+    if (isIds(item)) {
+      // core/src/tokenization.rs: EncodingInput::Ids(v).is_empty() is a Validation error.
+      if (item.length === 0) throw teiError('Validation', '`inputs` cannot be empty');
+      if (item.length > limits.maxTextLength) throw teiError('Validation', `\`inputs\` must have less than ${limits.maxTextLength} tokens. Given: ${item.length}`);
+      return item;
+    }
+    if (typeof item !== 'string') throw teiError('Validation', '`inputs` must be a string, token ids, or an array of them');
+    if (item.length > limits.maxTextLength) throw teiError('Validation', `\`inputs\` must have less than ${limits.maxTextLength} characters. Given: ${item.length}`);
+    return item;
+  });
+}
+
+/** `inputs` of /tokenize: a string or a batch of strings (within the client batch size). */
 function inputs(o: Record<string, unknown>, limits: TeiLimits): string[] {
   const raw = o['inputs'];
   const list = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : undefined;
@@ -124,14 +153,23 @@ function promptOf(o: Record<string, unknown>): { task: EncodeMode; promptName?: 
 /** `POST /embed_sparse` (and `POST /`). */
 export function parseEmbedSparse(body: unknown, limits: TeiLimits): TeiEmbedRequest {
   const o = object(body);
-  const texts = inputs(o, limits);
+  const items = embedInputs(o, limits);
+  const texts = items.map((x) => (typeof x === 'string' ? x : ''));
+  const ids = items.some((x) => typeof x !== 'string') ? items.map((x) => (typeof x === 'string' ? undefined : x)) : undefined;
   const t = o['truncate'];
   if (t !== undefined && t !== null && typeof t !== 'boolean') throw teiError('Validation', '`truncate` must be a boolean');
   const dir = o['truncation_direction'];
   const left = dir === 'left' || dir === 'Left';
   if (dir !== undefined && dir !== null && !left && dir !== 'right' && dir !== 'Right') throw teiError('Validation', '`truncation_direction` must be "left" or "right"');
   const { task, promptName } = promptOf(o);
-  return { texts, task, truncate: typeof t === 'boolean' ? t : limits.autoTruncate, ...(promptName !== undefined ? { promptName } : {}), ...(left ? { truncationDirection: 'left' as const } : {}) };
+  return {
+    texts,
+    task,
+    truncate: typeof t === 'boolean' ? t : limits.autoTruncate,
+    ...(ids !== undefined ? { ids } : {}),
+    ...(promptName !== undefined ? { promptName } : {}),
+    ...(left ? { truncationDirection: 'left' as const } : {}),
+  };
 }
 
 export interface TeiTokenizeRequest {

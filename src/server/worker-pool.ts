@@ -365,7 +365,7 @@ function mergeableJob(r: Extract<JobRequest, { op: 'encode' }>): boolean {
 }
 
 function mergeKey(r: Extract<JobRequest, { op: 'encode' }>): string {
-  return JSON.stringify([r.task, r.maxActiveDims ?? null, r.tokens, r.promptName ?? null, r.truncationDirection ?? 'right']);
+  return JSON.stringify([r.task, r.maxActiveDims ?? null, r.tokens, r.promptName ?? null, r.truncationDirection ?? 'right', r.addSpecialTokens ?? true]);
 }
 
 function fromWire(e: WireError): SparseEncoderError {

@@ -102,16 +102,17 @@ export class TextTokenizer {
    * `direction` `'left'` truncates from the start instead, keeping the text's last tokens (what
    * text-embeddings-inference's `truncation_direction: "left"` asks of the Rust library).
    */
-  async encode(texts: readonly string[], direction: TruncationDirection = 'right'): Promise<TokenizedBatch> {
-    const encodings = direction === 'left' && this.maxLength !== undefined ? await this.leftTruncated(texts, this.maxLength) : await this.engine.encode(texts, this.addSpecialTokens, this.maxLength);
+  async encode(texts: readonly string[], direction: TruncationDirection = 'right', addSpecialTokens = this.addSpecialTokens): Promise<TokenizedBatch> {
+    const encodings =
+      direction === 'left' && this.maxLength !== undefined ? await this.leftTruncated(texts, this.maxLength, addSpecialTokens) : await this.engine.encode(texts, addSpecialTokens, this.maxLength);
     const ids = encodings.map((e) => e.ids);
     if (!this.returnsTokenTypeIds) return { ids };
     return { ids, typeIds: encodings.map((e) => e.typeIds) };
   }
 
   /** The Rust library's left truncation of a single text: its last `maxLength - specials` tokens, then the special tokens. */
-  private async leftTruncated(texts: readonly string[], maxLength: number): Promise<Array<{ ids: number[]; typeIds: number[] }>> {
-    const t: SpecialTemplate = this.addSpecialTokens ? await this.engine.template() : { prefix: [], suffix: [], prefixTypes: [], suffixTypes: [], textType: 0 };
+  private async leftTruncated(texts: readonly string[], maxLength: number, addSpecialTokens: boolean): Promise<Array<{ ids: number[]; typeIds: number[] }>> {
+    const t: SpecialTemplate = addSpecialTokens ? await this.engine.template() : { prefix: [], suffix: [], prefixTypes: [], suffixTypes: [], textType: 0 };
     const room = Math.max(0, maxLength - t.prefix.length - t.suffix.length);
     return (await this.engine.content(texts)).map((ids) => {
       const kept = ids.length > room ? ids.slice(ids.length - room) : ids;
@@ -123,9 +124,9 @@ export class TextTokenizer {
    * Token counts of `texts` as {@link encode} tokenizes them, and whether truncation cut each one:
    * for token budgets and for refusing over-long inputs.
    */
-  async lengths(texts: readonly string[]): Promise<Array<{ tokens: number; truncated: boolean }>> {
+  async lengths(texts: readonly string[], addSpecialTokens = this.addSpecialTokens): Promise<Array<{ tokens: number; truncated: boolean }>> {
     if (texts.length === 0) return [];
-    return (await this.engine.encode(texts, this.addSpecialTokens, this.maxLength)).map((e) => ({ tokens: e.ids.length, truncated: e.truncated }));
+    return (await this.engine.encode(texts, addSpecialTokens, this.maxLength)).map((e) => ({ tokens: e.ids.length, truncated: e.truncated }));
   }
 
   /**

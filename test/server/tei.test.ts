@@ -136,8 +136,6 @@ test("errors in TEI's shape and statuses: Empty 400, batch size and length 422 V
   assert.match(refused.body.error, new RegExp(`^\`inputs\` must have less than ${plainModel.maxSeqLength} tokens`));
   const truncated = await request(splade.url, '/embed_sparse', { json: { inputs: long } });
   assert.equal(truncated.status, 200, 'auto_truncate: the default truncates');
-  const ids = await request(splade.url, '/embed_sparse', { json: { inputs: [[101, 102]] } });
-  assert.equal(ids.status, 422);
   const junk = await request(splade.url, '/embed_sparse', { raw: '{"inputs":', headers: { 'content-type': 'application/json' } });
   assert.equal(junk.status, 400);
   assert.equal(typeof junk.body.error, 'string');
@@ -245,4 +243,27 @@ test('truncation_direction "left" keeps a long text\'s last tokens, as TEI\'s Ru
   assertVector(vec(left.body), { indices: Array.from(wantLeft.indices), values: Array.from(wantLeft.values) }, 'left');
   assertVector(vec(right.body), { indices: Array.from(wantRight.indices), values: Array.from(wantRight.values) }, 'right');
   assert.notDeepEqual(Array.from(wantLeft.indices), Array.from(wantRight.indices));
+});
+
+test('token-id inputs, as TEI takes them (core/src/tokenization.rs: decoded with their special tokens, encoded without adding any)', async () => {
+  const vec = (b: Array<{ index: number; value: number }>) => ({ indices: Uint32Array.from(b.map((x) => x.index)), values: Float32Array.from(b.map((x) => x.value)), dim: 30522 });
+  const plain = (v: SparseVector) => ({ indices: Array.from(v.indices), values: Array.from(v.values) });
+  // [CLS] hello world [SEP] as ids: decoded to "[CLS] hello world [SEP]", whose special tokens are read back: the text's vector.
+  const mixed = await request(splade.url, '/embed_sparse', { json: { inputs: ['hello world', [101, 7592, 2088, 102], [7592, 2088]] } });
+  assert.equal(mixed.status, 200, JSON.stringify(mixed.body));
+  const text = await plainModel.encode('hello world');
+  assertVector(vec(mixed.body[0]), plain(text), 'text');
+  assertVector(vec(mixed.body[1]), plain(text), 'ids with their special tokens');
+  // Ids without special tokens get none added.
+  const bare = await plainModel.encode('hello world', { addSpecialTokens: false });
+  assertVector(vec(mixed.body[2]), plain(bare), 'ids without special tokens');
+  assert.notDeepEqual(plain(bare).indices, plain(text).indices);
+  // A single input of ids.
+  const single = await request(splade.url, '/embed_sparse', { json: { inputs: [101, 7592, 2088, 102] } });
+  assert.equal(single.body.length, 1);
+  assertVector(vec(single.body[0]), plain(text), 'single ids input');
+  for (const bad of [[[999999]], [[]], [[1.5]]]) {
+    const r = await request(splade.url, '/embed_sparse', { json: { inputs: bad } });
+    assert.equal(r.status, 422, `${JSON.stringify(bad)}: ${JSON.stringify(r.body)}`);
+  }
 });
