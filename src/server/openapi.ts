@@ -30,6 +30,7 @@ const TEI_ERRORS = errors('TeiError', {
 
 const TEI_IDS = { type: 'array', items: { type: 'integer', minimum: 0, maximum: 4294967295 } };
 const TEI_INPUT = { oneOf: [{ type: 'string' }, TEI_IDS, { type: 'array', items: { oneOf: [{ type: 'string' }, TEI_IDS] } }] };
+const TEI_TEXT_INPUT = { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
 
 export function openApiDocument(version: string): object {
   return {
@@ -73,7 +74,7 @@ export function openApiDocument(version: string): object {
       '/tokenize': {
         post: {
           summary: 'tokens as the model sees them (UTF-8 byte offsets; null for special tokens)',
-          requestBody: body({ type: 'object', required: ['inputs'], properties: { inputs: TEI_INPUT, add_special_tokens: { type: 'boolean', default: true }, prompt_name: { type: ['string', 'null'] } } }),
+          requestBody: body({ type: 'object', required: ['inputs'], properties: { inputs: TEI_TEXT_INPUT, add_special_tokens: { type: 'boolean', default: true }, prompt_name: { type: ['string', 'null'] } } }),
           responses: { '200': json({ type: 'array', items: { type: 'array', items: ref('SimpleToken') } }), ...TEI_ERRORS },
         },
       },
