@@ -715,24 +715,37 @@ export class SparseEncoder {
   }
 }
 
+/** What {@link SparseEncoder.fromFiles} reads of a `Blob`: its bytes. */
+export interface BlobLike {
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** What {@link SparseEncoder.fromFiles} reads of a `File`: its bytes, its name, and its path in a dropped folder. */
+export interface FileLike extends BlobLike {
+  readonly name: string;
+  readonly webkitRelativePath?: string;
+}
+
 /**
  * A model's files for {@link SparseEncoder.fromFiles}: `{path: bytes | text | Blob}` (or such pairs), paths
  * relative to the model folder; or `File` objects, e.g. a dropped folder or an `<input webkitdirectory>`'s
  * `FileList`, placed by their `webkitRelativePath` without its first folder (else by their name).
  */
-export type ModelFileSource = Record<string, Uint8Array | string | Blob> | Iterable<[string, Uint8Array | string | Blob]> | Iterable<File>;
+export type ModelFileSource = Record<string, Uint8Array | string | BlobLike> | Iterable<[string, Uint8Array | string | BlobLike]> | Iterable<FileLike>;
+
+const isBlobLike = (v: unknown): v is BlobLike => typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && typeof (v as BlobLike).arrayBuffer === 'function';
 
 async function fileEntries(files: ModelFileSource): Promise<Array<[string, Uint8Array | string]>> {
   const items: unknown[] = Symbol.iterator in Object(files) ? [...(files as Iterable<unknown>)] : Object.entries(files);
   return Promise.all(
     items.map(async (item): Promise<[string, Uint8Array | string]> => {
-      if (typeof File !== 'undefined' && item instanceof File) {
-        const rel = (item as File & { webkitRelativePath?: string }).webkitRelativePath ?? '';
-        return [rel.includes('/') ? rel.slice(rel.indexOf('/') + 1) : item.name, new Uint8Array(await item.arrayBuffer())];
+      if (isBlobLike(item) && typeof (item as FileLike).name === 'string') {
+        const rel = (item as FileLike).webkitRelativePath ?? '';
+        return [rel.includes('/') ? rel.slice(rel.indexOf('/') + 1) : (item as FileLike).name, new Uint8Array(await item.arrayBuffer())];
       }
       if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== 'string') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'files must map paths to bytes or text, or be File objects');
       const [name, body] = item as [string, unknown];
-      if (typeof Blob !== 'undefined' && body instanceof Blob) return [name, new Uint8Array(await body.arrayBuffer())];
+      if (isBlobLike(body)) return [name, new Uint8Array(await body.arrayBuffer())];
       return [name, body as Uint8Array | string];
     }),
   );
