@@ -156,7 +156,18 @@ async function runMerged(encoder: SparseEncoder, jobs: Array<{ id: number; job: 
       .map((run) => ({ run, oldest: Math.min(...run.indices.map((i) => owner[i]!)) }))
       .sort((a, b) => a.oldest - b.oldest)
       .map((r) => r.run);
-    for (const run of runs) {
+    for (const [r, planned] of runs.entries()) {
+      // Between runs, let a cancel message land; a cancelled job is answered now and its texts
+      // leave the runs still to come, so a vanished client stops costing encoder time.
+      if (r > 0) await new Promise((resolve) => setImmediate(resolve));
+      live.forEach((j, n) => {
+        if (left[n]! < 0 || !cancelled.has(j.id)) return;
+        left[n] = -1;
+        send({ type: 'failed', id: j.id, error: { code: 'ERR_CANCELLED', message: 'cancelled: the client went away' } });
+      });
+      const indices = planned.indices.filter((i) => left[owner[i]!]! >= 0);
+      if (indices.length === 0) continue;
+      const run = indices.length === planned.indices.length ? planned : { indices, tokens: sumLengths(lengths, indices), paddedTokens: indices.length * Math.max(...indices.map((i) => Math.max(1, lengths[i]!))) };
       const out = await encodeWith(encoder, first, run.indices.map((i) => texts[i]!), { batchSize: run.indices.length });
       pending.push({ texts: run.indices.length, tokens: run.tokens, paddedTokens: run.paddedTokens });
       run.indices.forEach((i, k) => {
@@ -177,6 +188,10 @@ async function runMerged(encoder: SparseEncoder, jobs: Array<{ id: number; job: 
       if (left[n]! >= 0) send({ type: 'failed', id: j.id, error: toWireError(err) });
     });
   }
+}
+
+function sumLengths(lengths: readonly number[], indices: readonly number[]): number {
+  return indices.reduce((a, i) => a + Math.max(1, lengths[i]!), 0);
 }
 
 // The parent going away (its IPC channel closing) ends this process: an orphan would hold a model copy.

@@ -90,6 +90,39 @@ test('a running job whose client disconnects is cancelled: the worker is free lo
   }
 });
 
+test('merged jobs whose clients vanish are cancelled between runs: their remaining texts never run', async () => {
+  const s = await startServer({ model: fixture('splade-bert'), port: 0, workers: 1, threadsPerWorker: 1, maxTextsPerRequest: 1024, maxBodyBytes: 8 * 1024 * 1024 });
+  try {
+    const metric = async (): Promise<number> => Number(/^sparse_encoder_batch_size_sum (\d+)/m.exec((await request(s.url, '/metrics')).body as string)?.[1] ?? 0);
+    const send = (json: unknown): ReturnType<typeof httpRequest> => {
+      const body = JSON.stringify(json);
+      const req = httpRequest(`${s.url}/encode`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, agent: false });
+      req.on('error', () => undefined);
+      req.end(body);
+      return req;
+    };
+    // A windowed job runs alone and keeps the worker busy while three jobs queue behind it.
+    const blocker = request(s.url, '/encode', { json: { texts: Array(48).fill(LONG), longDocuments: 'window' } });
+    await untilBusy(s);
+    const gone = [send({ texts: Array(5).fill(LONG) }), send({ texts: Array(5).fill(LONG) })];
+    const kept = request(s.url, '/encode', { json: { text: 'a short one' } });
+    for (let i = 0; i < 1000 && encodePoolOf(s)!.stats().queued < 3; i++) await new Promise((r) => setTimeout(r, 2));
+    assert.equal(encodePoolOf(s)!.stats().queued, 3, 'three jobs wait behind the blocker');
+    assert.equal((await blocker).status, 200);
+    // The three now run merged: ten runs of one long text, then the short one. Two clients go away at once.
+    for (const req of gone) req.destroy();
+    const before = await metric();
+    const r = await kept;
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.vectors.length, 1);
+    // The kept job's answer carries the statistics of every run since the blocker's.
+    const ran = (await metric()) - before;
+    assert.ok(ran >= 1 && ran < 11, `${ran} of the 11 merged texts ran; the vanished clients' texts should stop running`);
+  } finally {
+    await s.close();
+  }
+});
+
 test('close() waits at most shutdownGraceMs for requests in flight, which then get 503', async () => {
   const s = await startServer({ model: fixture('splade-bert'), port: 0, threadsPerWorker: 1, shutdownGraceMs: 200, maxTextsPerRequest: 1024, maxBodyBytes: 8 * 1024 * 1024 });
   const inFlight = request(s.url, '/encode', { json: { texts: Array(1024).fill(LONG) } });
