@@ -6,19 +6,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { join, relative } from 'node:path';
 import { assertVector, compatOf, loadExpected, loadTexts } from '../encoder/fixture-data.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { chromiumSkip, pageResult, pageRoutes } from './chromium.js';
+import { chromiumSkip, pageResult, pageRoutes, servePage, type PageFile } from './chromium.js';
 
 const MODELS = ['splade-bert', 'inference-free', 'splade-modernbert'];
 const TEXTS = loadTexts().slice(0, 8).map((t) => t.text);
 const ORT_DIST = join(repoRoot(), 'node_modules', 'onnxruntime-web', 'dist');
 
-let server: Server;
-let origin = '';
-const routes = new Map<string, { body: Uint8Array | string; type: string }>();
+let page: Awaited<ReturnType<typeof servePage>> | undefined;
+const routes = new Map<string, PageFile>();
 
 function filesOf(dir: string, root = dir): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -32,33 +30,27 @@ before(async () => {
   for (const [path, body] of await pageRoutes(join(repoRoot(), 'test', 'web', 'model-page.mjs'), 'models')) routes.set(path, body);
   const plan = { texts: TEXTS, models: MODELS.map((name) => ({ name, files: filesOf(fixture(name)), compat: compatOf(loadExpected(name)) })) };
   routes.set('/plan.json', { body: JSON.stringify(plan), type: 'application/json' });
-  server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    let file: { body: Uint8Array | string; type: string } | undefined = routes.get(path);
-    if (file === undefined && path.startsWith('/ort/') && /^\/ort\/[\w.-]+$/.test(path) && existsSync(join(ORT_DIST, path.slice(5)))) {
-      file = { body: readFileSync(join(ORT_DIST, path.slice(5))), type: path.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' };
+  page = await servePage((path) => {
+    const file = routes.get(path);
+    if (file !== undefined) return file;
+    if (/^\/ort\/[\w.-]+$/.test(path) && existsSync(join(ORT_DIST, path.slice(5)))) {
+      return { body: readFileSync(join(ORT_DIST, path.slice(5))), type: path.endsWith('.wasm') ? 'application/wasm' : 'text/javascript' };
     }
     const m = /^\/model\/([\w-]+)\/(.+)$/.exec(path);
-    if (file === undefined && m !== null && MODELS.includes(m[1]!) && !m[2]!.includes('..')) {
+    if (m !== null && MODELS.includes(m[1]!) && !m[2]!.includes('..')) {
       const p = join(fixture(m[1]!), m[2]!);
-      if (existsSync(p)) file = { body: readFileSync(p), type: 'application/octet-stream' };
+      if (existsSync(p)) return { body: readFileSync(p), type: 'application/octet-stream' };
     }
-    if (file === undefined) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': file.type }).end(file.body);
+    return undefined;
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
 
 after(async () => {
-  await new Promise((r) => server?.close(r));
+  await page?.close();
 });
 
 test('in headless Chromium: splade-bert, inference-free and splade-modernbert from their files on WebAssembly give the genuine vectors', { skip: chromiumSkip, timeout: 180_000 }, async () => {
-  const { text, problems } = await pageResult(`${origin}/`, 150_000);
+  const { text, problems } = await pageResult(`${page!.origin}/`, 150_000);
   const out = JSON.parse(text) as { error?: string; results: Record<string, Record<'query' | 'document', Array<{ indices: number[]; values: number[] }>> & { backend: string }> };
   assert.equal(out.error, undefined, out.error);
   for (const name of MODELS) {

@@ -7,13 +7,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { assertVector, loadExpected, loadTexts } from '../encoder/fixture-data.js';
 import { fixture, repoRoot } from '../helpers/paths.js';
-import { chromiumSkip, pageResult, pageRoutes } from './chromium.js';
+import { chromiumSkip, pageResult, pageRoutes, servePage, type PageFile } from './chromium.js';
 
 const FIXTURE = 'inference-free';
 const MODULE = fixture(join(FIXTURE, 'query_0_SparseStaticEmbedding'));
@@ -22,10 +21,9 @@ const expected = loadExpected(FIXTURE);
 const dim = expected.model_info.embedding_dimension;
 const TMP = mkdtempSync(join(tmpdir(), 'browser-'));
 
-let server: Server;
-let origin = '';
+let page: Awaited<ReturnType<typeof servePage>> | undefined;
 let index: SparseIndex;
-const files = new Map<string, { body: Uint8Array | string; type: string }>();
+const files = new Map<string, PageFile>();
 
 before(async () => {
   const docs = expected.results['document']!.map((r) => ({ id: `t${r.text_id}`, vector: { indices: Uint32Array.from(r.indices), values: Float32Array.from(r.values), dim } }));
@@ -37,26 +35,17 @@ before(async () => {
   for (const name of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'model.safetensors']) {
     if (existsSync(join(MODULE, name))) files.set(`/model/${name}`, { body: readFileSync(join(MODULE, name)), type: name.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
   }
-  server = createServer((req, res) => {
-    const f = files.get(new URL(req.url ?? '/', 'http://x').pathname);
-    if (f === undefined) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': f.type }).end(f.body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  page = await servePage((path) => files.get(path));
 });
 
 after(async () => {
   index?.dispose();
-  await new Promise((r) => server?.close(r));
+  await page?.close();
   rmSync(TMP, { recursive: true, force: true });
 });
 
 test('in headless Chromium: query vectors equal the genuine ones, hits equal Node\'s, no console error, nothing leaves loopback', { skip: chromiumSkip, timeout: 120_000 }, async () => {
-  const { text, problems } = await pageResult(`${origin}/`, 60_000);
+  const { text, problems } = await pageResult(`${page!.origin}/`, 60_000);
   const out = JSON.parse(text) as {
     error?: string;
     vectors: Array<{ indices: number[]; values: number[] }>;

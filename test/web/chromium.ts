@@ -1,6 +1,7 @@
 // Headless Chromium for the browser tests: Debian's `chromium` driven by playwright-core, a fresh profile,
 // the flags the developers' guide gives, console errors and requests off loopback collected.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -48,11 +49,34 @@ export async function pageResult(url: string, timeoutMs: number): Promise<{ text
 }
 
 /** A test page's two routes: `/` (an HTML shell with `<pre id="out">`) and `/app.js`, `entry` (test/web/*.mjs) bundled for the browser by esbuild. */
-export async function pageRoutes(entry: string, title: string): Promise<Array<[string, { body: Uint8Array | string; type: string }]>> {
+export async function pageRoutes(entry: string, title: string): Promise<Array<[string, PageFile]>> {
   const { build } = await import('esbuild');
   const bundle = await build({ entryPoints: [entry], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, write: false, logLevel: 'silent' });
   return [
     ['/', { body: `<!doctype html><meta charset="utf-8"><title>${title}</title><pre id="out"></pre><script type="module" src="/app.js"></script>`, type: 'text/html' }],
     ['/app.js', { body: bundle.outputFiles[0]!.contents, type: 'text/javascript' }],
   ];
+}
+
+/** One file a test page is served. */
+export interface PageFile {
+  body: Uint8Array | string;
+  type: string;
+}
+
+/** Serves the test page from 127.0.0.1: `fileAt(path)` (URL-decoded) answers with 200, or 404 when it gives nothing. */
+export async function servePage(fileAt: (path: string) => PageFile | undefined): Promise<{ origin: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    const file = fileAt(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    if (file === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': file.type }).end(file.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
