@@ -8,7 +8,7 @@ import { resolveModel } from '#hub';
 import { loadSparseModel, type SparseModel } from '../modules/load-model.js';
 import { inspectRoute, type RouteEncodeOptions, type SentenceTransformersCompat, type SparseRoute, type TokenizedText } from '../modules/route.js';
 import type { SparseVector } from '../sparse/vector.js';
-import { cosine, dot, intersection as intersect, mergeVectors, topEntries, topKByMagnitude } from '../sparse/vector.js';
+import { cosine, dot, intersection as intersect, checkMaxActiveDims, mergeVectors, topEntries, topKByMagnitude } from '../sparse/vector.js';
 import type { TokenWindows, TruncationDirection } from '../tokenizer/text-tokenizer.js';
 import { readEncoderConfig, type EncoderConfig, type SimilarityFnName } from './model-config.js';
 
@@ -795,12 +795,6 @@ function windowSettings(route: SparseRoute, options: { windowTokens?: number; st
   const stride = options.stride ?? 0;
   if (!Number.isInteger(stride) || stride < 0) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `stride must be a non-negative integer, got ${stride}`);
   return { windowTokens, stride };
-}
-
-function checkMaxActiveDims(k: number): void {
-  if (!Number.isInteger(k) || k < 1) {
-    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `maxActiveDims must be a positive integer, got ${k}`);
-  }
 }
 
 function checkTexts(texts: readonly unknown[], offset = 0): void {

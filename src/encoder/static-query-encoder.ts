@@ -1,7 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import { SparseStaticEmbedding } from '../modules/sparse-static-embedding.js';
 import type { SparseVector } from '../sparse/vector.js';
-import { topEntries } from '../sparse/vector.js';
+import { checkMaxActiveDims, topEntries } from '../sparse/vector.js';
 import { JsEngine } from '../tokenizer/js-engine.js';
 import { specialTokensOf, TextTokenizer } from '../tokenizer/text-tokenizer.js';
 import { refuseNonFinite } from '../weights/finite.js';
@@ -72,7 +72,7 @@ export class StaticQueryEncoder {
     const texts = typeof input === 'string' ? [input] : input;
     if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw new SparseEncoderError('ERR_INVALID_INPUT', 'expected a string or an array of strings');
     const k = options.maxActiveDims;
-    if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `maxActiveDims must be a positive integer, got ${k}`);
+    if (k !== undefined) checkMaxActiveDims(k);
     const vectors = await this.route.encode(texts.map((t) => this.prompt + t), k === undefined ? {} : { maxActiveDims: k });
     return typeof input === 'string' ? vectors[0]! : vectors;
   }

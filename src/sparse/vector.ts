@@ -115,6 +115,13 @@ export function intersection(a: SparseVector, b: SparseVector): SparseVector {
   return { indices: Uint32Array.from(outI), values: Float32Array.from(outV), dim: a.dim };
 }
 
+/** A caller's `maxActiveDims`: a positive integer, or ERR_INVALID_ARGUMENT. */
+export function checkMaxActiveDims(k: number): void {
+  if (!Number.isInteger(k) || k < 1) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `maxActiveDims must be a positive integer, got ${k}`);
+  }
+}
+
 /**
  * Keeps the `k` entries of largest magnitude (as sentence-transformers' `max_active_dims`).
  * Ties at the cut are broken by lower index first so the result is deterministic.
