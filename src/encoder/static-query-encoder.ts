@@ -37,16 +37,8 @@ export class StaticQueryEncoder {
 
   /** From the query module's files; `prompt` is the model's `query` prompt (config_sentence_transformers.json), usually empty. */
   static fromFiles(files: StaticQueryFiles, options: { prompt?: string } = {}): StaticQueryEncoder {
-    let json: unknown = files.tokenizer;
-    if (typeof json === 'string') {
-      try {
-        json = JSON.parse(json);
-      } catch (err) {
-        throw new SparseEncoderError('ERR_TOKENIZER', `tokenizer.json is not valid JSON: ${(err as Error).message}`, { cause: err });
-      }
-    }
     const config = files.tokenizerConfig ?? {};
-    const engine = JsEngine.create(json, config, 'tokenizer.json');
+    const engine = JsEngine.create(files.tokenizer, config, 'tokenizer.json');
     const tokenizer = TextTokenizer.create(engine, config, specialTokensOf(files.specialTokensMap ?? {}), { addSpecialTokens: false });
     let route: SparseStaticEmbedding;
     if (files.weights !== undefined) {

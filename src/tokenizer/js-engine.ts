@@ -19,7 +19,15 @@ export class JsEngine implements TokenizerEngine {
   }
 
   /** From a parsed `tokenizer.json` and `tokenizer_config.json`; `where` names it in errors. */
+  /** From tokenizer.json (its text, or parsed); whatever it is not is ERR_TOKENIZER naming `where`. */
   static create(tokenizerJson: unknown, config: Record<string, unknown>, where: string): JsEngine {
+    if (typeof tokenizerJson === 'string') {
+      try {
+        tokenizerJson = JSON.parse(tokenizerJson);
+      } catch (err) {
+        throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${where}: ${firstLine(err)}`, { cause: err, details: { path: where } });
+      }
+    }
     if (tokenizerJson === null || typeof tokenizerJson !== 'object' || Array.isArray(tokenizerJson)) {
       throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${where}: not a JSON object`, { details: { path: where } });
     }

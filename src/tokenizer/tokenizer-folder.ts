@@ -38,17 +38,8 @@ export async function loadTokenizer(folder: string, options: TextTokenizerOption
   const engine: TokenizerEngine =
     kind === 'native'
       ? ((await import('#native-tokenizer')) as typeof NativeEngines).NativeEngine.create(json, truncationLength(config, maxLength, folder), where)
-      : JsEngine.create(parseTokenizerJson(json, where), config, where);
+      : JsEngine.create(json, config, where);
   return TextTokenizer.create(engine, config, specialTokens, settings);
-}
-
-/** tokenizer.json parsed, as ERR_TOKENIZER naming it when it is not JSON. */
-function parseTokenizerJson(json: string, where: string): unknown {
-  try {
-    return JSON.parse(json);
-  } catch (err) {
-    throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${where}: ${firstLine(err)}`, { cause: err, details: { path: where } });
-  }
 }
 
 async function readJsonObject(path: string): Promise<Record<string, unknown> | undefined> {
