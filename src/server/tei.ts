@@ -101,43 +101,31 @@ function object(body: unknown): Record<string, unknown> {
 const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 0xffffffff);
 
 /**
- * `/embed_sparse`'s `inputs`: a string, token ids, or a batch of either (router/src/http/types.rs
+ * `inputs`: a string or a batch of strings (within the client batch size); with `acceptIds`
+ * (/embed_sparse), also token ids or a batch mixing both (router/src/http/types.rs
  * `Input::Single(InputType) | Input::Batch(Vec<InputType>)`, `InputType::String | InputType::Ids(Vec<u32>)`).
  */
-function embedInputs(o: Record<string, unknown>, limits: TeiLimits): Array<string | number[]> {
+function teiInputs(o: Record<string, unknown>, limits: TeiLimits, acceptIds: boolean): Array<string | number[]> {
+  const shape = acceptIds ? '`inputs` must be a string, token ids, or an array of them' : '`inputs` must be a string or an array of strings';
   const raw = o['inputs'];
   const list: unknown[] | undefined = typeof raw === 'string' ? [raw] : isIds(raw) && raw.length > 0 ? [raw] : Array.isArray(raw) ? raw : undefined;
-  if (list === undefined) throw teiError('Validation', '`inputs` must be a string, token ids, or an array of them');
+  if (list === undefined) throw teiError('Validation', shape);
   if (list.length === 0) throw teiError('Empty', '`inputs` cannot be empty');
   if (list.length > limits.maxClientBatchSize) throw teiError('Validation', `batch size ${list.length} > maximum allowed batch size ${limits.maxClientBatchSize}`);
   return list.map((item) => {
+    if (!acceptIds && (typeof item === 'number' || (Array.isArray(item) && item.every((x) => typeof x === 'number')))) {
+      throw teiError('Validation', 'token-id inputs are not supported by this server; send the text');
+    }
     if (isIds(item)) {
       // core/src/tokenization.rs: EncodingInput::Ids(v).is_empty() is a Validation error.
       if (item.length === 0) throw teiError('Validation', '`inputs` cannot be empty');
       if (item.length > limits.maxTextLength) throw teiError('Validation', `\`inputs\` must have less than ${limits.maxTextLength} tokens. Given: ${item.length}`);
       return item;
     }
-    if (typeof item !== 'string') throw teiError('Validation', '`inputs` must be a string, token ids, or an array of them');
+    if (typeof item !== 'string') throw teiError('Validation', shape);
     if (item.length > limits.maxTextLength) throw teiError('Validation', `\`inputs\` must have less than ${limits.maxTextLength} characters. Given: ${item.length}`);
     return item;
   });
-}
-
-/** `inputs` of /tokenize: a string or a batch of strings (within the client batch size). */
-function inputs(o: Record<string, unknown>, limits: TeiLimits): string[] {
-  const raw = o['inputs'];
-  const list = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : undefined;
-  if (list === undefined) throw teiError('Validation', '`inputs` must be a string or an array of strings');
-  if (list.length === 0) throw teiError('Empty', '`inputs` cannot be empty');
-  if (list.length > limits.maxClientBatchSize) throw teiError('Validation', `batch size ${list.length} > maximum allowed batch size ${limits.maxClientBatchSize}`);
-  for (const item of list) {
-    if (typeof item === 'number' || (Array.isArray(item) && item.every((x) => typeof x === 'number'))) {
-      throw teiError('Validation', 'token-id inputs are not supported by this server; send the text');
-    }
-    if (typeof item !== 'string') throw teiError('Validation', '`inputs` must be a string or an array of strings');
-    if (item.length > limits.maxTextLength) throw teiError('Validation', `\`inputs\` must have less than ${limits.maxTextLength} characters. Given: ${item.length}`);
-  }
-  return list as string[];
 }
 
 /** `prompt_name`: `query` / `document` (and the Router route they select), or any saved prompt name. */
@@ -153,7 +141,7 @@ function promptOf(o: Record<string, unknown>): { task: EncodeMode; promptName?: 
 /** `POST /embed_sparse` (and `POST /`). */
 export function parseEmbedSparse(body: unknown, limits: TeiLimits): TeiEmbedRequest {
   const o = object(body);
-  const items = embedInputs(o, limits);
+  const items = teiInputs(o, limits, true);
   const texts = items.map((x) => (typeof x === 'string' ? x : ''));
   const ids = items.some((x) => typeof x !== 'string') ? items.map((x) => (typeof x === 'string' ? undefined : x)) : undefined;
   const t = o['truncate'];
@@ -182,7 +170,7 @@ export interface TeiTokenizeRequest {
 /** `POST /tokenize`. */
 export function parseTokenize(body: unknown, limits: TeiLimits): TeiTokenizeRequest {
   const o = object(body);
-  const texts = inputs(o, limits);
+  const texts = teiInputs(o, limits, false) as string[];
   const add = o['add_special_tokens'];
   if (add !== undefined && typeof add !== 'boolean') throw teiError('Validation', '`add_special_tokens` must be a boolean');
   const { task, promptName } = promptOf(o);

@@ -93,6 +93,13 @@ test('POST /tokenize: ids as the model tokenizes, special tokens without offsets
   assert.equal(all[all.length - 1]!.id, 102);
   assert.equal((await plainModel.tokens(long)).tokens.length, 64, 'the library truncates by default, as encoding does');
   assert.equal((await plainModel.tokens(long, { truncate: false })).tokens.length, 152);
+  // /tokenize takes text only: token ids, alone or in a batch, are a Validation error.
+  for (const inputs of [[101, 102], ['a', [101, 102]]]) {
+    const ids = await request(splade.url, '/tokenize', { json: { inputs } });
+    assert.equal(ids.status, 422, JSON.stringify(ids.body));
+    assert.equal(ids.body.error_type, 'Validation');
+    assert.match(ids.body.error, /token-id inputs are not supported/);
+  }
 });
 
 test('POST /decode: one list or a batch; special tokens skipped by default', async () => {
