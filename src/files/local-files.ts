@@ -189,16 +189,32 @@ export async function readWholeFile(path: string, what: string): Promise<Buffer>
         details: { path, size },
       });
     }
-    const buf = Buffer.allocUnsafeSlow(size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await fh.read(buf, done, Math.min(CHUNK, size - done), done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    // A file that shrank while being read: keep what is there; the format checks report the truncation.
-    return done === size ? buf : buf.subarray(0, done);
+    return await readInto(fh, Buffer.allocUnsafeSlow(size));
   } finally {
     await fh.close();
   }
+}
+
+/** The first `n` bytes of a regular file (or fewer, if it is shorter). */
+export async function readFileHead(path: string, what: string, n: number): Promise<Uint8Array> {
+  const { fh, size } = await openRegularFile(path, what, Number.MAX_SAFE_INTEGER);
+  try {
+    return await readInto(fh, new Uint8Array(Math.min(n, size)));
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Fills `buf` from the file's start, in reads of at most CHUNK bytes. A file that shrank while
+ * being read gives what is there (the format checks report the truncation).
+ */
+async function readInto<B extends Uint8Array>(fh: FileHandle, buf: B): Promise<B> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, Math.min(CHUNK, buf.length - done), done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === buf.length ? buf : (buf.subarray(0, done) as B);
 }

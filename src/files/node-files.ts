@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 export { dirname, join, resolve } from 'node:path';
 export { assertModelTree } from './local-files.js';
-import { openRegularFile, readRegularFile, readWholeFile } from './local-files.js';
+import { readFileHead, readRegularFile, readWholeFile } from './local-files.js';
 
 export function exists(path: string): Promise<boolean> {
   return Promise.resolve(existsSync(path));
@@ -28,18 +28,6 @@ export function readWeights(path: string, what: string): Promise<Uint8Array> {
   return readWholeFile(path, what);
 }
 
-export async function readHead(path: string, what: string, n: number): Promise<Uint8Array> {
-  const { fh, size } = await openRegularFile(path, what, Number.MAX_SAFE_INTEGER);
-  try {
-    const buf = new Uint8Array(Math.min(n, size));
-    let done = 0;
-    while (done < buf.length) {
-      const { bytesRead } = await fh.read(buf, done, buf.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return buf.subarray(0, done);
-  } finally {
-    await fh.close();
-  }
+export function readHead(path: string, what: string, n: number): Promise<Uint8Array> {
+  return readFileHead(path, what, n);
 }
