@@ -126,7 +126,7 @@ test('the edge entry (src/edge.ts) reaches no Node built-in, native or Node-only
 test('the web entry (src/web.ts) reaches no Node built-in, native or Node-only package: every seam takes its default', () => {
   const { seen, violations } = portableGraph('web.ts');
   assert.deepEqual(violations, []);
-  for (const f of ['encoder/sparse-encoder.ts', 'modules/load-model.ts', 'runtime/session.ts', 'files/model-fs.ts', 'files/no-files.ts', 'runtime/native-runtime-unavailable.ts', 'hub/resolve-unavailable.ts', 'weights/inflate-unavailable.ts']) {
+  for (const f of ['encoder/sparse-encoder.ts', 'modules/load-model.ts', 'runtime/session.ts', 'files/model-fs.ts', 'files/no-files.ts', 'runtime/native-runtime-unavailable.ts', 'hub/resolve-web.ts', 'weights/inflate-unavailable.ts']) {
     assert.ok(seen.has(join(SRC, f)), f);
   }
   // Every seam's two targets exist and export the same names.

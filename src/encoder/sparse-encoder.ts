@@ -1,6 +1,6 @@
 import { SparseEncoderError } from '../errors.js';
 import type { QuantizeOptions } from '../graph/quantize.js';
-import type { RuntimeBackend } from '../runtime/session.js';
+import { defaultBackend, type RuntimeBackend } from '../runtime/session.js';
 import { mountFiles } from '../files/model-fs.js';
 import type { ResolvedModel, ResolveProgressEvent } from '../hub/types.js';
 // The platform seam (package.json imports): the Hub client and its cache under Node, a refusal elsewhere (load from files there).
@@ -77,7 +77,7 @@ export interface SparseEncoderLoadOptions {
    * Bun run, and Node where native binaries cannot load; the same vectors within float tolerance
    * (the parity suite runs every fixture on both), slower, one thread unless the first session
    * asks for more, weights up to 3 GiB, and `tokens()` (byte offsets) unavailable. Needs the
-   * `onnxruntime-web` package. Default `'native'`.
+   * `onnxruntime-web` package. Default `'native'` under Node (Deno and Bun included), `'wasm'` elsewhere.
    */
   backend?: RuntimeBackend;
 }
@@ -198,8 +198,8 @@ export interface SparsityStats {
 export interface ModelInfo {
   /** Local folder holding the files. */
   folder: string;
-  /** `memory`: {@link SparseEncoder.fromFiles}. */
-  source: 'local' | 'cache' | 'hub' | 'memory';
+  /** `memory`: {@link SparseEncoder.fromFiles}; `url`: fetched from a URL prefix (web). */
+  source: 'local' | 'cache' | 'hub' | 'url' | 'memory';
   repoId?: string;
   commit?: string;
   /** The module pipeline, e.g. `MLMTransformer → SpladePooling`. */
@@ -247,7 +247,10 @@ export class SparseEncoder {
   ) {}
 
   /**
-   * Loads a model from a local folder or a Hub id (downloaded into huggingface_hub's cache).
+   * Loads a model from a local folder or a Hub id (downloaded into huggingface_hub's cache). In
+   * browsers and workers (the `sparse-encoder/web` entry): a Hub id, fetched into memory and kept
+   * in the Cache API (reused offline and when the Hub is down), or a URL prefix where the model's
+   * files are served (`https://host/models/splade/`, `/models/splade/`).
    * Throws SparseEncoderError: ERR_MODEL_NOT_FOUND, ERR_UNSUPPORTED_MODULE, ERR_UNTRAINED_HEAD,
    * ERR_UNSUPPORTED_ARCHITECTURE, ERR_FILE_NOT_FOUND, ERR_INVALID_CONFIG, ...
    */
@@ -261,7 +264,11 @@ export class SparseEncoder {
       ...(options.localFilesOnly !== undefined ? { localFilesOnly: options.localFilesOnly } : {}),
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     });
-    return SparseEncoder.load(resolved, options);
+    try {
+      return await SparseEncoder.load(resolved, options);
+    } finally {
+      resolved.release?.();
+    }
   }
 
   /**
@@ -287,7 +294,7 @@ export class SparseEncoder {
     if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `threads must be a positive integer, got ${options.threads}`);
     }
-    const backend = options.backend ?? 'native';
+    const backend = options.backend ?? defaultBackend;
     if (backend !== 'native' && backend !== 'wasm') {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `backend must be "native" or "wasm", got ${JSON.stringify(backend)}`);
     }
@@ -299,7 +306,7 @@ export class SparseEncoder {
 
   /** The model in `resolved.folder` (on disk, or `mem://` files), with checked `options`. */
   private static async load(resolved: Pick<ResolvedModel, 'folder' | 'repoId' | 'commit'> & { source: ModelInfo['source'] }, options: SparseEncoderLoadOptions): Promise<SparseEncoder> {
-    const backend = options.backend ?? 'native';
+    const backend = options.backend ?? defaultBackend;
     const compat = options.compat ?? '6';
     const config = await readEncoderConfig(resolved.folder);
     const quantize = quantizeOptionsOf(options);

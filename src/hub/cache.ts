@@ -2,13 +2,12 @@ import { copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 
 import { dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SparseEncoderError } from '../errors.js';
+import { COMMIT_HASH } from './hub-answers.js';
 
 /**
  * huggingface_hub's cache layout, so that Python and this library share downloads:
  * `<cache>/models--org--name/{blobs/<etag>, snapshots/<commit>/<file> → ../../blobs/<etag>, refs/<revision>}`.
  */
-
-export const COMMIT_HASH = /^[0-9a-f]{40}$/;
 
 export function repoFolder(cacheDir: string, repoId: string): string {
   return join(cacheDir, `models--${repoId.split('/').join('--')}`);

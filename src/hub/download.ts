@@ -6,7 +6,8 @@ import { SparseEncoderError } from '../errors.js';
 import { processAlive } from '../files/local-files.js';
 import { blobPath, cacheWrite, fileSize, linkSnapshotFile, snapshotFolder, tempSuffix } from './cache.js';
 import type { TokenSource } from './config.js';
-import { followRelativeRedirects, HubUnreachable, isTransientStatus, sameOrigin, type HubHttp } from './http.js';
+import { followRelativeRedirects, sameOrigin, type HubHttp } from './http.js';
+import { authHeaders, httpError, HubUnreachable, isTransientStatus } from './hub-answers.js';
 import type { ResolveProgressEvent } from './types.js';
 
 /**
@@ -34,53 +35,6 @@ export interface HubRequestContext {
 
 /** Transfer attempts per file within one call (huggingface_hub's http_get resumes a few times too). */
 export const DOWNLOAD_ATTEMPTS = 3;
-
-export function authHeaders(token: string | undefined): Record<string, string> {
-  return token === undefined ? {} : { authorization: `Bearer ${token}` };
-}
-
-/** Maps an HTTP failure status to our error codes. */
-export function httpError(
-  status: number,
-  headers: Headers,
-  what: { repoId: string; revision: string; file?: string; url: string; tokenSource: TokenSource | undefined },
-): SparseEncoderError {
-  const details = { repoId: what.repoId, revision: what.revision, file: what.file, url: what.url, status };
-  const errorCode = headers.get('x-error-code');
-  const hubMessage = headers.get('x-error-message');
-  const said = hubMessage === null ? '' : ` The Hub said: ${hubMessage.slice(0, 300)}`;
-  // The Hub names the cause in x-error-code; a 404 on the repo API is the repo or the revision.
-  // It answers 401 + RepoNotFound for private repos too, so the message mentions the token.
-  if (errorCode === 'RevisionNotFound' || (status === 404 && what.file === undefined && errorCode !== 'RepoNotFound')) {
-    return new SparseEncoderError('ERR_MODEL_NOT_FOUND', `revision "${what.revision}" not found in Hub repo ${what.repoId} (or the repo does not exist).${said}`, { details });
-  }
-  if (errorCode === 'RepoNotFound') {
-    return new SparseEncoderError(
-      'ERR_MODEL_NOT_FOUND',
-      `Hub repo ${what.repoId} (revision "${what.revision}") not found${what.tokenSource === undefined ? '; if it is private, pass `token`, set HF_TOKEN or run `hf auth login`' : ''}.${said}`,
-      { details },
-    );
-  }
-  if (errorCode === 'EntryNotFound' || (status === 404 && what.file !== undefined)) {
-    return new SparseEncoderError('ERR_FILE_NOT_FOUND', `${what.file} is listed in Hub repo ${what.repoId} but the Hub answers 404 for it.${said}`, { details });
-  }
-  if (status === 401 || status === 403) {
-    return new SparseEncoderError(
-      'ERR_GATED_REPO',
-      `access to Hub repo ${what.repoId}${what.file === undefined ? '' : ` (file ${what.file})`} was refused (HTTP ${status}): it may be gated or private. ` +
-        (what.tokenSource !== undefined
-          ? `The token (from ${what.tokenSource}) was refused or has no access: check it, and accept the repo's terms on the Hub if it is gated.`
-          : 'Accept its terms on the Hub if it is gated, then pass `token`, set HF_TOKEN or run `hf auth login`.') +
-        said,
-      { details },
-    );
-  }
-  return new SparseEncoderError(
-    'ERR_DOWNLOAD_FAILED',
-    `${what.file === undefined ? `repo info for ${what.repoId}` : `download of ${what.file} from ${what.repoId}`} failed: HTTP ${status} from ${what.url}.${said}`,
-    { details },
-  );
-}
 
 /** huggingface_hub's `_normalize_etag`: weak prefix and quotes removed. */
 function normalizeEtag(raw: string | null): string | undefined {

@@ -1,4 +1,4 @@
-import { joinInside } from '../files/local-files.js';
+import { joinInside } from '../files/paths.js';
 import type { ModelBackend } from './types.js';
 
 /**
@@ -13,8 +13,8 @@ import type { ModelBackend } from './types.js';
  */
 
 export interface RepoView {
-  /** Whether the repo (or the snapshot) has this file. */
-  has(path: string): boolean;
+  /** Whether the repo (or the snapshot) has this file; a view without a file list (a URL prefix) may ask the server. */
+  has(path: string): boolean | Promise<boolean>;
   /** A JSON file's parsed content (fetched first when online); undefined when absent or not JSON. */
   readJson(path: string): Promise<unknown>;
 }
@@ -54,18 +54,18 @@ class Planner {
   }
 
   /** Adds the file when present; returns whether it was. */
-  optional(path: string): boolean {
-    if (!this.view.has(path)) return false;
+  async optional(path: string): Promise<boolean> {
+    if (!(await this.view.has(path))) return false;
     this.add(path);
     return true;
   }
 
-  required(path: string): void {
-    if (!this.optional(path)) this.missing.push(path);
+  async required(path: string): Promise<void> {
+    if (!(await this.optional(path))) this.missing.push(path);
   }
 
   async json(path: string): Promise<unknown> {
-    if (!this.view.has(path)) return undefined;
+    if (!(await this.view.has(path))) return undefined;
     this.add(path);
     return this.view.readJson(path);
   }
@@ -74,14 +74,14 @@ class Planner {
   async weights(folder: string): Promise<void> {
     for (const name of WEIGHTS) {
       const path = inFolder(folder, name);
-      if (!this.view.has(path)) continue;
+      if (!(await this.view.has(path))) continue;
       if (name.endsWith('.index.json')) {
         const index = (await this.json(path)) as { weight_map?: unknown } | undefined;
         const map = index?.weight_map;
         if (map !== null && typeof map === 'object') {
           for (const shard of new Set(Object.values(map as Record<string, unknown>))) {
             const p = typeof shard === 'string' ? joinInside(folder, shard) : undefined;
-            if (p !== undefined) this.required(p);
+            if (p !== undefined) await this.required(p);
           }
         }
       } else {
@@ -93,11 +93,11 @@ class Planner {
   }
 
   /** tokenizer.json, else the slow files it is converted from. */
-  tokenizer(folder: string): void {
-    for (const f of OPTIONAL_TOKENIZER_FILES) this.optional(inFolder(folder, f));
-    if (this.optional(inFolder(folder, 'tokenizer.json'))) return;
-    if (this.optional(inFolder(folder, 'vocab.txt'))) return;
-    if (this.view.has(inFolder(folder, 'vocab.json')) && this.view.has(inFolder(folder, 'merges.txt'))) {
+  async tokenizer(folder: string): Promise<void> {
+    for (const f of OPTIONAL_TOKENIZER_FILES) await this.optional(inFolder(folder, f));
+    if (await this.optional(inFolder(folder, 'tokenizer.json'))) return;
+    if (await this.optional(inFolder(folder, 'vocab.txt'))) return;
+    if ((await this.view.has(inFolder(folder, 'vocab.json'))) && (await this.view.has(inFolder(folder, 'merges.txt')))) {
       this.add(inFolder(folder, 'vocab.json'));
       this.add(inFolder(folder, 'merges.txt'));
       return;
@@ -106,13 +106,13 @@ class Planner {
   }
 
   async transformer(folder: string): Promise<void> {
-    this.required(inFolder(folder, 'config.json'));
-    this.optional(inFolder(folder, 'sentence_bert_config.json'));
+    await this.required(inFolder(folder, 'config.json'));
+    await this.optional(inFolder(folder, 'sentence_bert_config.json'));
     await this.weights(folder);
-    this.tokenizer(folder);
+    await this.tokenizer(folder);
     if (this.backend === 'onnx') {
-      this.optional(inFolder(folder, 'onnx/model.onnx'));
-      this.optional(inFolder(folder, 'onnx/model.onnx_data'));
+      await this.optional(inFolder(folder, 'onnx/model.onnx'));
+      await this.optional(inFolder(folder, 'onnx/model.onnx_data'));
     }
   }
 
@@ -125,15 +125,15 @@ class Planner {
       case 'Pooling':
         return this.required(inFolder(folder, 'config.json'));
       case 'SparseAutoEncoder':
-        this.required(inFolder(folder, 'config.json'));
+        await this.required(inFolder(folder, 'config.json'));
         return this.weights(folder);
       case 'SparseStaticEmbedding':
       case 'IDF': {
         const config = (await this.json(inFolder(folder, 'config.json'))) as { path?: unknown } | undefined;
-        this.tokenizer(folder);
-        if (this.optional(inFolder(folder, 'model.safetensors'))) return;
+        await this.tokenizer(folder);
+        if (await this.optional(inFolder(folder, 'model.safetensors'))) return;
         const name = typeof config?.path === 'string' ? joinInside(folder, config.path) : inFolder(folder, 'idf.json');
-        if (name !== undefined && this.optional(name)) return;
+        if (name !== undefined && (await this.optional(name))) return;
         this.missing.push(`${inFolder(folder, 'model.safetensors')} | ${name ?? inFolder(folder, 'idf.json')}`);
         return;
       }
@@ -165,7 +165,7 @@ class Planner {
 /** The files a SparseEncoder reads from this repo (see the module comment). */
 export async function planModelFiles(view: RepoView, backend: ModelBackend): Promise<FilePlan> {
   const p = new Planner(view, backend);
-  p.optional('config_sentence_transformers.json');
+  await p.optional('config_sentence_transformers.json');
   const modules = await p.json('modules.json');
   if (modules === undefined) {
     await p.transformer('');

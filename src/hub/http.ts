@@ -1,6 +1,7 @@
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici';
 import { SparseEncoderError } from '../errors.js';
 import type { HubConfig } from './config.js';
+import { HubUnreachable, isTransientStatus } from './hub-answers.js';
 
 /**
  * Requests to the Hub the way huggingface_hub makes them (utils/_http.py, file_download.py):
@@ -15,25 +16,6 @@ export type FetchLike = typeof globalThis.fetch;
 /** huggingface_hub follows relative redirects without a limit; a loop should still end. */
 export const MAX_RELATIVE_REDIRECTS = 10;
 
-
-/** Why a request produced no usable answer, when the cause is not the Hub's verdict on the repo. */
-export class HubUnreachable extends Error {
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    cause?: unknown,
-  ) {
-    super(message, { cause });
-  }
-}
-
-/**
- * Statuses that mean "ask again later": huggingface_hub's `_DEFAULT_RETRY_ON_STATUS_CODES`
- * (408, 429, 500, 502, 503, 504), widened to every 5xx a corporate gateway may answer.
- */
-export function isTransientStatus(status: number): boolean {
-  return status === 408 || status === 429 || (status >= 500 && status < 600);
-}
 
 /** A response whose body is read under an idle timeout. */
 export interface StreamingResponse {

@@ -3,15 +3,13 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { SparseEncoderError } from '../errors.js';
 import { readRegularFileSync } from '../files/local-files.js';
-import { COMMIT_HASH, cachedCommit, snapshotFolder, writeRef } from './cache.js';
+import { cachedCommit, snapshotFolder, writeRef } from './cache.js';
 import { expandHome, resolveHubConfig, type HubConfig } from './config.js';
-import { authHeaders, fetchFileToCache, httpError, type HubRequestContext } from './download.js';
+import { fetchFileToCache, type HubRequestContext } from './download.js';
 import { planModelFiles, qualifiedRepoId, type FilePlan, type RepoView } from './files.js';
-import { hubHttp, HubUnreachable, isTransientStatus } from './http.js';
+import { hubHttp } from './http.js';
+import { authHeaders, COMMIT_HASH, httpError, HubUnreachable, isRepoId, isSafeRepoPath, isSafeRevision, isTransientStatus } from './hub-answers.js';
 import type { ResolvedModel, ResolveModelOptions } from './types.js';
-
-// Hub repo ids: `name` or `org/name`; letters, digits, `-`, `_`, `.`; no `--` or `..` (huggingface_hub's rule).
-const REPO_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.-]+)?$/;
 
 function looksLikePath(s: string): boolean {
   return s.startsWith('/') || s.startsWith('./') || s.startsWith('../') || s === '.' || s === '..' || s.startsWith('~') || isAbsolute(s) || s.includes('\\');
@@ -37,7 +35,7 @@ export async function resolveModel(idOrPath: string, options: ResolveModelOption
     }
     return { folder: resolvePath(expanded), source: 'local' };
   }
-  if (!REPO_ID.test(idOrPath) || idOrPath.includes('--') || idOrPath.includes('..')) {
+  if (!isRepoId(idOrPath)) {
     throw new SparseEncoderError('ERR_MODEL_NOT_FOUND', `"${idOrPath}" is neither an existing folder nor a valid Hub repo id (org/name)`, {
       details: { path: idOrPath },
     });
@@ -47,7 +45,7 @@ export async function resolveModel(idOrPath: string, options: ResolveModelOption
 
 async function resolveFromHub(repoId: string, cfg: HubConfig, options: ResolveModelOptions): Promise<ResolvedModel> {
   const { revision, cacheDir } = cfg;
-  if (!/^[A-Za-z0-9._/-]+$/.test(revision) || revision.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+  if (!isSafeRevision(revision)) {
     throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `invalid revision "${revision}" for ${repoId}`, { details: { repoId, revision } });
   }
   if (cfg.offline) {
@@ -207,11 +205,6 @@ function readBoundedJson(path: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** A repo file name we are willing to write under the snapshot folder. */
-function isSafeRepoPath(f: string): boolean {
-  return f !== '' && !f.startsWith('/') && !f.includes('\\') && !f.split('/').some((p) => p === '' || p === '.' || p === '..');
 }
 
 async function statOrUndefined(path: string) {

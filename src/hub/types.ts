@@ -54,13 +54,18 @@ export interface ResolveModelOptions {
 export interface ResolvedModel {
   /** A local folder with the model files. */
   folder: string;
-  /** `local`: a folder given by path; `cache`: every file came from the cache; `hub`: at least one file was downloaded. */
-  source: 'local' | 'cache' | 'hub';
+  /**
+   * `local`: a folder given by path; `cache`: every file came from the cache; `hub`: at least one
+   * file was downloaded; `url`: fetched from a URL prefix (web).
+   */
+  source: 'local' | 'cache' | 'hub' | 'url';
   repoId?: string;
   /** The revision asked for (hub and cache only). */
   revision?: string;
   /** The commit hash the snapshot folder is named after (hub and cache only). */
   commit?: string;
+  /** Forgets files held in memory (`mem://` folders, web) once the model is built. */
+  release?: () => void;
 }
 
 /**

@@ -15,3 +15,6 @@ export function cpuCount(): number {
 export function writeTempModel(): Promise<{ path: string; cleanup(): Promise<void> }> {
   return Promise.reject(new SparseEncoderError('ERR_NOT_SUPPORTED', 'temporary model files need a file system (Node)'));
 }
+
+/** The backend a model loads on when none is asked for: onnxruntime-web, the only one here. */
+export const DEFAULT_BACKEND = 'wasm' as const;

@@ -36,3 +36,6 @@ export async function writeTempModel(model: Uint8Array, dataFile: string, data: 
     throw err;
   }
 }
+
+/** The backend a model loads on when none is asked for: onnxruntime-node, here. */
+export const DEFAULT_BACKEND = 'native' as const;

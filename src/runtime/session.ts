@@ -11,13 +11,16 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 // The platform seam (package.json imports): onnxruntime-node, the CPU count and temporary files under Node, refusals elsewhere.
-import { cpuCount, loadNativeOrt, writeTempModel } from '#native-runtime';
+import { cpuCount, DEFAULT_BACKEND, loadNativeOrt, writeTempModel } from '#native-runtime';
 import { SparseEncoderError } from '../errors.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 /** Which onnxruntime runs the graphs: `native` (onnxruntime-node) or `wasm` (onnxruntime-web, WebAssembly). */
 export type RuntimeBackend = 'native' | 'wasm';
+
+/** The backend when none is asked for: `native` under Node, `wasm` elsewhere (the `#native-runtime` seam). */
+export const defaultBackend: RuntimeBackend = DEFAULT_BACKEND;
 
 /** The part of either package's API used here (onnxruntime-common's, shared by both). */
 interface Ort {
@@ -139,7 +142,7 @@ export class OnnxSession {
    * optimisation block the thread.
    */
   static async create(model: Uint8Array | string, options: SessionOptions = {}, externalData?: { path: string; data: Uint8Array }): Promise<OnnxSession> {
-    const backend = options.backend ?? 'native';
+    const backend: RuntimeBackend = options.backend ?? DEFAULT_BACKEND;
     if (backend !== 'native' && backend !== 'wasm') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `backend must be "native" or "wasm", got ${JSON.stringify(backend)}`);
     const intra = positiveInt('intraOpNumThreads', options.intraOpNumThreads, backend === 'native' ? cpuCount() : 1);
     const inter = positiveInt('interOpNumThreads', options.interOpNumThreads, 1);

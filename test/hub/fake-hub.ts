@@ -4,7 +4,10 @@
  * `file_download.py` — `get_hf_file_metadata`, `_get_metadata_or_catch_error` — and
  * `utils/_http.py` — `_httpx_follow_relative_redirects_with_backoff`, `hf_raise_for_status`):
  *
- * - `GET /api/models/{repo}/revision/{rev}` → `{id, sha, siblings: [{rfilename}]}`.
+ * - `GET /api/models/{repo}/revision/{rev}` → `{id, sha, siblings: [{rfilename}]}`; with `?blobs=true`
+ *   (huggingface_hub's `model_info(files_metadata=True)`, hf_api.py `RepoSibling`) each sibling also
+ *   has `size`, `blobId` (git blob sha1; for an LFS file, of its pointer) and, for LFS files,
+ *   `lfs: {size, sha256, pointerSize}`.
  * - `HEAD|GET /{repo}/resolve/{rev}/{path}`, for a regular (git) file: a relative 307 to
  *   `/api/resolve-cache/models/{repo}/{commit}/{path}` carrying no ETag, which then answers 200
  *   with `ETag` (git blob sha1), `X-Repo-Commit` and the bytes.
@@ -17,6 +20,12 @@
  *   a token, 404 with one; 401 GatedRepo without a token for a gated repo, 401 "Invalid credentials
  *   in Authorization header" for a wrong one; 404 RevisionNotFound / EntryNotFound.
  * - `outage` makes the Hub origin answer a status (503 with an HTML page, 429 with Retry-After) to everything.
+ * - CORS, for pages on another origin (the Hub serves model files to browsers: transformers.js
+ *   fetches `/resolve/` URLs from pages, huggingface_hub#468 added the headers): every answer of
+ *   both origins carries `Access-Control-Allow-Origin: *` (redirects and errors too, so a page can
+ *   follow the one and read the other), and a preflight `OPTIONS` (a request with `Authorization`
+ *   or `Range`) is answered 204 allowing those headers. No custom header is exposed: a page reads
+ *   the commit and etags from the API's JSON.
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -116,10 +125,20 @@ export class FakeHub {
     this.requests.push({ origin, method: req.method ?? 'GET', url: req.url ?? '/', authorization: req.headers.authorization, range: req.headers.range });
   }
 
+  /** CORS on every answer; true when the request was a preflight, now answered. */
+  private cors(req: IncomingMessage, res: ServerResponse): boolean {
+    res.setHeader('access-control-allow-origin', '*');
+    if (req.method !== 'OPTIONS') return false;
+    res.writeHead(204, { 'access-control-allow-methods': 'GET, HEAD, OPTIONS', 'access-control-allow-headers': 'authorization, range, content-type', 'access-control-max-age': '86400' });
+    res.end();
+    return true;
+  }
+
   private handleHub(req: IncomingMessage, res: ServerResponse): void {
     this.record('hub', req);
+    if (this.cors(req, res)) return;
     const method = req.method ?? 'GET';
-    const url = req.url ?? '/';
+    const [url = '/', query = ''] = (req.url ?? '/').split('?');
     if (this.outage !== undefined) {
       const headers: Record<string, string> = { 'content-type': 'text/html' };
       if (this.outage === 429) headers['retry-after'] = '1';
@@ -133,7 +152,7 @@ export class FakeHub {
     const repoId = (api ?? resolve ?? cache)?.[1];
     if (repoId !== undefined && this.renamed.has(repoId)) {
       // A renamed repo: every old URL redirects, relative, to the new name.
-      res.writeHead(307, { location: url.replace(`/${repoId}/`, `/${this.renamed.get(repoId)!}/`) });
+      res.writeHead(307, { location: (req.url ?? '/').replace(`/${repoId}/`, `/${this.renamed.get(repoId)!}/`) });
       res.end();
       return;
     }
@@ -147,7 +166,14 @@ export class FakeHub {
     const revision = decodeURIComponent((api ?? resolve ?? cache)![2]!);
     if (revision !== 'main' && revision !== repo.commit) return this.fail(res, 404, 'RevisionNotFound', 'Invalid rev id');
     if (api) {
-      const body = JSON.stringify({ id: repoId, sha: repo.commit, siblings: [...repo.files.keys()].map((rfilename) => ({ rfilename })) });
+      const blobs = new URLSearchParams(query).get('blobs') === 'true';
+      const sibling = (rfilename: string, data: Uint8Array): Record<string, unknown> => {
+        if (!blobs) return { rfilename };
+        if (!LFS.test(rfilename)) return { rfilename, blobId: gitBlobSha1(data), size: data.byteLength };
+        const pointer = new TextEncoder().encode(`version https://git-lfs.github.com/spec/v1\noid sha256:${sha256(data)}\nsize ${data.byteLength}\n`);
+        return { rfilename, blobId: gitBlobSha1(pointer), size: data.byteLength, lfs: { size: data.byteLength, sha256: sha256(data), pointerSize: pointer.byteLength } };
+      };
+      const body = JSON.stringify({ id: repoId, sha: repo.commit, siblings: [...repo.files].map(([f, data]) => sibling(f, data)) });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body);
       return;
@@ -181,6 +207,7 @@ export class FakeHub {
 
   private handleCdn(req: IncomingMessage, res: ServerResponse): void {
     this.record('cdn', req);
+    if (this.cors(req, res)) return;
     const m = /^\/cdn\/([0-9a-f]{64})\?X-Amz-Algorithm=[^&]+&X-Amz-Signature=([0-9a-f]{16})$/.exec(req.url ?? '');
     if (m === null || m[2] !== m[1]!.slice(0, 16)) return this.fail(res, 403, undefined, 'SignatureDoesNotMatch');
     if (req.headers.authorization !== undefined) return this.fail(res, 400, undefined, 'Only one auth mechanism allowed');
