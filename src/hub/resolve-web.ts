@@ -120,8 +120,7 @@ async function fromHub(hub: WebHub): Promise<ResolvedModel> {
       throw new HubUnreachable(`HTTP ${res.status} from ${url}`, res.status);
     }
     if (!res.ok) {
-      await res.body?.cancel();
-      const err = httpError(res.status, res.headers, { repoId, revision, url, tokenSource: hub.token === undefined ? undefined : 'option' });
+      const err = httpError(res.status, await verdictHeaders(res), { repoId, revision, url, tokenSource: hub.token === undefined ? undefined : 'option' });
       if (res.status === 401 || res.status === 403) return await fallBack(`HTTP ${res.status} from ${url}`, err);
       throw err;
     }
@@ -216,8 +215,7 @@ async function download(hub: WebHub, commit: string, path: string, sibling: Sibl
         throw new HubUnreachable(`HTTP ${res.status} from ${url}`, res.status);
       }
       if (!res.ok) {
-        await res.body?.cancel();
-        throw httpError(res.status, res.headers, { repoId: hub.repoId, revision: hub.revision, file: path, url, tokenSource: hub.token === undefined ? undefined : 'option' });
+        throw httpError(res.status, await verdictHeaders(res), { repoId: hub.repoId, revision: hub.revision, file: path, url, tokenSource: hub.token === undefined ? undefined : 'option' });
       }
       const bytes = await readBody(res, sibling.size ?? MAX_WEB_MODEL_BYTES, `${path} from ${hub.repoId}`, (loaded) =>
         hub.onProgress?.({ type: 'file-progress', file: path, loaded, total: sibling.size }),
@@ -240,6 +238,30 @@ async function download(hub: WebHub, commit: string, path: string, sibling: Sibl
   }
   if (lastError instanceof HubUnreachable || lastError instanceof SparseEncoderError) throw lastError;
   throw new HubUnreachable(`the transfer of ${path} broke off ${ATTEMPTS} times: ${(lastError as Error)?.message ?? String(lastError)}`, undefined, lastError);
+}
+
+/**
+ * The Hub's verdict headers for a refusal. A page sees only CORS-safelisted headers, so where
+ * `X-Error-Code` / `X-Error-Message` are hidden they are taken from the JSON body the Hub sends with
+ * them (`{"error": "Repository not found"}`, as huggingface.js's `createApiError` reads it).
+ */
+async function verdictHeaders(res: Response): Promise<Headers> {
+  const headers = new Headers(res.headers);
+  if (headers.has('x-error-code') && headers.has('x-error-message')) {
+    await res.body?.cancel();
+    return headers;
+  }
+  let said: unknown;
+  try {
+    said = (JSON.parse(new TextDecoder().decode(await readBody(res, 64 * 1024, 'an error answer'))) as { error?: unknown }).error;
+  } catch {
+    return headers;
+  }
+  if (typeof said !== 'string') return headers;
+  if (!headers.has('x-error-message')) headers.set('x-error-message', said);
+  if (!headers.has('x-error-code') && /^repository not found/i.test(said)) headers.set('x-error-code', 'RepoNotFound');
+  if (!headers.has('x-error-code') && /^invalid rev id/i.test(said)) headers.set('x-error-code', 'RevisionNotFound');
+  return headers;
 }
 
 /** A fetch that failed without an answer is "the Hub could not be asked" (unless the caller aborted). */

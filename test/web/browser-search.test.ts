@@ -2,8 +2,8 @@
 // page served from loopback that fetches an inference-free model's query module and a document index,
 // then encodes queries with the static route and searches them in the page (the edge entry, bundled by
 // esbuild for the browser). The page's vectors must equal the genuine query vectors, its hits Node's;
-// no console error; no request may leave loopback. (Loading full transformer models in a page, the
-// Hub and the Cache API, WebGPU: not built yet.)
+// no console error; no request may leave loopback. (Transformer models in a page: browser-model.test.ts,
+// browser-hub.test.ts.)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';

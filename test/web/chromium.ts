@@ -15,33 +15,49 @@ export const chromiumSkip: false | string = existsSync(CHROMIUM) ? false : `no $
  * result into `<pre id="out">`, and returns that text with the problems seen: console errors,
  * uncaught page errors, and any request that would leave 127.0.0.1 (aborted).
  */
-export async function pageResult(url: string, timeoutMs: number): Promise<{ text: string; problems: string[] }> {
+export async function pageResult(url: string, timeoutMs: number, extraArgs: string[] = []): Promise<{ text: string; problems: string[] }> {
+  const [only] = await pageResults([url], timeoutMs, async () => {}, extraArgs);
+  return only!;
+}
+
+/**
+ * Opens each of `urls` in turn in one fresh headless Chromium profile (so what a page keeps, such as
+ * the Cache API, is there for the next), calling `between(i)` before the i-th; returns each page's
+ * result as {@link pageResult} does, problems counted per page.
+ */
+export async function pageResults(urls: string[], timeoutMs: number, between: (i: number) => Promise<void>, extraArgs: string[] = []): Promise<Array<{ text: string; problems: string[] }>> {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
   // A fresh profile (playwright passes it as --user-data-dir).
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
-  const problems: string[] = [];
+  const results: Array<{ text: string; problems: string[] }> = [];
   try {
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.route('**/*', (route) => {
-      const target = new URL(route.request().url());
-      if (target.hostname !== '127.0.0.1') {
-        problems.push(`request off loopback: ${target.href}`);
-        return route.abort();
-      }
-      return route.continue();
-    });
-    await page.goto(url);
-    await page.waitForFunction("(document.getElementById('out')?.textContent ?? '') !== ''", undefined, { timeout: timeoutMs });
-    return { text: (await page.textContent('#out')) ?? '', problems };
+    for (const [i, url] of urls.entries()) {
+      await between(i);
+      const problems: string[] = [];
+      const page = await browser.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await page.route('**/*', (route) => {
+        const target = new URL(route.request().url());
+        if (target.hostname !== '127.0.0.1') {
+          problems.push(`request off loopback: ${target.href}`);
+          return route.abort();
+        }
+        return route.continue();
+      });
+      await page.goto(url);
+      await page.waitForFunction("(document.getElementById('out')?.textContent ?? '') !== ''", undefined, { timeout: timeoutMs });
+      results.push({ text: (await page.textContent('#out')) ?? '', problems });
+      await page.close();
+    }
+    return results;
   } finally {
     await browser.close();
     rmSync(profile, { recursive: true, force: true });
