@@ -15,6 +15,7 @@ export type {
   EncodeProgressEvent,
   EncodeStreamOptions,
   EncodeTask,
+  LoadProgressEvent,
   ModelInfo,
   Precision,
   SimilarityFnName,

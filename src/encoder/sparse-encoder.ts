@@ -1,6 +1,6 @@
 import { SparseEncoderError } from '../errors.js';
 import type { QuantizeOptions } from '../graph/quantize.js';
-import { defaultBackend, type RuntimeBackend } from '../runtime/session.js';
+import { checkBackend, defaultBackend, webgpuUnavailable, type RuntimeBackend } from '../runtime/session.js';
 import { mountFiles } from '../files/model-fs.js';
 import type { ResolvedModel, ResolveProgressEvent } from '../hub/types.js';
 // The platform seam (package.json imports): the Hub client and its cache under Node, a refusal elsewhere (load from files there).
@@ -32,8 +32,8 @@ export interface SparseEncoderLoadOptions {
   endpoint?: string;
   /** Resolve from the cache only, never the network. Default: env `HF_HUB_OFFLINE`, else false. */
   localFilesOnly?: boolean;
-  /** Download progress events. Default: none. */
-  onProgress?: (event: ResolveProgressEvent) => void;
+  /** Download progress events, and `backend-fallback` when WebGPU is missing. Default: none. */
+  onProgress?: (event: LoadProgressEvent) => void;
   /** onnxruntime intra-op threads per session. Default: the number of CPUs. */
   threads?: number;
   /**
@@ -76,11 +76,22 @@ export interface SparseEncoderLoadOptions {
    * onnxruntime-web's WebAssembly build and the pure-JavaScript tokenizer, what browsers, Deno and
    * Bun run, and Node where native binaries cannot load; the same vectors within float tolerance
    * (the parity suite runs every fixture on both), slower, one thread unless the first session
-   * asks for more, weights up to 3 GiB, and `tokens()` (byte offsets) unavailable. Needs the
+   * asks for more, weights up to 3 GiB, and `tokens()` (byte offsets) unavailable. `'webgpu'`:
+   * onnxruntime-web's WebGPU execution provider (what transformers.js calls `device: 'webgpu'`),
+   * with attention built from standard ONNX ops, which that provider accepts; operators it lacks
+   * (int64 shape arithmetic, int8 matmuls) run on WebAssembly within the same session; where
+   * WebGPU is missing the load falls back to `'wasm'` with a `backend-fallback` event. Needs the
    * `onnxruntime-web` package. Default `'native'` under Node (Deno and Bun included), `'wasm'` elsewhere.
    */
   backend?: RuntimeBackend;
 }
+
+/**
+ * What a load reports: the download's progress ({@link ResolveProgressEvent}), and
+ * `backend-fallback` when `backend: 'webgpu'` was asked where WebGPU is missing (no
+ * `navigator.gpu`, no adapter): the model then runs on `wasm`, and `reason` says why.
+ */
+export type LoadProgressEvent = ResolveProgressEvent | { type: 'backend-fallback'; requested: 'webgpu'; backend: 'wasm'; reason: string };
 
 /** Progress of an encode call, as data: `done` of `total` texts are encoded. */
 export interface EncodeProgressEvent {
@@ -294,10 +305,7 @@ export class SparseEncoder {
     if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `threads must be a positive integer, got ${options.threads}`);
     }
-    const backend = options.backend ?? defaultBackend;
-    if (backend !== 'native' && backend !== 'wasm') {
-      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `backend must be "native" or "wasm", got ${JSON.stringify(backend)}`);
-    }
+    checkBackend(options.backend ?? defaultBackend);
     const compat = options.compat ?? '6';
     if (compat !== '5' && compat !== '6') {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `compat must be "5" or "6", got ${JSON.stringify(compat)}`);
@@ -306,7 +314,14 @@ export class SparseEncoder {
 
   /** The model in `resolved.folder` (on disk, or `mem://` files), with checked `options`. */
   private static async load(resolved: Pick<ResolvedModel, 'folder' | 'repoId' | 'commit'> & { source: ModelInfo['source'] }, options: SparseEncoderLoadOptions): Promise<SparseEncoder> {
-    const backend = options.backend ?? defaultBackend;
+    let backend = options.backend ?? defaultBackend;
+    if (backend === 'webgpu') {
+      const reason = await webgpuUnavailable();
+      if (reason !== undefined) {
+        backend = 'wasm';
+        options.onProgress?.({ type: 'backend-fallback', requested: 'webgpu', backend, reason });
+      }
+    }
     const compat = options.compat ?? '6';
     const config = await readEncoderConfig(resolved.folder);
     const quantize = quantizeOptionsOf(options);

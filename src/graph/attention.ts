@@ -1,5 +1,6 @@
 import type { RopeConfig } from './config.js';
 import { GraphBuilder, MS_DOMAIN } from './graph-builder.js';
+import { ONNX_DTYPE } from './onnx-proto.js';
 
 /**
  * Attention pieces shared by the rotary families (GTE, ModernBERT): rotary tables and their
@@ -77,6 +78,36 @@ export function perHeadAttention(g: GraphBuilder, q: string, k: string, v: strin
   const [qh, kh, vh] = [byHead(q, 'q'), byHead(k, 'k'), byHead(v, 'v')];
   const ctx = qh.map((_, h) => g.node('MultiHeadAttention', [qh[h]!, kh[h]!, vh[h]!, '', maskI32], `${hint}_ctx_h${h}`, { num_heads: 1 }, MS_DOMAIN));
   return heads === 1 ? ctx[0]! : g.node('Concat', ctx, `${hint}_context`, { axis: 2 });
+}
+
+/**
+ * The additive mask of {@link portableAttention}: [batch, 1, 1, sequence], 0 for a real key and
+ * -10000 for a padded one (onnxruntime's `mask_filter_value`, which its Attention kernels add;
+ * exp() of it is 0 in float32 next to any real score, as transformers' float32-min mask gives).
+ */
+export function portableMaskBias(g: GraphBuilder, mask: string): string {
+  const m = g.node('Unsqueeze', [g.node('Cast', [mask], 'mask_bias_f', { to: ONNX_DTYPE.FLOAT }), g.int64('mask_bias_axes', [1, 2])], 'mask_bias_f4');
+  return g.node('Mul', [g.node('Sub', [m, g.scalarFloat('mask_bias_one', 1)], 'mask_bias_neg'), g.scalarFloat('mask_filter_value', 10000)], 'mask_bias');
+}
+
+/**
+ * Full attention from standard ONNX ops only (Reshape, Transpose, MatMul, Softmax), for
+ * execution providers that lack com.microsoft Attention / MultiHeadAttention with a padding mask
+ * (onnxruntime-web's WebGPU: "Mask not supported" on its JSEP build, no `key_padding_mask` on the
+ * native one). As transformers' eager attention: softmax(q·kᵀ / sqrt(d) + mask)·v per head, q, k,
+ * v [batch, sequence, heads × d] in, the context in the same layout out. Holds [batch, heads, S, S]
+ * scores, so it is the choice only where the fused kernels cannot run.
+ */
+export function portableAttention(g: GraphBuilder, q: string, k: string, v: string, maskBias: string, heads: number, headSize: number, hint: string): string {
+  const split = g.int64(`${hint}_heads_shape`, [0, 0, heads, headSize]);
+  const heads4 = (t: string, name: string, perm: number[]): string => g.node('Transpose', [g.node('Reshape', [t, split], `${hint}_${name}_4d`)], `${hint}_${name}_heads`, { perm });
+  const qh = heads4(q, 'q', [0, 2, 1, 3]);
+  const kt = heads4(k, 'k', [0, 2, 3, 1]);
+  const vh = heads4(v, 'v', [0, 2, 1, 3]);
+  const scores = g.node('Mul', [g.node('MatMul', [qh, kt], `${hint}_qk`), g.scalarFloat(`${hint}_scale`, 1 / Math.sqrt(headSize))], `${hint}_scores`);
+  const probs = g.node('Softmax', [g.node('Add', [scores, maskBias], `${hint}_scores_masked`)], `${hint}_probs`, { axis: -1 });
+  const ctx = g.node('Transpose', [g.node('MatMul', [probs, vh], `${hint}_ctx_heads`)], `${hint}_ctx_t`, { perm: [0, 2, 1, 3] });
+  return g.node('Reshape', [ctx, g.int64(`${hint}_ctx_shape`, [0, 0, heads * headSize])], `${hint}_context`);
 }
 
 /** A masked score: exp() of it is 0 in float32, and it stays finite when two masks add up. */

@@ -1,4 +1,4 @@
-import { perHeadAttention, Rotary } from './attention.js';
+import { perHeadAttention, portableAttention, portableMaskBias, Rotary } from './attention.js';
 import type { TransformerConfig } from './config.js';
 import { GraphBuilder, MS_DOMAIN } from './graph-builder.js';
 import { linear, project, residualNorm, type EncoderValues } from './layers.js';
@@ -20,6 +20,7 @@ export function buildGteEncoder(
   w: WeightResolver,
   int8: boolean,
   inputs: { ids: string; mask: string; typeIds: string | undefined },
+  portable = false,
 ): EncoderValues {
   const H = config.hiddenSize;
   const I = config.intermediateSize;
@@ -42,6 +43,7 @@ export function buildGteEncoder(
 
   const rotary = new Rotary(g, config.rope!, heads, d, config.maxSequenceLength, 'rope');
   const maskI32 = g.node('Cast', [mask], 'mask_i32', { to: ONNX_DTYPE.INT32 });
+  const maskBias = portable ? portableMaskBias(g, mask) : undefined;
   const maskF = g.node('Unsqueeze', [g.node('Cast', [mask], 'mask_f', { to: ONNX_DTYPE.FLOAT }), g.int64('axes2', [2])], 'mask_f3');
   const thirds = g.int64('qkv_split', [H, H, H]);
   const halves = g.int64('up_gate_split', [I, I]);
@@ -52,7 +54,8 @@ export function buildGteEncoder(
     const packed = g.node('Add', [project(g, x, [qkv], `l${i}_qkv_w`, int8, `l${i}_qkv`), g.float(`l${i}_qkv_b`, qkv.bias, [3 * H])], `l${i}_qkv_biased`);
     const [q, k, v] = g.nodeN('Split', [packed, thirds], [`l${i}_q`, `l${i}_k`, `l${i}_v`], { axis: 2 });
     // Half rotation (not interleaved), per head, on q and k only.
-    const ctx = perHeadAttention(g, rotary.apply(q!, `l${i}_q_rot`), rotary.apply(k!, `l${i}_k_rot`), v!, maskI32, heads, d, `l${i}`);
+    const [qr, kr] = [rotary.apply(q!, `l${i}_q_rot`), rotary.apply(k!, `l${i}_k_rot`)];
+    const ctx = maskBias !== undefined ? portableAttention(g, qr, kr, v!, maskBias, heads, d, `l${i}`) : perHeadAttention(g, qr, kr, v!, maskI32, heads, d, `l${i}`);
     const o = linear(w, `${p}.attention.o_proj`, H, H);
     const x1 = residualNorm(g, config, w.layerNorm(`${p}.attn_ln`, H), project(g, ctx, [o], `l${i}_o_w`, int8, `l${i}_o`), o.bias, x, `l${i}_attn_output`);
     // up_gate_proj has no bias: its output is [up | gate] along the last axis.

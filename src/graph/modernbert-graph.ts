@@ -1,4 +1,4 @@
-import { perHeadAttention, Rotary, slidingWindowAttention } from './attention.js';
+import { perHeadAttention, portableAttention, portableMaskBias, Rotary, slidingWindowAttention } from './attention.js';
 import type { ModernBertLayerType, TransformerConfig } from './config.js';
 import { GraphBuilder, MS_DOMAIN } from './graph-builder.js';
 import { linear, project, type EncoderValues } from './layers.js';
@@ -21,6 +21,7 @@ export function buildModernBertEncoder(
   w: WeightResolver,
   int8: boolean,
   inputs: { ids: string; mask: string },
+  portable = false,
 ): EncoderValues {
   const H = config.hiddenSize;
   const I = config.intermediateSize;
@@ -63,6 +64,7 @@ export function buildModernBertEncoder(
     sliding_attention: new Rotary(g, { theta: layout.ropeTheta.sliding_attention, ntkFactor: 1 }, heads, d, positions, 'rope_local'),
   };
   const maskI32 = g.node('Cast', [mask], 'mask_i32', { to: ONNX_DTYPE.INT32 });
+  const maskBias = portable ? portableMaskBias(g, mask) : undefined;
   const mask2 = g.node('Cast', [mask], 'mask_f', { to: ONNX_DTYPE.FLOAT });
   const maskF = g.node('Unsqueeze', [mask2, g.int64('axes2', [2])], 'mask_f3');
 
@@ -79,7 +81,9 @@ export function buildModernBertEncoder(
     const windowed = type === 'sliding_attention' && layout.slidingWindowHalf < positions - 1;
     const ctx = windowed
       ? slidingWindowAttention(g, qr, kr, v!, mask2, heads, d, layout.slidingWindowHalf, `l${i}_local`)
-      : perHeadAttention(g, qr, kr, v!, maskI32, heads, d, `l${i}`);
+      : maskBias !== undefined
+        ? portableAttention(g, qr, kr, v!, maskBias, heads, d, `l${i}`)
+        : perHeadAttention(g, qr, kr, v!, maskI32, heads, d, `l${i}`);
     x = g.node('Add', [x, dense(ctx, `${p}.attn.Wo`, H, H, `l${i}_attn_out`)[0]!], `l${i}_attn_residual`);
     // Wi's rows: input = [0, I), gate = [I, 2I).
     const [input, gate] = dense(layerNorm(x, `${p}.mlp_norm`, `l${i}_mlp_norm`), `${p}.mlp.Wi`, H, 2 * I, `l${i}_wi`, 2);

@@ -6,6 +6,7 @@ import type { ExternalDataModel } from './graph-builder.js';
 import { ONNX_DTYPE } from './onnx-proto.js';
 import { buildGteEncoder } from './gte-graph.js';
 import { buildModernBertEncoder } from './modernbert-graph.js';
+import { portableAttention, portableMaskBias } from './attention.js';
 import { linear, project, quantizeMode, residualNorm, type EncoderValues, type Linear } from './layers.js';
 import { quantizeLinear, type LinearRows, type QuantizeOptions } from './quantize.js';
 import { transpose2d, WeightResolver } from './weight-resolver.js';
@@ -31,6 +32,11 @@ export interface SpladeGraphOptions {
   debugOutputs?: boolean;
   /** Weight precision. Default `{ precision: 'fp32' }`. */
   quantize?: QuantizeOptions;
+  /**
+   * Attention from standard ONNX ops (portableAttention) instead of com.microsoft Attention /
+   * MultiHeadAttention, for execution providers without their padding masks (WebGPU). Default false.
+   */
+  portableAttention?: boolean;
 }
 
 /** Graph input/output names; the runner feeds int64 [batch, sequence] tensors. */
@@ -169,36 +175,42 @@ function firstRealTokenForPadding(g: GraphBuilder, hidden: string, maskF: string
  * int8: QAttention, fed the activation quantized once by DynamicQuantizeLinear (uint8, per run)
  * and the [H, 3H] weight quantized per output column.
  */
-function attention(g: GraphBuilder, config: TransformerConfig, x: string, qkv: readonly Linear[], bias: string, maskI32: string, hint: string, int8: boolean): string {
+function attention(g: GraphBuilder, config: TransformerConfig, x: string, qkv: readonly Linear[], bias: string, mask: { i32: string; bias: string | undefined }, hint: string, int8: boolean): string {
   const H = config.hiddenSize;
   const attrs = { num_heads: config.numHeads };
-  if (int8) {
+  if (int8 && mask.bias === undefined) {
     const q = quantizeLinear(qkv);
     const [xq, xScale, xZero] = g.nodeN('DynamicQuantizeLinear', [x], [`${hint}_x_q`, `${hint}_x_scale`, `${hint}_x_zero`]);
     const wq = g.int8Deferred(`${hint}_qkv_q`, [H, 3 * H], (dst) => q.fill(dst));
-    return g.node('QAttention', [xq!, wq, bias, xScale!, g.float(`${hint}_qkv_scale`, q.scales, [3 * H]), maskI32, xZero!], `${hint}_context`, attrs, MS_DOMAIN);
+    return g.node('QAttention', [xq!, wq, bias, xScale!, g.float(`${hint}_qkv_scale`, q.scales, [3 * H]), mask.i32, xZero!], `${hint}_context`, attrs, MS_DOMAIN);
   }
   // Attention wants one [H, 3H] weight: q | k | v (each transposed) side by side.
-  const qkvW = g.floatDeferred(`${hint}_qkv_w`, [H, 3 * H], (dst) => {
-    qkv.forEach((l, part) => {
-      for (let o = 0; o < H; o++) {
-        for (let inp = 0; inp < H; inp++) dst[inp * 3 * H + part * H + o] = l.weight[o * H + inp]!;
-      }
+  const qkvW = (): string =>
+    g.floatDeferred(`${hint}_qkv_w`, [H, 3 * H], (dst) => {
+      qkv.forEach((l, part) => {
+        for (let o = 0; o < H; o++) {
+          for (let inp = 0; inp < H; inp++) dst[inp * 3 * H + part * H + o] = l.weight[o * H + inp]!;
+        }
+      });
     });
-  });
-  return g.node('Attention', [x, qkvW, bias, maskI32], `${hint}_context`, attrs, MS_DOMAIN);
+  if (mask.bias !== undefined) {
+    const packed = int8 ? project(g, x, qkv, `${hint}_qkv_w`, true, `${hint}_qkv`) : g.node('MatMul', [x, qkvW()], `${hint}_qkv`);
+    const [q, k, v] = g.nodeN('Split', [g.node('Add', [packed, bias], `${hint}_qkv_biased`), g.int64(`${hint}_qkv_split`, [H, H, H])], [`${hint}_q`, `${hint}_k`, `${hint}_v`], { axis: 2 });
+    return portableAttention(g, q!, k!, v!, mask.bias, config.numHeads, H / config.numHeads, hint);
+  }
+  return g.node('Attention', [x, qkvW(), bias, mask.i32], `${hint}_context`, attrs, MS_DOMAIN);
 }
 
 /** Embeddings and the transformer layers, as transformers computes them (eval mode). */
-function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResolver, int8: boolean): EncoderValues {
+function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResolver, int8: boolean, portable: boolean): EncoderValues {
   const H = config.hiddenSize;
   const fam = config.family;
   const ids = g.input(GRAPH_NAMES.inputIds, ONNX_DTYPE.INT64, ['batch', 'sequence']);
   const mask = g.input(GRAPH_NAMES.attentionMask, ONNX_DTYPE.INT64, ['batch', 'sequence']);
   const typeIds = takesTokenTypeIds(config) ? g.input(GRAPH_NAMES.tokenTypeIds, ONNX_DTYPE.INT64, ['batch', 'sequence']) : undefined;
   // GTE's and ModernBERT's encoders live in their own files; BERT, RoBERTa and DistilBERT follow here.
-  if (fam === 'gte') return buildGteEncoder(g, config, w, int8, { ids, mask, typeIds });
-  if (fam === 'modernbert') return buildModernBertEncoder(g, config, w, int8, { ids, mask });
+  if (fam === 'gte') return buildGteEncoder(g, config, w, int8, { ids, mask, typeIds }, portable);
+  if (fam === 'modernbert') return buildModernBertEncoder(g, config, w, int8, { ids, mask }, portable);
 
   // --- embeddings: word (+ type) + position, then LayerNorm
   const wordTable = w.base('embeddings.word_embeddings.weight', [config.vocabSize, H]);
@@ -238,7 +250,7 @@ function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResol
   });
   const embeddingOutput = x;
 
-  const maskI32 = g.node('Cast', [mask], 'mask_i32', { to: ONNX_DTYPE.INT32 });
+  const masks = { i32: g.node('Cast', [mask], 'mask_i32', { to: ONNX_DTYPE.INT32 }), bias: portable ? portableMaskBias(g, mask) : undefined };
   const maskF = g.node('Unsqueeze', [g.node('Cast', [mask], 'mask_f', { to: ONNX_DTYPE.FLOAT }), g.int64('axes2', [2])], 'mask_f3');
 
   // --- transformer layers (post-LayerNorm, as BERT/RoBERTa/DistilBERT)
@@ -251,7 +263,7 @@ function buildEncoder(g: GraphBuilder, config: TransformerConfig, w: WeightResol
     qkvB.set(q.bias, 0);
     qkvB.set(k.bias, H);
     qkvB.set(v.bias, 2 * H);
-    const ctx = attention(g, config, x, [q, k, v], g.float(`l${i}_qkv_b`, qkvB, [3 * H]), maskI32, `l${i}`, int8);
+    const ctx = attention(g, config, x, [q, k, v], g.float(`l${i}_qkv_b`, qkvB, [3 * H]), masks, `l${i}`, int8);
     const o = linear(w, n.attnOut, H, H);
     const attnProj = project(g, ctx, [o], `l${i}_attn_out_w`, int8, `l${i}_attn_proj`);
     const x1 = residualNorm(g, config, w.layerNorm(n.attnNorm, H), attnProj, o.bias, x, `l${i}_attn_output`);
@@ -309,7 +321,7 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
   const int8 = quantizeMode(options.quantize);
   const w = new WeightResolver(weights, PREFIX[config.family]);
   const g = new GraphBuilder('splade');
-  const enc = buildEncoder(g, config, w, int8.layers);
+  const enc = buildEncoder(g, config, w, int8.layers, options.portableAttention === true);
 
   // --- MLM head transform: dense → GELU → LayerNorm
   const head = HEAD[config.family];
@@ -401,17 +413,17 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
  * Builds a bare encoder (BertModel and relatives, no head) followed by sentence-transformers'
  * mean pooling over attention-masked tokens: output float32 `sentence_embedding` [batch, hidden].
  */
-export function buildMeanPooledGraph(config: TransformerConfig, weights: StateDict, quantize?: QuantizeOptions): Uint8Array {
-  return buildMeanPooledModel(config, weights, quantize).toBytes();
+export function buildMeanPooledGraph(config: TransformerConfig, weights: StateDict, quantize?: QuantizeOptions, portableAttention = false): Uint8Array {
+  return buildMeanPooledModel(config, weights, quantize, portableAttention).toBytes();
 }
 
 /** As `buildMeanPooledGraph`, without serializing. */
-export function buildMeanPooledModel(config: TransformerConfig, weights: StateDict, quantize?: QuantizeOptions): OnnxModel {
+export function buildMeanPooledModel(config: TransformerConfig, weights: StateDict, quantize?: QuantizeOptions, portableAttention = false): OnnxModel {
   validateDims(config);
   const H = config.hiddenSize;
   const w = new WeightResolver(weights, PREFIX[config.family]);
   const g = new GraphBuilder('mean_pooled');
-  const enc = buildEncoder(g, config, w, quantizeMode(quantize).layers);
+  const enc = buildEncoder(g, config, w, quantizeMode(quantize).layers, portableAttention);
   const sum = g.node('ReduceSum', [g.node('Mul', [enc.lastHidden, enc.maskF], 'masked_hidden'), g.int64('axes1', [1])], 'hidden_sum', {
     keepdims: 0,
   });

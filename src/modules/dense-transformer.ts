@@ -2,7 +2,7 @@ import type { TransformerConfig } from '../graph/config.js';
 import { buildMeanPooledModel, GRAPH_NAMES } from '../graph/transformer-graph.js';
 import type { TokenBatch } from '../runtime/token-batches.js';
 import type { StateDict } from '../weights/types.js';
-import { TransformerModule, TransformerSession } from './splade-transformer.js';
+import { portableAttentionFor, TransformerModule, TransformerSession } from './splade-transformer.js';
 import type { TransformerRuntimeOptions } from './splade-transformer.js';
 
 export interface MeanPooledTransformerOptions extends TransformerRuntimeOptions {
@@ -23,7 +23,7 @@ export class MeanPooledTransformer extends TransformerModule {
   }
 
   static async create(options: MeanPooledTransformerOptions): Promise<MeanPooledTransformer> {
-    return new MeanPooledTransformer(await TransformerSession.create(options.config, options, (config) => buildMeanPooledModel(config, options.weights, options.quantize)));
+    return new MeanPooledTransformer(await TransformerSession.create(options.config, options, (config) => buildMeanPooledModel(config, options.weights, options.quantize, portableAttentionFor(options))));
   }
 
   /** Mean-pooled embeddings in the caller's order; an empty row gives zeros (as the 1e-9 clamp does). */

@@ -31,6 +31,16 @@ export interface TransformerRuntimeOptions {
   graphOptimizationLevel?: GraphOptimizationLevel;
   /** Weight precision of the graph. Default `{ precision: 'fp32' }`. */
   quantize?: QuantizeOptions;
+  /**
+   * `fused`: com.microsoft Attention / MultiHeadAttention (fastest on CPU). `portable`: standard
+   * ONNX ops (what WebGPU accepts). Default `portable` on the `webgpu` backend, else `fused`.
+   */
+  attention?: 'fused' | 'portable';
+}
+
+/** Whether a transformer's graph is built with portable attention (see `attention`). */
+export function portableAttentionFor(options: Pick<TransformerRuntimeOptions, 'attention' | 'backend'>): boolean {
+  return (options.attention ?? (options.backend === 'webgpu' ? 'portable' : 'fused')) === 'portable';
 }
 
 /** What a model loader passes down to each transformer module. */
@@ -50,7 +60,7 @@ export function loadOptionsOf(options: TransformerLoadOptions): TransformerLoadO
 
 /** The tokenizer engine that goes with a backend: the Rust bindings with onnxruntime-node, pure JavaScript with the wasm backend. */
 export function tokenizerEngineOf(backend: RuntimeBackend | undefined): TokenizerEngineKind {
-  return backend === 'wasm' ? 'js' : 'native';
+  return backend === 'wasm' || backend === 'webgpu' ? 'js' : 'native';
 }
 
 export interface SpladeTransformerOptions extends TransformerRuntimeOptions {
@@ -185,6 +195,7 @@ export class SpladeTransformer extends TransformerModule {
       pooling: options.pooling ?? 'max',
       activation: options.activation ?? 'relu',
       ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
+      portableAttention: portableAttentionFor(options),
     } as const;
     return new SpladeTransformer(await TransformerSession.create(options.config, options, (config) => buildSpladeModel(config, options.weights, graph)));
   }

@@ -17,7 +17,32 @@ import { SparseEncoderError } from '../errors.js';
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 /** Which onnxruntime runs the graphs: `native` (onnxruntime-node) or `wasm` (onnxruntime-web, WebAssembly). */
-export type RuntimeBackend = 'native' | 'wasm';
+/**
+ * `native`: onnxruntime-node. `wasm`: onnxruntime-web's WebAssembly. `webgpu`: onnxruntime-web
+ * with its WebGPU execution provider (operators it lacks run on WebAssembly in the same session).
+ */
+export type RuntimeBackend = 'native' | 'wasm' | 'webgpu';
+
+const BACKENDS: readonly RuntimeBackend[] = ['native', 'wasm', 'webgpu'];
+
+/** ERR_INVALID_ARGUMENT unless `backend` is one of {@link RuntimeBackend}. */
+export function checkBackend(backend: unknown): asserts backend is RuntimeBackend {
+  if (!BACKENDS.includes(backend as RuntimeBackend)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `backend must be "native", "wasm" or "webgpu", got ${JSON.stringify(backend)}`);
+}
+
+/**
+ * Why WebGPU cannot run here (no `navigator.gpu`, no adapter), or undefined when it can. Asked
+ * before a `webgpu` load, which then falls back to `wasm` with an event saying why.
+ */
+export async function webgpuUnavailable(): Promise<string | undefined> {
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;
+  if (gpu === undefined) return 'this runtime has no WebGPU (navigator.gpu is missing)';
+  try {
+    return (await gpu.requestAdapter()) == null ? 'WebGPU has no adapter here (requestAdapter() gave null)' : undefined;
+  } catch (e) {
+    return `WebGPU's requestAdapter() failed: ${(e as Error)?.message ?? String(e)}`;
+  }
+}
 
 /** The backend when none is asked for: `native` under Node, `wasm` elsewhere (the `#native-runtime` seam). */
 export const defaultBackend: RuntimeBackend = DEFAULT_BACKEND;
@@ -143,7 +168,7 @@ export class OnnxSession {
    */
   static async create(model: Uint8Array | string, options: SessionOptions = {}, externalData?: { path: string; data: Uint8Array }): Promise<OnnxSession> {
     const backend: RuntimeBackend = options.backend ?? DEFAULT_BACKEND;
-    if (backend !== 'native' && backend !== 'wasm') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `backend must be "native" or "wasm", got ${JSON.stringify(backend)}`);
+    checkBackend(backend);
     const intra = positiveInt('intraOpNumThreads', options.intraOpNumThreads, backend === 'native' ? cpuCount() : 1);
     const inter = positiveInt('interOpNumThreads', options.interOpNumThreads, 1);
     const level = options.graphOptimizationLevel ?? 'all';
@@ -164,7 +189,7 @@ export class OnnxSession {
     } else {
       // onnxruntime-web reads its thread count once, when its WebAssembly module starts.
       ort.env.wasm.numThreads ??= intra;
-      sessionOptions = { ...common, executionProviders: ['wasm'], ...(externalData !== undefined ? { externalData: [externalData] } : {}) } as InferenceSession.SessionOptions;
+      sessionOptions = { ...common, executionProviders: [backend], ...(externalData !== undefined ? { externalData: [externalData] } : {}) } as InferenceSession.SessionOptions;
     }
     try {
       // Two calls because InferenceSession.create's overloads do not accept the union.
@@ -182,7 +207,7 @@ export class OnnxSession {
   static async fromModel(model: SerializableModel, options: ModelSessionOptions = {}): Promise<OnnxSession> {
     const threshold = options.externalDataAboveBytes ?? 64 * 1024 * 1024;
     if (model.initializerBytes <= threshold) return OnnxSession.create(model.toBytes(), options);
-    if (options.backend === 'wasm') return OnnxSession.fromModelInMemory(model, options);
+    if (options.backend === 'wasm' || options.backend === 'webgpu') return OnnxSession.fromModelInMemory(model, options);
     let written: { path: string; cleanup(): Promise<void> } | undefined;
     try {
       const ext = model.toExternal('weights.bin');

@@ -1,7 +1,7 @@
 // The page of the browser model test (plain JavaScript, bundled by esbuild for the browser from the
 // built package; neither compiled by tsc nor run by Node's test runner). It fetches each fixture's
-// files from the page's origin, loads them with SparseEncoder.fromFiles on onnxruntime-web's
-// WebAssembly build, encodes texts as queries and documents, and writes {results} (or {error}) as
+// files from the page's origin, loads them with SparseEncoder.fromFiles on onnxruntime-web
+// (`plan.backend`: its WebAssembly build, or WebGPU), encodes texts as queries and documents, and writes {results} (or {error}) as
 // JSON into <pre id="out">.
 import * as ort from 'onnxruntime-web';
 import { SparseEncoder } from '../../dist/src/web.js';
@@ -20,9 +20,10 @@ async function main() {
       if (!res.ok) throw new Error(`/model/${name}/${f}: HTTP ${res.status}`);
       contents[f] = new Uint8Array(await res.arrayBuffer());
     }
-    const model = await SparseEncoder.fromFiles(contents, { backend: 'wasm', compat });
+    const fallbacks = [];
+    const model = await SparseEncoder.fromFiles(contents, { backend: plan.backend, compat, onProgress: (e) => e.type === 'backend-fallback' && fallbacks.push(e.reason) });
     const pack = (vs) => vs.map((v) => ({ indices: Array.from(v.indices), values: Array.from(v.values) }));
-    results[name] = { query: pack(await model.encodeQuery(plan.texts)), document: pack(await model.encodeDocument(plan.texts)), backend: model.modelInfo.backend };
+    results[name] = { query: pack(await model.encodeQuery(plan.texts)), document: pack(await model.encodeDocument(plan.texts)), backend: model.modelInfo.backend, fallbacks };
     await model.dispose();
   }
   return { results };
