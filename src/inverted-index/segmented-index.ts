@@ -226,7 +226,7 @@ export class SegmentedIndex {
       if (index.documentCount !== s.documents) corrupt(`holds ${index.documentCount} documents, the manifest says ${s.documents}`);
       if (m.settings.dim !== null && index.dim !== m.settings.dim) corrupt(`has dim ${index.dim}, the index ${m.settings.dim}`);
       if (index.info().quantize !== m.settings.quantize) corrupt(`stores ${index.info().quantize} weights, the index ${m.settings.quantize}`);
-      if (s.tombstones) await readTombstones(join(this.path, s.tombstones), index.tombstones, s.deleted);
+      if (s.tombstones) await index.updateTombstones((t) => readTombstones(join(this.path, s.tombstones!), t, s.deleted));
       else if (index.documentCount - index.size !== s.deleted) corrupt(`has ${index.documentCount - index.size} deletes, the manifest says ${s.deleted}`);
     }
   }
@@ -335,7 +335,7 @@ export class SegmentedIndex {
     const at = this.ids().get(id);
     if (at === undefined) return false;
     const s = this.segments[Math.floor(at / 2 ** 32)]!;
-    s.index.tombstones[at % 2 ** 32] = 1;
+    s.index.markDeleted(at % 2 ** 32);
     s.deleted++;
     s.dirty = true;
     this.ids().delete(id);
@@ -362,7 +362,7 @@ export class SegmentedIndex {
   private refresh(): void {
     if (this.buffer.count === 0) return;
     const index = SparseIndex.fromDocuments(this.buffer, this.settings);
-    for (const ord of this.bufferDeleted) index.tombstones[ord] = 1;
+    for (const ord of this.bufferDeleted) index.markDeleted(ord);
     const seg: Segment = { name: null, index, tombstones: null, dirty: false, deleted: this.bufferDeleted.size };
     this.segments.push(seg);
     if (this.idMap) this.indexSegment(this.idMap, seg, this.segments.length - 1);
@@ -396,7 +396,7 @@ export class SegmentedIndex {
       const deleted = s.index.tombstones;
       s.index.dispose();
       s.index = await this.openSegment(name);
-      s.index.tombstones.set(deleted);
+      await s.index.updateTombstones((t) => t.set(deleted));
     }
   }
 

@@ -54,9 +54,9 @@ export interface ResolvedBuild {
  * reading the file and viewing its sections in place (`open`).
  *
  * Documents have an external string id and an internal ordinal (insertion order); ties in
- * score are broken by ordinal, lower first. `delete` sets a tombstone; `add` and `compact`
- * rebuild the index (cost proportional to the whole corpus: `SegmentedIndex` grows without
- * rebuilding). Opened with `cacheBytes`, posting lists are read from the file on demand.
+ * score are broken by ordinal, lower first. Immutable once built: an index that grows (adds,
+ * deletes, merges, durable commits) is a `SegmentedIndex`, whose segments are SparseIndex files.
+ * Opened with `cacheBytes`, posting lists are read from the file on demand.
  */
 export class SparseIndex {
   private searcher: Searcher | undefined;
@@ -193,29 +193,6 @@ export class SparseIndex {
     return info;
   }
 
-  /**
-   * Adds documents (ids must not be live already). Rebuilds the index with the same settings,
-   * compacting it on the way (deleted documents go for good; insertion order is kept).
-   */
-  async add(docs: Iterable<IndexDocument> | AsyncIterable<IndexDocument>): Promise<void> {
-    this.check();
-    await this.materialize();
-    // The collector already knows every live id, so it rejects duplicates of them; a deleted id may come back.
-    const c = this.collectLive();
-    for await (const doc of docs as AsyncIterable<IndexDocument>) c.add(doc);
-    this.replace(SparseIndex.fromCollector(c, this.settings));
-  }
-
-  /** Marks a document deleted; returns false when the id is unknown or already deleted. */
-  delete(id: string): boolean {
-    this.check();
-    const ord = this.ids().get(id);
-    if (ord === undefined || this.data.deleted[ord] === 1) return false;
-    this.data.deleted[ord] = 1;
-    if (this.live !== undefined) this.live--;
-    return true;
-  }
-
   /** True when a live document has this id. */
   has(id: string): boolean {
     this.check();
@@ -243,13 +220,6 @@ export class SparseIndex {
     const fields = this.fieldsOf(ord);
     if (fields) doc.fields = fields;
     return doc;
-  }
-
-  /** Drops deleted documents for good (rebuilds; ordinals of the survivors keep their order). */
-  async compact(): Promise<void> {
-    this.check();
-    await this.materialize();
-    this.replace(SparseIndex.fromCollector(this.collectLive(), this.settings));
   }
 
   /**
@@ -361,9 +331,28 @@ export class SparseIndex {
     return this.data.numDocs;
   }
 
-  /** @internal Tombstones by ordinal (1 = deleted); segments read and set them directly. */
+  /** @internal Tombstones by ordinal (1 = deleted), to read; segments change them through markDeleted / updateTombstones. */
   get tombstones(): Uint8Array {
     return this.data.deleted;
+  }
+
+  /** @internal Tombstones one document (a segment's delete); the live count stays right. */
+  markDeleted(ord: number): void {
+    if (this.data.deleted[ord] === 1) return;
+    this.data.deleted[ord] = 1;
+    if (this.live !== undefined) this.live--;
+  }
+
+  /**
+   * @internal Changes the tombstones in bulk (a segment's tombstone file, a reopened segment); the
+   * live count, which tells searches whether to read tombstones at all, is recounted after.
+   */
+  async updateTombstones(write: (tombstones: Uint8Array) => void | Promise<void>): Promise<void> {
+    try {
+      await write(this.data.deleted);
+    } finally {
+      this.live = undefined;
+    }
   }
 
   /** @internal The id of a stored document. */
@@ -440,13 +429,6 @@ export class SparseIndex {
     for (let i = 0; i < this.data.numDocs; i++) m.set(this.idOf(i), i);
     this.idMap = m;
     return m;
-  }
-
-  /** Live documents back into a collector, in insertion order. */
-  private collectLive(): DocumentCollector {
-    const c = new DocumentCollector(this.data.dim);
-    this.appendLiveTo(c);
-    return c;
   }
 }
 

@@ -110,7 +110,7 @@ export type TensorData =
 export interface SerializableModel {
   readonly initializerBytes: number;
   toBytes(): Uint8Array;
-  toExternal(location: string, minBytes?: number): { readonly model: Uint8Array; dataChunks(): Iterable<Uint8Array> };
+  toExternal(location: string, minBytes?: number): { readonly model: Uint8Array; readonly dataByteLength: number; dataChunks(): Iterable<Uint8Array> };
 }
 
 export interface ModelSessionOptions extends SessionOptions {
@@ -239,14 +239,13 @@ export class OnnxSession {
       );
     }
     const ext = model.toExternal('weights.bin');
-    const chunks = [...ext.dataChunks()];
-    const data = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+    // Each weight is written (transposed, quantized) straight into one buffer, never all of them twice.
+    const data = new Uint8Array(ext.dataByteLength);
     let at = 0;
-    for (const c of chunks) {
+    for (const c of ext.dataChunks()) {
       data.set(c, at);
       at += c.length;
     }
-    chunks.length = 0;
     return OnnxSession.create(ext.model, options, { path: 'weights.bin', data });
   }
 

@@ -89,7 +89,8 @@ test('blocks: deleted documents are never returned; an index without blocks uses
   const index = await SparseIndex.build(docs, { blocks: true });
   const q = randomQueries(1)[0]!;
   const top = index.search(q, { ...everything, k: 5 });
-  index.delete(top[0]!.id);
+  // A tombstone, as a SegmentedIndex sets on its segments.
+  index.markDeleted(Number(top[0]!.id.slice(1)));
   const after = index.search(q, { ...everything, k: 5 });
   assert.ok(!after.some((h) => h.id === top[0]!.id));
   assert.deepEqual(after, index.search(q, { k: 5 }));
@@ -138,10 +139,6 @@ test('blocks: saved and reopened, the structure and its answers are the same; op
   const q = randomQueries(1)[0]!;
   assert.deepEqual(lazy.search(q, { exact: false, k: 10 }), built.search(q, { exact: false, approximateAlgorithm: 'ranges', k: 10 }));
   assert.throws(() => lazy.search(q, { exact: false, approximateAlgorithm: 'blocks' }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT') && /cacheBytes/.test(e.message));
-  // A rebuild of an index opened on demand keeps its block settings.
-  await lazy.add(randomDocs(5000, 10));
-  assert.deepEqual(lazy.info().blocks, { postingsPerTerm: 300, blockSize: 8, summaryEnergy: 0.5 });
-  assert.deepEqual(lazy.search(q, { ...everything, k: 10 }), lazy.search(q, { k: 10 }));
   for (const i of [built, opened, lazy]) i.dispose();
   rmSync(dir, { recursive: true });
 });

@@ -27,7 +27,8 @@ test('save then open answers exactly as before, for every weight storage', async
   const { docs, queries } = toySet();
   for (const quantize of ['f32', 'f16', 'u8'] as const) {
     const index = await toyIndex(quantize);
-    index.delete(docs[3]!.id);
+    // A file with a tombstone, as a SegmentedIndex segment (or an older version's delete) leaves one.
+    index.markDeleted(3);
     const path = join(dir, `toy-${quantize}.idx`);
     await index.save(path);
     const opened = await SparseIndex.open(path);

@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SegmentedIndex } from '../../src/inverted-index/segmented-index.js';
 import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { mulberry32 } from '../../src/inverted-index/cluster.js';
 import { isSparseEncoderError } from '../../src/errors.js';
@@ -120,42 +124,57 @@ function dequantizeU8(max: Map<number, number>, v: SparseVector): SparseVector {
   return { indices: v.indices, values: Float64Array.from(values) as unknown as Float32Array, dim: v.dim };
 }
 
-test('random float vectors: pruned exact search equals brute force with deletes, adds and compaction', async () => {
+test('random float vectors: pruned exact search equals brute force through deletes, merges and adds (SegmentedIndex, the growth path)', async () => {
   const dim = 300;
   const docs = randomCorpus(2500, dim, 3, false);
-  const index = await SparseIndex.build(docs, { rangeSize: 64 });
-  const rand = mulberry32(5);
-  const queries = Array.from({ length: 40 }, () => randomQuery(dim, rand, false));
-  const removed = new Set<string>();
-  for (let i = 0; i < docs.length; i += 7) {
-    assert.equal(index.delete(docs[i]!.id), true);
-    removed.add(docs[i]!.id);
-  }
-  assert.equal(index.delete(docs[0]!.id), false, 'second delete of the same id');
-  assert.equal(index.delete('nope'), false);
-  assert.equal(index.size, docs.length - removed.size);
-  const check = (label: string, live: IndexDocument[], skip?: Set<string>): void => {
-    for (const q of queries) {
-      const want = bruteForce(live, q, 10, skip);
-      for (const algorithm of ['exhaustive', 'pruned'] as const) {
-        const got = index.search(q, { k: 10, algorithm });
-        assertSameRanking(got, want, 1e-9, `${label} ${algorithm}`);
-        assert.ok(!got.some((h) => removed.has(h.id)), 'deleted documents are never returned');
-      }
+  const dir = mkdtempSync(join(tmpdir(), 'sparse-index-growth-'));
+  const index = await SegmentedIndex.open(dir, { rangeSize: 64, flushDocuments: 1000, mergeFactor: 0 });
+  try {
+    await index.add(docs);
+    await index.commit();
+    const rand = mulberry32(5);
+    const queries = Array.from({ length: 40 }, () => randomQuery(dim, rand, false));
+    const removed = new Set<string>();
+    for (let i = 0; i < docs.length; i += 7) {
+      assert.equal(index.delete(docs[i]!.id), true);
+      removed.add(docs[i]!.id);
     }
-  };
-  check('after delete', docs, removed);
-  await index.compact();
-  assert.equal(index.size, docs.length - removed.size);
-  const live = docs.filter((d) => !removed.has(d.id));
-  check('after compact', live);
-  const extra = randomCorpus(300, dim, 11, false).map((d) => ({ ...d, id: 'x' + d.id }));
-  await index.add(extra);
-  check('after add', [...live, ...extra]);
-  await assert.rejects(index.add([{ id: live[0]!.id, vector: emptyVector(dim) }]), (e) => isSparseEncoderError(e, 'ERR_DUPLICATE_ID'));
-  // A deleted id can be added again.
-  await index.add([{ id: docs[0]!.id, vector: fromPairs([1], [5], dim) }]);
-  assert.ok(index.has(docs[0]!.id));
+    assert.equal(index.delete(docs[0]!.id), false, 'second delete of the same id');
+    assert.equal(index.delete('nope'), false);
+    assert.equal(index.size, docs.length - removed.size);
+    const check = (label: string, live: IndexDocument[], skip?: Set<string>): void => {
+      for (const q of queries) {
+        const want = bruteForce(live, q, 10, skip);
+        for (const algorithm of ['exhaustive', 'pruned'] as const) {
+          const got = index.search(q, { k: 10, algorithm });
+          assertSameRanking(got, want, 1e-9, `${label} ${algorithm}`);
+          assert.ok(!got.some((h) => removed.has(h.id)), 'deleted documents are never returned');
+        }
+      }
+    };
+    check('after delete', docs, removed);
+    await index.merge();
+    assert.equal(index.size, docs.length - removed.size);
+    const live = docs.filter((d) => !removed.has(d.id));
+    check('after merge', live);
+    const extra = randomCorpus(300, dim, 11, false).map((d) => ({ ...d, id: 'x' + d.id }));
+    await index.add(extra);
+    check('after add', [...live, ...extra]);
+    await assert.rejects(index.add([{ id: live[0]!.id, vector: emptyVector(dim) }]), (e) => isSparseEncoderError(e, 'ERR_DUPLICATE_ID'));
+    // A deleted id can be added again.
+    await index.add([{ id: docs[0]!.id, vector: fromPairs([1], [5], dim) }]);
+    assert.ok(index.has(docs[0]!.id));
+  } finally {
+    await index.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SparseIndex is immutable: growing is SegmentedIndex\'s job, so there is no add, delete or compact to misuse', async () => {
+  const index = await SparseIndex.build(randomCorpus(50, 100, 1, false));
+  for (const name of ['add', 'delete', 'compact', 'commit', 'merge']) assert.equal((index as unknown as Record<string, unknown>)[name], undefined, name);
+  for (const name of ['add', 'delete', 'merge', 'commit']) assert.equal(typeof (SegmentedIndex.prototype as unknown as Record<string, unknown>)[name], 'function', name);
+  index.dispose();
 });
 
 test('approximate search: full settings equal exact; cuts return exact scores of the full query', async () => {

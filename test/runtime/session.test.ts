@@ -167,7 +167,7 @@ describe('the wasm backend (onnxruntime-web)', () => {
       },
       toExternal: () => {
         serialized = true;
-        return { model: new Uint8Array(), dataChunks: () => [] };
+        return { model: new Uint8Array(), dataByteLength: 0, dataChunks: () => [] };
       },
     };
     await assert.rejects(OnnxSession.fromModel(huge, { backend: 'wasm' }), (e: unknown) => isSparseEncoderError(e, 'ERR_RUNTIME') && /4 GiB/.test((e as Error).message));
