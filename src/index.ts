@@ -17,6 +17,7 @@ export type {
   EncodeTask,
   LoadProgressEvent,
   ModelInfo,
+  PreparedTexts,
   Precision,
   SimilarityFnName,
   SparseEncoderLoadOptions,

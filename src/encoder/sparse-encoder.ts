@@ -9,7 +9,7 @@ import { loadSparseModel, type SparseModel } from '../modules/load-model.js';
 import { inspectRoute, type RouteEncodeOptions, type SentenceTransformersCompat, type SparseRoute, type TokenizedText } from '../modules/route.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { cosine, dot, intersection as intersect, checkMaxActiveDims, mergeVectors, topEntries, topKByMagnitude } from '../sparse/vector.js';
-import type { TokenWindows, TruncationDirection } from '../tokenizer/text-tokenizer.js';
+import type { TokenizedBatch, TokenWindows, TruncationDirection } from '../tokenizer/text-tokenizer.js';
 import { readEncoderConfig, type EncoderConfig, type SimilarityFnName } from './model-config.js';
 
 export type { SimilarityFnName } from './model-config.js';
@@ -599,32 +599,15 @@ export class SparseEncoder {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `longDocuments must be "truncate" or "window", got ${JSON.stringify(longDocuments)}`);
     }
     const out = new Array<SparseVector>(texts.length);
-    const direction = options.truncationDirection ?? 'right';
-    if (direction !== 'right' && direction !== 'left') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `truncationDirection must be "right" or "left", got ${JSON.stringify(direction)}`);
-    if (options.addSpecialTokens !== undefined && typeof options.addSpecialTokens !== 'boolean') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'addSpecialTokens must be a boolean');
-    const routeOptions: RouteEncodeOptions = {
-      ...(maxActiveDims === undefined ? {} : { maxActiveDims }),
-      ...(direction === 'left' ? { truncationDirection: 'left' as const } : {}),
-      ...(options.addSpecialTokens === false ? { addSpecialTokens: false } : {}),
-    };
-    // 5.x's Router quirk: with max_active_dims, a static route's tokenize() failed on the extra argument and the Router retried through its default route.
-    const defaultRoute = this.route(undefined);
-    if (this.compat === '5' && maxActiveDims !== undefined && this.model.isRouter && route.kind === 'static' && route !== defaultRoute) {
-      routeOptions.tokenizeWith = defaultRoute;
-    }
+    const routeOptions = this.routeOptions(route, options, maxActiveDims);
+    // When runs are planned by tokens (or over-long texts refused), every text is tokenized once here and its rows encoded as they are.
     const needLengths = maxBatchTokens !== undefined || options.truncate === false || options.onBatch !== undefined;
-    const tokenLengths = needLengths ? await route.tokenizer.lengths(texts.map((t) => route.prepare(prompt + t)), route.tokenizer.addSpecialTokens && options.addSpecialTokens !== false) : undefined;
-    if (options.truncate === false && tokenLengths !== undefined) {
-      const i = tokenLengths.findIndex((l) => l.truncated);
-      if (i >= 0) {
-        throw new SparseEncoderError('ERR_INPUT_TOO_LONG', `text ${indexOffset + i} has more than the model's ${route.maxSeqLength} tokens (truncate is off)`, {
-          details: { index: indexOffset + i, maxSeqLength: route.maxSeqLength },
-        });
-      }
-    }
+    const batch = needLengths ? await route.tokenizeForEncode(texts.map((t) => prompt + t), routeOptions) : undefined;
+    const tokenLengths = batch?.ids.map((row) => ({ tokens: row.length }));
+    if (options.truncate === false && batch !== undefined) refuseTruncated(batch, route, indexOffset);
     let done = 0;
     const runOne = async (idx: number[]): Promise<void> => {
-      const vectors = await route.encode(idx.map((i) => prompt + texts[i]!), routeOptions);
+      const vectors = batch !== undefined ? await route.encodeTokens(rowsOf(batch, idx), routeOptions) : await route.encode(idx.map((i) => prompt + texts[i]!), routeOptions);
       idx.forEach((i, j) => {
         out[i] = vectors[j]!;
       });
@@ -656,6 +639,55 @@ export class SparseEncoder {
       }
     }
     return out;
+  }
+
+  /** What a route's encode takes from the call's options (checked here). */
+  private routeOptions(route: SparseRoute, options: Pick<EncodeOptions, 'truncationDirection' | 'addSpecialTokens'>, maxActiveDims: number | undefined): RouteEncodeOptions {
+    const direction = options.truncationDirection ?? 'right';
+    if (direction !== 'right' && direction !== 'left') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `truncationDirection must be "right" or "left", got ${JSON.stringify(direction)}`);
+    if (options.addSpecialTokens !== undefined && typeof options.addSpecialTokens !== 'boolean') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'addSpecialTokens must be a boolean');
+    const routeOptions: RouteEncodeOptions = {
+      ...(maxActiveDims === undefined ? {} : { maxActiveDims }),
+      ...(direction === 'left' ? { truncationDirection: 'left' as const } : {}),
+      ...(options.addSpecialTokens === false ? { addSpecialTokens: false } : {}),
+    };
+    // 5.x's Router quirk: with max_active_dims, a static route's tokenize() failed on the extra argument and the Router retried through its default route.
+    const defaultRoute = this.route(undefined);
+    if (this.compat === '5' && maxActiveDims !== undefined && this.model.isRouter && route.kind === 'static' && route !== defaultRoute) {
+      routeOptions.tokenizeWith = defaultRoute;
+    }
+    return routeOptions;
+  }
+
+  /**
+   * Tokenizes `texts` once, exactly as an encode call with these options would (task, prompt,
+   * truncation and its direction, special tokens, `maxActiveDims`), for callers that plan their own
+   * runs from the token counts (`lengths`): the server merges requests this way. Then
+   * {@link encodePrepared} encodes any subset of them, as often as needed. `truncate: false`
+   * refuses an over-long text here (ERR_INPUT_TOO_LONG); `longDocuments: 'window'` is not for this.
+   */
+  async prepareTexts(texts: readonly string[], options: Omit<EncodeOptions, 'longDocuments' | 'batchSize' | 'maxBatchTokens' | 'onBatch' | 'onProgress'> & { task?: EncodeTask } = {}): Promise<PreparedTexts> {
+    this.checkAlive();
+    checkTexts(texts);
+    if ((options as EncodeOptions).longDocuments === 'window') throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'prepareTexts does not cut windows: encode long documents with longDocuments "window"');
+    const maxActiveDims = options.maxActiveDims ?? this.defaultMaxActiveDims;
+    if (maxActiveDims !== undefined) checkMaxActiveDims(maxActiveDims);
+    const route = this.route(options.task);
+    const prompt = this.resolvePrompt(options.task, options);
+    const routeOptions = this.routeOptions(route, options, maxActiveDims);
+    const batch = await route.tokenizeForEncode(texts.map((t) => prompt + t), routeOptions);
+    if (options.truncate === false) refuseTruncated(batch, route, 0);
+    return new PreparedTexts(this, batch, (rows) => route.encodeTokens(rows, routeOptions));
+  }
+
+  /** Encodes the texts at `indices` of `prepared` (from this encoder's {@link prepareTexts}), in that order. */
+  async encodePrepared(prepared: PreparedTexts, indices: readonly number[]): Promise<SparseVector[]> {
+    this.checkAlive();
+    if (!(prepared instanceof PreparedTexts) || prepared.owner !== this) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'prepared texts must come from this encoder\'s prepareTexts');
+    const n = prepared.lengths.length;
+    if (!Array.isArray(indices) || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= n)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `indices must be integers in [0, ${n})`);
+    if (indices.length === 0) return [];
+    return prepared.encodeRows(rowsOf(prepared.batch, indices));
   }
 
   /**
@@ -771,6 +803,37 @@ async function fileEntries(files: ModelFileSource): Promise<Array<[string, Uint8
       return [name, body as Uint8Array | string];
     }),
   );
+}
+
+/** Texts tokenized once by {@link SparseEncoder.prepareTexts}: their token counts, and what encodes their rows. */
+export class PreparedTexts {
+  /** Tokens of each text as the model will see it (special tokens included, truncated as asked). */
+  readonly lengths: readonly number[];
+
+  /** @internal */
+  constructor(
+    /** @internal */ readonly owner: SparseEncoder,
+    /** @internal */ readonly batch: TokenizedBatch,
+    /** @internal */ readonly encodeRows: (rows: TokenizedBatch) => Promise<SparseVector[]>,
+  ) {
+    this.lengths = batch.ids.map((r) => r.length);
+  }
+}
+
+/** The rows of `batch` at `idx`, in that order. */
+function rowsOf(batch: TokenizedBatch, idx: readonly number[]): TokenizedBatch {
+  const ids = idx.map((i) => batch.ids[i]!);
+  return batch.typeIds === undefined ? { ids } : { ids, typeIds: idx.map((i) => batch.typeIds![i]!) };
+}
+
+/** ERR_INPUT_TOO_LONG for the first row truncation cut (`truncate: false`). */
+function refuseTruncated(batch: TokenizedBatch, route: SparseRoute, indexOffset: number): void {
+  const i = batch.truncated?.findIndex((t) => t) ?? -1;
+  if (i >= 0) {
+    throw new SparseEncoderError('ERR_INPUT_TOO_LONG', `text ${indexOffset + i} has more than the model's ${route.maxSeqLength} tokens (truncate is off)`, {
+      details: { index: indexOffset + i, maxSeqLength: route.maxSeqLength },
+    });
+  }
 }
 
 /** A run may pad its texts by at most this share of their real tokens (one longer text starts a new run). */

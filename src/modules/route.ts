@@ -61,8 +61,15 @@ export interface SparseRoute {
   readonly tokenizer: TextTokenizer;
   /** The string the tokenizer will see for `text`. */
   prepare(text: string): string;
-  /** Tokenizes prepared texts exactly as {@link encode} does. */
+  /** Tokenizes prepared texts exactly as {@link encode} does by default. */
   tokenize(texts: readonly string[]): Promise<TokenizedBatch>;
+  /**
+   * Tokenizes texts (not yet prepared) exactly as {@link encode} does with these options (special
+   * tokens, truncation direction, the 5.x Router quirk): `encode(t, o)` is
+   * `encodeTokens(await tokenizeForEncode(t, o), o)`, so a caller that needs the token counts first
+   * tokenizes once.
+   */
+  tokenizeForEncode(texts: readonly string[], options?: RouteEncodeOptions): Promise<TokenizedBatch>;
   /** Encodes a batch (texts not yet prepared); one vector per text, in order. */
   encode(texts: readonly string[], options?: RouteEncodeOptions): Promise<SparseVector[]>;
   /** Encodes token rows as {@link tokenize} makes them (special tokens included); one vector per row. */

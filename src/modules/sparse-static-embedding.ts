@@ -70,9 +70,13 @@ export class SparseStaticEmbedding implements SparseRoute {
     return this.tokenizer.encode(texts);
   }
 
-  async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
+  async tokenizeForEncode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<TokenizedBatch> {
     const via = options.tokenizeWith;
-    return this.encodeTokens(via === undefined ? await this.tokenizer.encode(texts, options.truncationDirection) : await via.tokenize(texts.map((t) => via.prepare(t))), options);
+    return via === undefined ? this.tokenizer.encode(texts, options.truncationDirection) : via.tokenize(texts.map((t) => via.prepare(t)));
+  }
+
+  async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
+    return this.encodeTokens(await this.tokenizeForEncode(texts, options), options);
   }
 
   async encodeTokens(batch: TokenizedBatch, options: RouteEncodeOptions = {}): Promise<SparseVector[]> {

@@ -63,7 +63,7 @@ export class SpladeRoute extends TransformerRoute implements SparseRoute {
 
   async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
     if (texts.length === 0) return [];
-    return this.encodeTokens(await this.input.tokenize(texts.map((t) => this.input.prepare(t)), options.truncationDirection, options.addSpecialTokens ?? true), options);
+    return this.encodeTokens(await this.tokenizeForEncode(texts, options), options);
   }
 
   async encodeTokens(batch: TokenizedBatch, options: RouteEncodeOptions = {}): Promise<SparseVector[]> {

@@ -1,4 +1,5 @@
 import type { TextTokenizer, TokenizedBatch } from '../tokenizer/text-tokenizer.js';
+import type { RouteEncodeOptions } from './route.js';
 import type { TransformerInput } from './transformer-input.js';
 
 /**
@@ -22,5 +23,9 @@ export abstract class TransformerRoute {
 
   tokenize(texts: readonly string[]): Promise<TokenizedBatch> {
     return this.input.tokenize(texts);
+  }
+
+  tokenizeForEncode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<TokenizedBatch> {
+    return this.input.tokenize(texts.map((t) => this.input.prepare(t)), options.truncationDirection, options.addSpecialTokens ?? true);
   }
 }

@@ -85,7 +85,8 @@ async function encodeSliced(id: number, texts: readonly string[], encodeSlice: (
 
 type EncodeJob = Extract<JobRequest, { op: 'encode' }>;
 
-function encodeWith(encoder: SparseEncoder, job: EncodeJob, texts: string[], extra: EncodeOptions): Promise<SparseVector[]> {
+/** The encode options a job asks for. */
+function jobOptions(job: EncodeJob, extra: EncodeOptions = {}): EncodeOptions {
   const options: EncodeOptions = { ...extra };
   if (job.maxActiveDims !== undefined) options.maxActiveDims = job.maxActiveDims;
   if (job.truncate === false) options.truncate = false;
@@ -93,6 +94,11 @@ function encodeWith(encoder: SparseEncoder, job: EncodeJob, texts: string[], ext
   if (job.window !== undefined) Object.assign(options, { longDocuments: 'window' }, job.window);
   if (job.truncationDirection === 'left') options.truncationDirection = 'left';
   if (job.addSpecialTokens === false) options.addSpecialTokens = false;
+  return options;
+}
+
+function encodeWith(encoder: SparseEncoder, job: EncodeJob, texts: string[], extra: EncodeOptions): Promise<SparseVector[]> {
+  const options = jobOptions(job, extra);
   return job.task === 'query' ? encoder.encodeQuery(texts, options) : job.task === 'document' ? encoder.encodeDocument(texts, options) : encoder.encode(texts, options);
 }
 
@@ -149,7 +155,9 @@ async function runMerged(encoder: SparseEncoder, jobs: Array<{ id: number; job: 
   let pending: WireBatch[] = [];
   try {
     const task = first.task === 'plain' ? undefined : first.task;
-    const lengths = await encoder.tokenCounts(texts, { ...(task !== undefined ? { task } : {}), ...(first.promptName !== undefined ? { promptName: first.promptName } : {}) });
+    // Each text is tokenized once: the counts plan the runs, and the runs encode those token rows.
+    const prepared = await encoder.prepareTexts(texts, { ...jobOptions(first), ...(task !== undefined ? { task } : {}) });
+    const lengths = prepared.lengths;
     // Runs go in the order of their oldest request (the pool merged jobs in arrival order), so a
     // long text is not overtaken run after run by shorter ones that came later.
     const runs = planRuns(lengths, maxBatchTokens ?? Number.MAX_SAFE_INTEGER)
@@ -168,7 +176,7 @@ async function runMerged(encoder: SparseEncoder, jobs: Array<{ id: number; job: 
       const indices = planned.indices.filter((i) => left[owner[i]!]! >= 0);
       if (indices.length === 0) continue;
       const run = indices.length === planned.indices.length ? planned : { indices, tokens: sumLengths(lengths, indices), paddedTokens: indices.length * Math.max(...indices.map((i) => Math.max(1, lengths[i]!))) };
-      const out = await encodeWith(encoder, first, run.indices.map((i) => texts[i]!), { batchSize: run.indices.length });
+      const out = await encoder.encodePrepared(prepared, run.indices);
       pending.push({ texts: run.indices.length, tokens: run.tokens, paddedTokens: run.paddedTokens });
       run.indices.forEach((i, k) => {
         vectors[i] = out[k]!;

@@ -57,13 +57,16 @@ export function fromPairs(indices: ArrayLike<number>, values: ArrayLike<number>,
       throw new SparseEncoderError('ERR_INVALID_INPUT', `sparse vector index ${idx} is outside [0, ${dim})`);
     }
     if (idx === prev) throw new SparseEncoderError('ERR_INVALID_INPUT', `sparse vector index ${idx} appears twice`);
-    if (typeof val !== 'number' || !Number.isFinite(val)) {
-      throw new SparseEncoderError('ERR_INVALID_INPUT', `sparse vector value at index ${idx} is not a finite number`);
+    // Stored as float32: a finite double beyond its range (JSON's 1e308) would become Infinity there.
+    const f = typeof val === 'number' ? Math.fround(val) : NaN;
+    if (!Number.isFinite(f)) {
+      throw new SparseEncoderError('ERR_INVALID_INPUT', `sparse vector value at index ${idx} is not a finite float32 number (got ${String(val).slice(0, 40)})`);
     }
     prev = idx;
-    if (val !== 0) {
+    // A value that rounds to zero in float32 (a subnormal double) is no entry.
+    if (f !== 0) {
       outI.push(idx);
-      outV.push(val);
+      outV.push(f);
     }
   }
   return { indices: Uint32Array.from(outI), values: Float32Array.from(outV), dim };

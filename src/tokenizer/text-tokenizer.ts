@@ -41,6 +41,8 @@ export interface TokenizedBatch {
   ids: number[][];
   /** Only for tokenizers that return token type ids (BERT-like); absent otherwise. */
   typeIds?: number[][];
+  /** Whether truncation cut each row (the tokenizer's flag); absent where not known. */
+  truncated?: boolean[];
 }
 
 /**
@@ -106,17 +108,18 @@ export class TextTokenizer {
     const encodings =
       direction === 'left' && this.maxLength !== undefined ? await this.leftTruncated(texts, this.maxLength, addSpecialTokens) : await this.engine.encode(texts, addSpecialTokens, this.maxLength);
     const ids = encodings.map((e) => e.ids);
-    if (!this.returnsTokenTypeIds) return { ids };
-    return { ids, typeIds: encodings.map((e) => e.typeIds) };
+    const truncated = encodings.map((e) => e.truncated);
+    if (!this.returnsTokenTypeIds) return { ids, truncated };
+    return { ids, typeIds: encodings.map((e) => e.typeIds), truncated };
   }
 
   /** The Rust library's left truncation of a single text: its last `maxLength - specials` tokens, then the special tokens. */
-  private async leftTruncated(texts: readonly string[], maxLength: number, addSpecialTokens: boolean): Promise<Array<{ ids: number[]; typeIds: number[] }>> {
+  private async leftTruncated(texts: readonly string[], maxLength: number, addSpecialTokens: boolean): Promise<Array<{ ids: number[]; typeIds: number[]; truncated: boolean }>> {
     const t: SpecialTemplate = addSpecialTokens ? await this.engine.template() : { prefix: [], suffix: [], prefixTypes: [], suffixTypes: [], textType: 0 };
     const room = Math.max(0, maxLength - t.prefix.length - t.suffix.length);
     return (await this.engine.content(texts)).map((ids) => {
       const kept = ids.length > room ? ids.slice(ids.length - room) : ids;
-      return { ids: [...t.prefix, ...kept, ...t.suffix], typeIds: [...t.prefixTypes, ...new Array<number>(kept.length).fill(t.textType), ...t.suffixTypes] };
+      return { ids: [...t.prefix, ...kept, ...t.suffix], typeIds: [...t.prefixTypes, ...new Array<number>(kept.length).fill(t.textType), ...t.suffixTypes], truncated: kept.length < ids.length };
     });
   }
 

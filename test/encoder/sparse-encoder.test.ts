@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixture } from '../helpers/paths.js';
 import { assertVector, loadExpected, loadTexts } from './fixture-data.js';
+import { TextTokenizer } from '../../src/tokenizer/text-tokenizer.js';
 
 const TEXTS = loadTexts();
 const expected = loadExpected('inference-free');
@@ -126,4 +127,42 @@ test('backend: wasm reports itself, has no byte offsets (tokens() is ERR_TOKENIZ
     await model.dispose();
   }
   await assert.rejects(SparseEncoder.fromPretrained(fixture('splade-bert'), { backend: 'webgl' as never }), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+});
+
+test('each text is tokenized once when runs are planned by tokens; prepareTexts + encodePrepared equal encode', async () => {
+  const texts = loadTexts().map((t) => t.text);
+  const calls = { texts: 0, lengths: 0 };
+  const proto = TextTokenizer.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const encode = proto['encode']!;
+  const lengths = proto['lengths']!;
+  proto['encode'] = function (this: unknown, ...a: unknown[]) {
+    calls.texts += (a[0] as unknown[]).length;
+    return encode.apply(this, a);
+  };
+  proto['lengths'] = function (this: unknown, ...a: unknown[]) {
+    calls.lengths++;
+    return lengths.apply(this, a);
+  };
+  try {
+    const planned = await model.encodeDocument(texts, { maxBatchTokens: 200, onBatch: () => {} });
+    assert.deepEqual(calls, { texts: texts.length, lengths: 0 });
+    const plain = await model.encodeDocument(texts);
+    planned.forEach((v, i) => assert.deepEqual(v, plain[i], `text ${i}`));
+    calls.texts = 0;
+    const prepared = await model.prepareTexts(texts, { task: 'document' });
+    assert.equal(calls.texts, texts.length);
+    assert.deepEqual(prepared.lengths, (await model.tokenCounts(texts, { task: 'document' })));
+    const order = texts.map((_, i) => texts.length - 1 - i);
+    const got = await model.encodePrepared(prepared, order);
+    order.forEach((t, k) => assert.deepEqual(got[k], plain[t], `text ${t}`));
+    assert.equal(calls.texts, texts.length, 'encodePrepared tokenizes nothing');
+  } finally {
+    proto['encode'] = encode;
+    proto['lengths'] = lengths;
+  }
+  const other = await SparseEncoder.fromPretrained(fixture('splade-bert'), { threads: 1 });
+  await assert.rejects(model.encodePrepared(await other.prepareTexts(['x']), [0]), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+  await assert.rejects(model.encodePrepared(await model.prepareTexts(['x']), [1]), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+  await assert.rejects(model.prepareTexts(['word '.repeat(2000)], { truncate: false }), (e) => isSparseEncoderError(e, 'ERR_INPUT_TOO_LONG'));
+  await other.dispose();
 });

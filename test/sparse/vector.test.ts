@@ -34,3 +34,11 @@ test('topKByMagnitude keeps the largest absolute values in index order', () => {
   assert.deepEqual([...t.values], [-5, 4]);
   assert.equal(topKByMagnitude(v, 10), v);
 });
+
+test('fromPairs refuses values a float32 cannot hold (found by fuzzing: 1e308 became Infinity) and drops ones that round to zero', () => {
+  assert.throws(() => fromPairs([1], [1e308], 10), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_INPUT');
+  assert.throws(() => fromPairs([1], [-3.5e38], 10), (e: unknown) => (e as { code?: string }).code === 'ERR_INVALID_INPUT');
+  const v = fromPairs([1, 2], [1e-320, 3e38], 10);
+  assert.deepEqual([...v.indices], [2]);
+  assert.ok(Number.isFinite(v.values[0]!));
+});
