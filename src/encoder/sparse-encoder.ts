@@ -511,6 +511,75 @@ export class SparseEncoder {
     return rows.map((x) => cols.map((y) => fn(x, y)));
   }
 
+  /**
+   * What the model does to a query and, optionally, a document: each text's terms (heaviest first)
+   * with their vocabulary strings, whether each is a token of the input or an expansion, and the
+   * input token that produced it (SPLADE max pooling: the position whose logit won, computed in the
+   * same model run; a static query route: the token itself); and, with a document, the score
+   * broken down by shared term: `contributions` (sorted, largest first) sum to `score`, the
+   * model's similarity. Options as `encode` (`maxActiveDims`, prompts).
+   */
+  async explain(query: string, document?: string, options: Pick<EncodeOptions, 'maxActiveDims' | 'prompt' | 'promptName'> = {}): Promise<Explanation> {
+    this.checkAlive();
+    if (typeof query !== 'string' || (document !== undefined && typeof document !== 'string')) throw new SparseEncoderError('ERR_INVALID_INPUT', 'explain takes a query string and an optional document string');
+    const q = await this.explainText(query, { ...options, task: 'query' });
+    if (document === undefined) return { query: q, similarity: this.config.similarityFnName };
+    const d = await this.explainText(document, { task: 'document', ...(options.maxActiveDims === undefined ? {} : { maxActiveDims: options.maxActiveDims }) });
+    const shared = intersect(q.vector, d.vector);
+    const scale = this.config.similarityFnName === 'cosine' ? 1 / (Math.hypot(...q.vector.values) * Math.hypot(...d.vector.values) || 1) : 1;
+    const contributions = Array.from(shared.indices, (index, i) => {
+      const qi = bisect(q.vector.indices, index);
+      const di = bisect(d.vector.indices, index);
+      return { index, token: this.tokenOf(index), query: q.vector.values[qi]!, document: d.vector.values[di]!, contribution: shared.values[i]! * scale };
+    }).sort((a, b) => b.contribution - a.contribution || a.index - b.index);
+    const score = this.similarity(q.vector, d.vector)[0]![0]!;
+    return { query: q, document: d, similarity: this.config.similarityFnName, score, contributions };
+  }
+
+  /**
+   * One text explained as `task` encodes it (`encode`'s default route and prompt without a task):
+   * its terms, input vs expansion, and the input token that produced each (see {@link explain}).
+   */
+  async explainText(text: string, options: Pick<EncodeOptions, 'maxActiveDims' | 'prompt' | 'promptName'> & { task?: EncodeTask } = {}): Promise<ExplainedText> {
+    this.checkAlive();
+    if (typeof text !== 'string') throw new SparseEncoderError('ERR_INVALID_INPUT', `expected a string, got ${describe(text)}`);
+    checkTexts([text]);
+    const task = options.task;
+    const maxActiveDims = options.maxActiveDims ?? this.defaultMaxActiveDims;
+    if (maxActiveDims !== undefined) checkMaxActiveDims(maxActiveDims);
+    const route = this.route(task);
+    const routeName = [...this.model.routes].find(([, r]) => r === route)?.[0] ?? this.model.defaultRoute;
+    const prompt = this.resolvePrompt(task, options);
+    const routeOptions = this.routeOptions(route, {}, undefined);
+    const batch = await route.tokenizeForEncode([prompt + text], routeOptions);
+    const ids = batch.ids[0]!;
+    let explained: { vector: SparseVector; positions: Uint32Array | undefined };
+    try {
+      explained = route.explainTokens !== undefined ? (await route.explainTokens(batch))[0]! : { vector: (await route.encodeTokens(batch, routeOptions))[0]!, positions: undefined };
+    } catch (err) {
+      if (!(err instanceof SparseEncoderError && err.code === 'ERR_NOT_SUPPORTED')) throw err;
+      explained = { vector: (await route.encodeTokens(batch, routeOptions))[0]!, positions: undefined };
+    }
+    let { vector, positions } = explained;
+    if (maxActiveDims !== undefined && vector.indices.length > maxActiveDims) {
+      const kept = topKByMagnitude(vector, maxActiveDims);
+      if (positions !== undefined) {
+        const all = positions;
+        positions = Uint32Array.from(kept.indices, (i) => all[bisect(vector.indices, i)]!);
+      }
+      vector = kept;
+    }
+    const vocabulary = route.kind !== 'csr';
+    const inInput = new Set(ids);
+    const tokens = ids.map((id) => ({ id, token: route.tokenizer.idToToken(id) ?? `[${id}]` }));
+    const terms = Array.from(vector.indices, (index, i): ExplainedTerm => {
+      const term: ExplainedTerm = { index, token: vocabulary ? this.tokenOf(index) : `[${index}]`, weight: vector.values[i]!, source: !vocabulary ? 'latent' : inInput.has(index) ? 'input' : 'expansion' };
+      if (positions !== undefined) term.position = positions[i]!;
+      return term;
+    }).sort((a, b) => b.weight - a.weight || a.index - b.index);
+    return { text, task, route: routeName, kind: route.kind, tokens, vector, terms, activeDims: vector.indices.length };
+  }
+
   /** Similarity of a[i] and b[i] for every i (the arrays must have the same length). */
   similarityPairwise(a: readonly SparseVector[], b: readonly SparseVector[]): number[] {
     if (a.length !== b.length) {
@@ -803,6 +872,59 @@ async function fileEntries(files: ModelFileSource): Promise<Array<[string, Uint8
       return [name, body as Uint8Array | string];
     }),
   );
+}
+
+/** One term of an {@link Explanation}. */
+export interface ExplainedTerm {
+  /** Output dimension (a vocabulary id, except for CSR). */
+  index: number;
+  /** Its vocabulary string (`##ing`, `Ġworld`); `[index]` for CSR's latent dimensions. */
+  token: string;
+  weight: number;
+  /** `input`: a token of the text; `expansion`: a vocabulary entry the model added; `latent`: a CSR dimension. */
+  source: 'input' | 'expansion' | 'latent';
+  /** The position in `tokens` of the input token that produced the term, where one did (max pooling, static routes). */
+  position?: number;
+}
+
+/** One text of an {@link Explanation}. */
+export interface ExplainedText {
+  text: string;
+  /** The task it was encoded for; undefined: `encode`'s default. */
+  task: EncodeTask | undefined;
+  /** The Router route that encoded it (`default` without a Router). */
+  route: string;
+  /** `static`: a table lookup (inference-free query side), no transformer run. */
+  kind: 'splade' | 'static' | 'csr';
+  /** The input tokens as the model saw them (prompt and special tokens included). */
+  tokens: Array<{ id: number; token: string }>;
+  vector: SparseVector;
+  /** The vector's entries, heaviest first. */
+  terms: ExplainedTerm[];
+  activeDims: number;
+}
+
+/** What {@link SparseEncoder.explain} returns. */
+export interface Explanation {
+  query: ExplainedText;
+  document?: ExplainedText;
+  similarity: SimilarityFnName;
+  /** The model's similarity of the two vectors (with a document). */
+  score?: number;
+  /** Each shared term's share of `score`, largest first; they sum to `score`. */
+  contributions?: Array<{ index: number; token: string; query: number; document: number; contribution: number }>;
+}
+
+/** The position of `x` in the ascending `a` (which holds it). */
+function bisect(a: Uint32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Texts tokenized once by {@link SparseEncoder.prepareTexts}: their token counts, and what encodes their rows. */

@@ -150,6 +150,54 @@ export class GraphBuilder {
     return this.nodeN(opType, inputs, [outputHint], attrs, domain)[0]!;
   }
 
+  /**
+   * A boolean scalar input, a flag: the runtime (OnnxSession) feeds it false unless a run sets it.
+   * (An initializer of the same name, ONNX's input default, would not do: the JavaScript bindings
+   * of onnxruntime pass only the inputs they list, and they do not list those.)
+   */
+  flagInput(name: string): string {
+    return this.input(name, ONNX_DTYPE.BOOL, []);
+  }
+
+  /**
+   * `If(cond)`: `then` and `otherwise` build the two branches, each with its own builder (nodes
+   * only; they read this graph's values by name) and each returning one value per entry of
+   * `dtypes`; the If's outputs are named from `hints`. Only the branch taken runs.
+   */
+  ifElse(cond: string, hints: string[], dtypes: OnnxDtype[], then: (branch: GraphBuilder) => string[], otherwise: (branch: GraphBuilder) => string[]): string[] {
+    const branchOf = (label: string, build: (branch: GraphBuilder) => string[]) => {
+      const branch = new GraphBuilder(`${hints[0]}_${label}`);
+      // Branch values must not shadow this graph's names: they share the set of used names.
+      for (const n of this.used) branch.used.add(n);
+      const results = build(branch).map((r, i) => branch.node('Identity', [r], `${hints[i]}_${label}_out`));
+      for (const n of branch.used) this.used.add(n);
+      if (branch.usesMsDomain) this.usesMsDomain = true;
+      return { name: `${hints[0]}_${label}`, nodes: branch.nodes, initializers: branch.initializers, inputs: [], outputs: results.map((name, i) => ({ name, dtype: dtypes[i]!, dims: null })) };
+    };
+    const thenGraph = branchOf('then', then);
+    const elseGraph = branchOf('else', otherwise);
+    const outputs = hints.map((h) => this.fresh(h));
+    this.nodes.push({
+      opType: 'If',
+      inputs: [cond],
+      outputs,
+      name: this.fresh('If_node'),
+      attributes: [
+        { name: 'then_branch', value: { kind: 'graph', v: thenGraph } },
+        { name: 'else_branch', value: { kind: 'graph', v: elseGraph } },
+      ],
+    });
+    return outputs;
+  }
+
+  /** An empty int64 tensor of shape [0, 0], as a Constant node's output. */
+  emptyInt64(hint: string): string {
+    const out = this.fresh(hint);
+    const value: TensorSpec = { name: `${out}_value`, dtype: ONNX_DTYPE.INT64, dims: [0, 0], raw: new Uint8Array(0) };
+    this.nodes.push({ opType: 'Constant', inputs: [], outputs: [out], name: this.fresh('Constant_node'), attributes: [{ name: 'value', value: { kind: 'tensor', v: value } }] });
+    return out;
+  }
+
   /** Adds an Identity so that an internal value leaves the graph under a chosen name. */
   exposeAs(value: string, name: string, dtype: OnnxDtype, dims: DimSpec[]): void {
     if (this.used.has(name)) throw new Error(`graph builder: output name ${name} is already taken`);

@@ -129,10 +129,18 @@ export class ProtoMessage {
 /** A node attribute; the kind is explicit because a JS number cannot tell INT from FLOAT. */
 export interface NodeAttribute {
   name: string;
-  value: { kind: 'int'; v: number } | { kind: 'float'; v: number } | { kind: 'ints'; v: number[] } | { kind: 'floats'; v: number[] } | { kind: 'string'; v: string };
+  value:
+    | { kind: 'int'; v: number }
+    | { kind: 'float'; v: number }
+    | { kind: 'ints'; v: number[] }
+    | { kind: 'floats'; v: number[] }
+    | { kind: 'string'; v: string }
+    | { kind: 'tensor'; v: TensorSpec }
+    /** A subgraph (the branches of `If`): it may read values of the enclosing graph by name. */
+    | { kind: 'graph'; v: GraphSpec };
 }
 
-const ATTR_TYPE = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
+const ATTR_TYPE = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 export function encodeAttribute(a: NodeAttribute): ProtoMessage {
   const m = new ProtoMessage().string(1, a.name);
@@ -154,6 +162,12 @@ export function encodeAttribute(a: NodeAttribute): ProtoMessage {
     case 'ints':
       for (const x of v.v) m.varint(8, x);
       m.varint(20, ATTR_TYPE.INTS);
+      break;
+    case 'tensor':
+      m.message(5, encodeTensor(v.v)).varint(20, ATTR_TYPE.TENSOR);
+      break;
+    case 'graph':
+      m.message(6, encodeGraph(v.v)).varint(20, ATTR_TYPE.GRAPH);
       break;
   }
   return m;
@@ -218,18 +232,22 @@ export type DimSpec = number | string;
 export interface ValueInfoSpec {
   name: string;
   dtype: OnnxDtype;
-  dims: readonly DimSpec[];
+  /** `null`: shape not stated (a subgraph output whose rank depends on the branch). */
+  dims: readonly DimSpec[] | null;
 }
 
 export function encodeValueInfo(v: ValueInfoSpec): ProtoMessage {
-  const shape = new ProtoMessage();
-  for (const d of v.dims) {
-    const dim = new ProtoMessage();
-    if (typeof d === 'number') dim.varint(1, d);
-    else dim.string(2, d);
-    shape.message(1, dim);
+  const tensorType = new ProtoMessage().varint(1, v.dtype);
+  if (v.dims !== null) {
+    const shape = new ProtoMessage();
+    for (const d of v.dims) {
+      const dim = new ProtoMessage();
+      if (typeof d === 'number') dim.varint(1, d);
+      else dim.string(2, d);
+      shape.message(1, dim);
+    }
+    tensorType.message(2, shape);
   }
-  const tensorType = new ProtoMessage().varint(1, v.dtype).message(2, shape);
   const type = new ProtoMessage().message(1, tensorType);
   return new ProtoMessage().string(1, v.name).message(2, type);
 }
@@ -251,13 +269,19 @@ export interface ModelSpec {
   producerVersion: string;
 }
 
-export function encodeModel(model: ModelSpec): Uint8Array {
+/** A GraphProto: the model's graph, or a subgraph attribute. */
+export function encodeGraph(graph: GraphSpec): ProtoMessage {
   const g = new ProtoMessage();
-  for (const n of model.graph.nodes) g.message(1, encodeNode(n));
-  g.string(2, model.graph.name);
-  for (const t of model.graph.initializers) g.message(5, encodeTensor(t));
-  for (const i of model.graph.inputs) g.message(11, encodeValueInfo(i));
-  for (const o of model.graph.outputs) g.message(12, encodeValueInfo(o));
+  for (const n of graph.nodes) g.message(1, encodeNode(n));
+  g.string(2, graph.name);
+  for (const t of graph.initializers) g.message(5, encodeTensor(t));
+  for (const i of graph.inputs) g.message(11, encodeValueInfo(i));
+  for (const o of graph.outputs) g.message(12, encodeValueInfo(o));
+  return g;
+}
+
+export function encodeModel(model: ModelSpec): Uint8Array {
+  const g = encodeGraph(model.graph);
 
   const m = new ProtoMessage().varint(1, model.irVersion);
   m.string(2, model.producerName).string(3, model.producerVersion);

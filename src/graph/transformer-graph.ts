@@ -37,6 +37,14 @@ export interface SpladeGraphOptions {
    * MultiHeadAttention, for execution providers without their padding masks (WebGPU). Default false.
    */
   portableAttention?: boolean;
+  /**
+   * Max pooling: the flag input `explain` (a bool scalar; the runtime feeds false) and the output `max_position`:
+   * with `explain` true, for every vocabulary entry the sequence position whose logit won the max
+   * ([batch, vocab] int64; the first such position on ties); with it false, an empty [0, 0] tensor,
+   * and nothing is computed (the ArgMax sits in an If branch). Default true, except with
+   * `portableAttention` (WebGPU would copy every logits chunk to the CPU for the If).
+   */
+  explainOutput?: boolean;
 }
 
 /** Graph input/output names; the runner feeds int64 [batch, sequence] tensors. */
@@ -46,6 +54,10 @@ export const GRAPH_NAMES = {
   tokenTypeIds: 'token_type_ids',
   /** SPLADE output [batch, vocab]. */
   splade: 'sparse_embedding',
+  /** Optional bool input: compute {@link GRAPH_NAMES.maxPosition} in this run. */
+  explain: 'explain',
+  /** With `explain`: the position whose logit won each vocabulary entry's max, int64 [batch, vocab]. */
+  maxPosition: 'max_position',
   /** Mean-pooled output [batch, hidden]. */
   meanPooled: 'sentence_embedding',
 } as const;
@@ -366,6 +378,8 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
   const hasTokens = pooling === 'max' ? g.node('ReduceMax', [enc.maskF], 'has_tokens', { axes: [1], keepdims: 0 }) : undefined;
 
   const fullBias = pooling === 'max' || options.debugOutputs ? g.float('decoder_b', bias, [V]) : undefined;
+  const explain = pooling === 'max' && (options.explainOutput ?? options.portableAttention !== true) ? g.flagInput(GRAPH_NAMES.explain) : undefined;
+  const positions: string[] = [];
   const nChunks = Math.ceil(V / chunkLimit);
   const chunk = Math.ceil(V / nChunks);
   const pooledChunks: string[] = [];
@@ -381,7 +395,21 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
       rawChunks.push(headInput === t ? logits : project(g, t, [rows], `debug_decoder_w_${c}`, false, `debug_logits_nobias_${c}`));
     }
     if (pooling === 'max') {
-      pooledChunks.push(g.node('ReduceMax', [logits], `max_${c}`, { axes: [1], keepdims: 0 }));
+      if (explain === undefined) {
+        pooledChunks.push(g.node('ReduceMax', [logits], `max_${c}`, { axes: [1], keepdims: 0 }));
+      } else {
+        // The chunk's logits are read by the If alone (both branches take the max), so they are
+        // freed as soon as it ran, as with a plain ReduceMax.
+        const [max, pos] = g.ifElse(
+          explain,
+          [`max_${c}`, `max_position_${c}`],
+          [ONNX_DTYPE.FLOAT, ONNX_DTYPE.INT64],
+          (b) => [b.node('ReduceMax', [logits], `max_${c}_e`, { axes: [1], keepdims: 0 }), b.node('ArgMax', [logits], `argmax_${c}`, { axis: 1, keepdims: 0 })],
+          (b) => [b.node('ReduceMax', [logits], `max_${c}_n`, { axes: [1], keepdims: 0 }), b.emptyInt64(`no_position_${c}`)],
+        );
+        pooledChunks.push(max!);
+        positions.push(pos!);
+      }
     } else {
       const bc = g.float(`decoder_b_${c}`, bias.slice(c0, c1), [c1 - c0]);
       const a = activate(g.node('Add', [logits, bc], `logits_${c}`), `act_${c}`);
@@ -398,6 +426,10 @@ export function buildSpladeModel(config: TransformerConfig, weights: StateDict, 
     pooled = g.node('Mul', [activated, hasTokens], 'pooled');
   }
   g.exposeAs(pooled, GRAPH_NAMES.splade, ONNX_DTYPE.FLOAT, ['batch', V]);
+  if (explain !== undefined) {
+    const all = positions.length === 1 ? positions[0]! : g.node('Concat', positions, 'max_positions', { axis: 1 });
+    g.exposeAs(all, GRAPH_NAMES.maxPosition, ONNX_DTYPE.INT64, ['explain_batch', 'explain_vocab']);
+  }
 
   if (options.debugOutputs) {
     const all = nChunks === 1 ? rawChunks[0]! : g.node('Concat', rawChunks, 'logits_nobias', { axis: 2 });

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { SegmentedIndex } from './segmented-index.js';
 import { SparseIndex } from './sparse-index.js';
-import type { IndexInfo, SearchHit, SearchOptions } from './types.js';
+import type { IndexDocument, IndexInfo, SearchHit, SearchOptions } from './types.js';
 import type { SparseVector } from '../sparse/vector.js';
 
 /** What searching needs, from a single-file index or an index directory. */
@@ -10,6 +10,8 @@ export interface SearchableIndex {
   readonly size: number;
   info(): IndexInfo;
   search(query: SparseVector, options?: SearchOptions): SearchHit[];
+  /** A live document with its stored vector (ERR_UNKNOWN_ID otherwise). */
+  get(id: string): IndexDocument;
   dispose(): void | Promise<void>;
 }
 

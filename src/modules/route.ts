@@ -74,6 +74,12 @@ export interface SparseRoute {
   encode(texts: readonly string[], options?: RouteEncodeOptions): Promise<SparseVector[]>;
   /** Encodes token rows as {@link tokenize} makes them (special tokens included); one vector per row. */
   encodeTokens(batch: TokenizedBatch, options?: RouteEncodeOptions): Promise<SparseVector[]>;
+  /**
+   * As {@link encodeTokens}, and for each active term the position in the row of the token that
+   * produced it (SPLADE max pooling: the position whose logit won; a static route: the token's first
+   * occurrence). Absent where a term has no one token (sum pooling, CSR's latent dimensions).
+   */
+  explainTokens?(batch: TokenizedBatch): Promise<Array<{ vector: SparseVector; positions: Uint32Array }>>;
   dispose(): Promise<void>;
 }
 

@@ -86,6 +86,13 @@ export class SparseStaticEmbedding implements SparseRoute {
     });
   }
 
+  async explainTokens(batch: TokenizedBatch): Promise<Array<{ vector: SparseVector; positions: Uint32Array }>> {
+    return batch.ids.map((row) => {
+      const vector = this.vectorOf(row);
+      return { vector, positions: Uint32Array.from(vector.indices, (id) => row.indexOf(id)) };
+    });
+  }
+
   /** The vector of one tokenized text. Ids outside the weight vector contribute nothing. */
   vectorOf(ids: readonly number[]): SparseVector {
     const w = this.weight;

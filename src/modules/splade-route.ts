@@ -61,6 +61,11 @@ export class SpladeRoute extends TransformerRoute implements SparseRoute {
     return this.input.config.vocabSize;
   }
 
+  explainTokens(batch: TokenizedBatch): Promise<Array<{ vector: SparseVector; positions: Uint32Array }>> {
+    if (!this.transformer.explains) throw new SparseEncoderError('ERR_NOT_SUPPORTED', 'this model sums its tokens (or runs on WebGPU): no one token produced a term');
+    return this.transformer.explain(batch.typeIds === undefined ? { ids: batch.ids } : { ids: batch.ids, typeIds: batch.typeIds });
+  }
+
   async encode(texts: readonly string[], options: RouteEncodeOptions = {}): Promise<SparseVector[]> {
     if (texts.length === 0) return [];
     return this.encodeTokens(await this.tokenizeForEncode(texts, options), options);

@@ -5,7 +5,7 @@ import type { QuantizeOptions } from '../graph/quantize.js';
 import { buildSpladeModel, GRAPH_NAMES, takesTokenTypeIds } from '../graph/transformer-graph.js';
 import type { SpladeActivation, SpladePoolingMode } from '../graph/transformer-graph.js';
 import { OnnxSession } from '../runtime/session.js';
-import type { GraphOptimizationLevel, RuntimeBackend } from '../runtime/session.js';
+import type { GraphOptimizationLevel, RuntimeBackend, TensorData } from '../runtime/session.js';
 import type { TokenizerEngineKind } from '../tokenizer/text-tokenizer.js';
 import { padSubBatch, planSubBatches, validateTokenBatch } from '../runtime/token-batches.js';
 import type { TokenBatch } from '../runtime/token-batches.js';
@@ -133,7 +133,12 @@ export class TransformerSession {
    * Validates `batch` (ERR_INVALID_INPUT), runs every non-empty row and hands each run's float32 `output` (one row per entry
    * of `rows`, indices into `batch.ids`) to `take`. Blocks the event loop while onnxruntime computes.
    */
-  async run(batch: TokenBatch, output: string, take: (rows: readonly number[], data: Float32Array) => void): Promise<void> {
+  async run(
+    batch: TokenBatch,
+    output: string,
+    take: (rows: readonly number[], data: Float32Array, extra: Readonly<Record<string, TensorData>>) => void,
+    options: { flags?: Readonly<Record<string, boolean>>; extraOutputs?: readonly string[] } = {},
+  ): Promise<void> {
     validateTokenBatch(batch, {
       vocabSize: this.config.vocabSize,
       typeVocabSize: this.usesTokenTypeIds ? this.config.typeVocabSize : 0,
@@ -141,15 +146,20 @@ export class TransformerSession {
     });
     for (const sub of planSubBatches(batch.ids.map((r) => r.length), this.maxTokens)) {
       const feeds = padSubBatch(batch, sub, this.config.padTokenId, this.usesTokenTypeIds);
-      const result = await this.session.run({ ...feeds }, [output]);
+      const result = await this.session.run({ ...feeds }, [output, ...(options.extraOutputs ?? [])], options.flags);
       const data = result[output]!.data as Float32Array;
       // Never let NaN or ±Inf out (they are no JSON and poison an index); finite weights should not produce them.
       for (let i = 0; i < data.length; i++) {
         const v = data[i]!;
         if (v - v !== 0) throw new SparseEncoderError('ERR_RUNTIME', `the model produced a non-finite value (${v}) for input row ${sub.rows[Math.floor(i / (data.length / sub.rows.length))]}`);
       }
-      take(sub.rows, data);
+      take(sub.rows, data, result);
     }
+  }
+
+  /** Whether the graph has this output (`max_position` exists only in max-pooling graphs built with it). */
+  hasOutput(name: string): boolean {
+    return this.session.outputNames.includes(name);
   }
 
   async dispose(): Promise<void> {
@@ -214,6 +224,34 @@ export class SpladeTransformer extends TransformerModule {
       });
     });
     return batch.ids.map((_, r) => out[r] ?? emptyVector(V));
+  }
+
+  /** Whether {@link explain} can say which position produced each term (max pooling graphs). */
+  get explains(): boolean {
+    return this.runner.hasOutput(GRAPH_NAMES.maxPosition);
+  }
+
+  /**
+   * As {@link encode}, and for every active term the token position (into the row) whose logit won
+   * the max: the graph's `max_position` output, computed in the same run only here.
+   */
+  async explain(batch: TokenBatch): Promise<Array<{ vector: SparseVector; positions: Uint32Array }>> {
+    if (!this.explains) throw new SparseEncoderError('ERR_NOT_SUPPORTED', 'this model does not say which token produced a term (sum pooling, or a WebGPU graph)');
+    const V = this.dim;
+    const out: Array<{ vector: SparseVector; positions: Uint32Array } | undefined> = [];
+    await this.runner.run(
+      batch,
+      GRAPH_NAMES.splade,
+      (rows, dense, extra) => {
+        const pos = extra[GRAPH_NAMES.maxPosition]!.data as BigInt64Array;
+        rows.forEach((r, b) => {
+          const vector = sparsifyRow(dense, b * V, V);
+          out[r] = { vector, positions: Uint32Array.from(vector.indices, (i) => Number(pos[b * V + i]!)) };
+        });
+      },
+      { flags: { [GRAPH_NAMES.explain]: true }, extraOutputs: [GRAPH_NAMES.maxPosition] },
+    );
+    return batch.ids.map((_, r) => out[r] ?? { vector: emptyVector(V), positions: new Uint32Array(0) });
   }
 }
 

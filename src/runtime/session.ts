@@ -158,9 +158,15 @@ export class OnnxSession {
     readonly backend: RuntimeBackend,
   ) {
     this.session = session;
-    this.inputs = metadataToSpecs(session.inputMetadata);
+    const inputs = metadataToSpecs(session.inputMetadata);
+    // Boolean scalar inputs are flags (`explain`): fed false unless a run sets them.
+    this.flags = inputs.filter((i) => i.type === 'bool' && i.dims.length === 0).map((i) => i.name);
+    this.inputs = inputs.filter((i) => !this.flags.includes(i.name));
     this.outputs = metadataToSpecs(session.outputMetadata);
   }
+
+  /** The model's boolean scalar inputs (flags), false unless `run` sets them. */
+  readonly flags: readonly string[];
 
   /**
    * Creates a CPU session from serialized ONNX model bytes (or a model file path). Parsing and
@@ -315,7 +321,11 @@ export class OnnxSession {
    * Runs the model. Blocks the event loop while computing (see the note at the top of this file).
    * `outputNames` defaults to all outputs.
    */
-  async run(feeds: Readonly<Record<string, TensorData>>, outputNames?: readonly string[]): Promise<Record<string, TensorData>> {
+  /**
+   * Runs the model. `flags` set its boolean scalar inputs (such as `explain`), false otherwise;
+   * they are not among `inputNames`.
+   */
+  async run(feeds: Readonly<Record<string, TensorData>>, outputNames?: readonly string[], flags: Readonly<Record<string, boolean>> = {}): Promise<Record<string, TensorData>> {
     const session = this.session;
     if (session === undefined) throw new SparseEncoderError('ERR_DISPOSED', 'the inference session has been disposed');
     this.validateFeeds(feeds);
@@ -325,6 +335,8 @@ export class OnnxSession {
     }
     const ortFeeds: Record<string, Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new this.ort.Tensor(t.type, t.data, t.dims);
+    for (const name of Object.keys(flags)) if (!this.flags.includes(name)) throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `the model has no flag input "${name}"`);
+    for (const name of this.flags) ortFeeds[name] = new this.ort.Tensor('bool', Uint8Array.of(flags[name] === true ? 1 : 0), []);
     let result: InferenceSession.ReturnType;
     try {
       result = await session.run(ortFeeds, [...fetches]);

@@ -1,4 +1,4 @@
-import { SparseEncoder, planRuns, type EncodeOptions } from '../encoder/sparse-encoder.js';
+import { SparseEncoder, planRuns, type EncodeOptions, type ExplainedText, type Explanation } from '../encoder/sparse-encoder.js';
 import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import type { FromWorker, JobRequest, JobResult, ServedModelInfo, ToWorker, WireBatch, WireError, WireToken, WireVector, WorkerConfig } from './protocol.js';
@@ -103,6 +103,27 @@ function encodeWith(encoder: SparseEncoder, job: EncodeJob, texts: string[], ext
 }
 
 async function runJob(encoder: SparseEncoder, id: number, job: JobRequest, maxBatchTokens: number | undefined): Promise<JobResult> {
+  if (job.op === 'explain') {
+    const options = job.maxActiveDims === undefined ? {} : { maxActiveDims: job.maxActiveDims };
+    const plain = (e: Explanation | ExplainedText) => JSON.parse(JSON.stringify(e, (_k, v: unknown) => (v instanceof Uint32Array || v instanceof Float32Array ? Array.from(v) : v))) as unknown;
+    if (job.texts !== undefined) {
+      const task = job.task === 'plain' || job.task === undefined ? {} : { task: job.task };
+      const texts: unknown[] = [];
+      for (const t of job.texts) {
+        if (cancelled.has(id)) throw new Cancelled();
+        texts.push(plain(await encoder.explainText(t, { ...options, ...task })));
+      }
+      return { op: 'explain', texts };
+    }
+    const alone = await encoder.explain(job.query!, undefined, options);
+    const documents: unknown[] = [];
+    for (const d of job.documents ?? []) {
+      if (cancelled.has(id)) throw new Cancelled();
+      const e = await encoder.explain(job.query!, d, options);
+      documents.push(plain({ ...e, query: undefined as never }));
+    }
+    return { op: 'explain', query: (plain(alone) as { query: unknown }).query, documents };
+  }
   if (job.op === 'similarity') {
     const q = await encodeSliced(id, job.queries, (t) => encoder.encodeQuery(t));
     const d = await encodeSliced(id, job.documents, (t) => encoder.encodeDocument(t));

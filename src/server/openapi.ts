@@ -42,17 +42,28 @@ export function openApiDocument(version: string): object {
       '/encode': {
         post: {
           summary: 'sparse vectors of texts',
-          requestBody: body({ type: 'object', properties: { text: { type: 'string' }, texts: { type: 'array', items: { type: 'string' } }, task: { enum: ['query', 'document', 'plain'], default: 'plain' }, maxActiveDims: { type: 'integer', minimum: 1 }, tokens: { type: 'boolean', default: false }, longDocuments: { enum: ['truncate', 'window'], default: 'truncate', description: 'window: texts longer than the model cut into token windows whose vectors merge by the pooling rule (max; sum without overlap)' }, windowTokens: { type: 'integer', minimum: 1, description: 'tokens per window, special tokens included; default the model maximum' }, stride: { type: 'integer', minimum: 0, default: 0, description: 'tokens shared by consecutive windows' } } }),
-          responses: { '200': json({ type: 'object', properties: { dim: { type: 'integer' }, vectors: { type: 'array', items: ref('Vector') } } }), ...ERRORS },
+          requestBody: body({ type: 'object', properties: { text: { type: 'string' }, texts: { type: 'array', items: { type: 'string' } }, task: { enum: ['query', 'document', 'plain'], default: 'plain' }, maxActiveDims: { type: 'integer', minimum: 1 }, tokens: { type: 'boolean', default: false }, longDocuments: { enum: ['truncate', 'window'], default: 'truncate', description: 'window: texts longer than the model cut into token windows whose vectors merge by the pooling rule (max; sum without overlap)' }, windowTokens: { type: 'integer', minimum: 1, description: 'tokens per window, special tokens included; default the model maximum' }, stride: { type: 'integer', minimum: 0, default: 0, description: 'tokens shared by consecutive windows' }, explain: { type: 'boolean', default: false, description: 'also `explanations`: each text\'s input tokens and terms (token, weight, input or expansion, the position of the token that produced it)' } } }),
+          responses: { '200': json({ type: 'object', properties: { dim: { type: 'integer' }, vectors: { type: 'array', items: ref('Vector') }, explanations: { type: 'array', items: ref('ExplainedText') } } }), ...ERRORS },
         },
       },
       '/search': {
         post: {
           summary: 'top-k documents of the index (exact by default)',
-          requestBody: body({ type: 'object', properties: { query: { type: 'string' }, queries: { type: 'array', items: { type: 'string' } }, vector: ref('Vector'), vectors: { type: 'array', items: ref('Vector') }, k: { type: 'integer', default: 10 }, exact: { type: 'boolean', default: true }, fields: { type: 'boolean', default: true }, approximateAlgorithm: { type: 'string', enum: ['auto', 'blocks', 'ranges'], default: 'auto' }, heapFactor: { type: 'number', default: 0.8 }, queryTermCut: { type: 'integer' }, summaryFactor: { type: 'number', default: 1.2 } } }),
-          responses: { '200': json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object', properties: { hits: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, score: { type: 'number' }, fields: { type: 'object' } } } } } } } } }), ...ERRORS },
+          requestBody: body({ type: 'object', properties: { query: { type: 'string' }, queries: { type: 'array', items: { type: 'string' } }, vector: ref('Vector'), vectors: { type: 'array', items: ref('Vector') }, k: { type: 'integer', default: 10 }, exact: { type: 'boolean', default: true }, fields: { type: 'boolean', default: true }, approximateAlgorithm: { type: 'string', enum: ['auto', 'blocks', 'ranges'], default: 'auto' }, heapFactor: { type: 'number', default: 0.8 }, queryTermCut: { type: 'integer' }, summaryFactor: { type: 'number', default: 1.2 }, explain: { type: 'boolean', default: false, description: "each hit's score broken down by shared term (`contributions`, largest first, summing to the score over the stored weights)" } } }),
+          responses: { '200': json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object', properties: { hits: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, score: { type: 'number' }, fields: { type: 'object' }, contributions: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, query: { type: 'number' }, document: { type: 'number' }, contribution: { type: 'number' } } } } } } } } } } } }), ...ERRORS },
         },
       },
+      '/explain': {
+        post: {
+          summary: "what the model does to a query and documents: each text's terms, and each document's score against the query broken down by shared term",
+          requestBody: body({ type: 'object', required: ['query'], properties: { query: { type: 'string' }, document: { type: 'string' }, documents: { type: 'array', items: { type: 'string' } }, maxActiveDims: { type: 'integer', minimum: 1 } } }),
+          responses: {
+            '200': json({ type: 'object', properties: { query: ref('ExplainedText'), documents: { type: 'array', items: { type: 'object', properties: { document: ref('ExplainedText'), score: { type: 'number' }, similarity: { type: 'string' }, contributions: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, token: { type: 'string' }, query: { type: 'number' }, document: { type: 'number' }, contribution: { type: 'number' } } } } } } }, similarityFn: { type: 'string' } } }),
+            ...ERRORS,
+          },
+        },
+      },
+      '/playground': { get: { summary: 'a self-contained page (no external resource) showing terms, the tokens that produced them, score breakdowns and search; `GET /` from a browser (Accept: text/html) redirects here', responses: { '200': { description: 'text/html' } } } },
       '/similarity': {
         post: {
           summary: "query × document scores with the model's similarity",
@@ -91,6 +102,18 @@ export function openApiDocument(version: string): object {
     },
     components: {
       schemas: {
+        ExplainedText: {
+          type: 'object',
+          properties: {
+            text: { type: 'string' },
+            route: { type: 'string' },
+            kind: { enum: ['splade', 'static', 'csr'] },
+            tokens: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, token: { type: 'string' } } } },
+            vector: ref('Vector'),
+            terms: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, token: { type: 'string' }, weight: { type: 'number' }, source: { enum: ['input', 'expansion', 'latent'] }, position: { type: 'integer', description: 'the position in tokens of the input token that produced the term (max pooling: its logit won; a static route: the token itself)' } } } },
+            activeDims: { type: 'integer' },
+          },
+        },
         Vector: { type: 'object', required: ['indices', 'values'], properties: { indices: { type: 'array', items: { type: 'integer' } }, values: { type: 'array', items: { type: 'number' } }, tokens: { type: 'array', items: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'number' }] } } } },
         Error: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } },
         TeiError: { type: 'object', properties: { error: { type: 'string' }, error_type: { enum: ['Unhealthy', 'Backend', 'Overloaded', 'Validation', 'Tokenizer', 'Empty'] } } },

@@ -67,6 +67,8 @@ export type JobRequest =
       addSpecialTokens?: false;
     }
   | { op: 'similarity'; queries: string[]; documents: string[] }
+  /** `documents` given: the query against each (POST /explain); else each of `texts` as `task` encodes it (/encode with explain). */
+  | { op: 'explain'; query?: string; documents?: string[]; texts?: string[]; task?: EncodeMode; maxActiveDims?: number }
   | { op: 'tokenize'; texts: string[]; task: EncodeMode; addSpecialTokens: boolean; promptName?: string }
   | { op: 'decode'; ids: number[][]; skipSpecialTokens: boolean };
 
@@ -96,6 +98,8 @@ export interface WireVector {
 export type JobResult =
   | { op: 'encode'; vectors: WireVector[]; dim: number; batches: WireBatch[] }
   | { op: 'similarity'; matrix: number[][] }
+  /** SparseEncoder.explain / explainText results, vectors as plain arrays. */
+  | { op: 'explain'; query?: unknown; documents?: unknown[]; texts?: unknown[] }
   | { op: 'tokenize'; tokens: WireToken[][] }
   | { op: 'decode'; texts: string[] };
 
@@ -130,7 +134,12 @@ export interface SearchJob extends ApproximateSettings {
   k: number;
   exact: boolean;
   fields: boolean;
+  /** Each hit's score broken down by shared term (the stored document weights). */
+  explain?: boolean;
 }
+
+/** A search hit, with `contributions` when the search asked to explain: shared terms, largest share first, summing to `score`. */
+export type ExplainedHit = SearchHit & { contributions?: Array<{ index: number; query: number; document: number; contribution: number }> };
 
 /** A search over the index in a search worker thread. */
 export type ToSearchWorker =
@@ -141,5 +150,5 @@ export type ToSearchWorker =
 export type FromSearchWorker =
   | { type: 'ready'; size: number; dim: number; info: IndexInfo }
   | { type: 'load-failed'; error: WireError }
-  | { type: 'result'; id: number; results: Array<{ hits: SearchHit[] }> }
+  | { type: 'result'; id: number; results: Array<{ hits: ExplainedHit[] }> }
   | { type: 'failed'; id: number; error: WireError };

@@ -17,6 +17,14 @@ export interface EncodeRequest {
   tokens: boolean;
   /** `longDocuments: "window"`: encode long texts in token windows. */
   window?: WindowSettings;
+  /** Each vector with its terms explained (tokens, input vs expansion, producing position). */
+  explain: boolean;
+}
+
+export interface ExplainRequest {
+  query: string;
+  documents: string[];
+  maxActiveDims?: number;
 }
 
 /** Exactly one of `texts` (encoded as queries) and `vectors` is set. */
@@ -28,6 +36,8 @@ export interface SearchRequest {
   fields: boolean;
   /** Approximate settings (exact: false only); absent: the index's defaults. */
   approximate: ApproximateSettings;
+  /** Each hit with its score broken down by shared term. */
+  explain: boolean;
 }
 
 export interface SimilarityRequest {
@@ -42,20 +52,15 @@ const TASKS: readonly EncodeMode[] = ['query', 'document', 'plain'];
  * `tokens`, `longDocuments` (`truncate` default, or `window` with `windowTokens` and `stride`).
  */
 export function parseEncodeRequest(body: unknown, limits: RequestLimits): EncodeRequest {
-  const o = asObject(body, ['text', 'texts', 'task', 'maxActiveDims', 'tokens', 'longDocuments', 'windowTokens', 'stride']);
+  const o = asObject(body, ['text', 'texts', 'task', 'maxActiveDims', 'tokens', 'longDocuments', 'windowTokens', 'stride', 'explain']);
   const texts = textsOf(o, 'text', 'texts', limits);
   const task = o['task'] ?? 'plain';
   if (typeof task !== 'string' || !TASKS.includes(task as EncodeMode)) {
     throw invalid(`task must be one of ${TASKS.map((t) => `'${t}'`).join(', ')}, got ${describe(task)}`, 'task');
   }
-  const out: EncodeRequest = { texts, task: task as EncodeMode, tokens: booleanField(o, 'tokens', false) };
-  const k = o['maxActiveDims'];
-  if (k !== undefined && k !== null) {
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
-      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `maxActiveDims must be a positive integer, got ${describe(k)}`, { details: { field: 'maxActiveDims' } });
-    }
-    out.maxActiveDims = k;
-  }
+  const out: EncodeRequest = { texts, task: task as EncodeMode, tokens: booleanField(o, 'tokens', false), explain: booleanField(o, 'explain', false) };
+  const k = maxActiveDimsOf(o);
+  if (k !== undefined) out.maxActiveDims = k;
   const long = o['longDocuments'] ?? 'truncate';
   if (long !== 'truncate' && long !== 'window') throw invalid(`longDocuments must be 'truncate' or 'window', got ${describe(long)}`, 'longDocuments');
   const window: WindowSettings = {};
@@ -67,7 +72,30 @@ export function parseEncodeRequest(body: unknown, limits: RequestLimits): Encode
     window[key] = v;
   }
   if (long === 'window') out.window = window;
+  if (out.explain && long === 'window') throw invalid("explain does not combine with longDocuments 'window'", 'explain');
   return out;
+}
+
+/** `POST /explain`: `query`, and `document` or `documents` (optional), `maxActiveDims`. */
+export function parseExplainRequest(body: unknown, limits: RequestLimits): ExplainRequest {
+  const o = asObject(body, ['query', 'document', 'documents', 'maxActiveDims']);
+  const query = o['query'];
+  if (typeof query !== 'string') throw invalid(`"query" must be a string, got ${describe(query)}`, 'query');
+  if (query.length > limits.maxTextLength) throw new SparseEncoderError('ERR_OVERSIZE_REQUEST', `"query" has ${query.length} characters, more than ${limits.maxTextLength}`, { details: { field: 'query' } });
+  const documents = o['document'] === undefined && o['documents'] === undefined ? [] : textsOf(o, 'document', 'documents', limits);
+  const out: ExplainRequest = { query, documents };
+  const k = maxActiveDimsOf(o);
+  if (k !== undefined) out.maxActiveDims = k;
+  return out;
+}
+
+function maxActiveDimsOf(o: Record<string, unknown>): number | undefined {
+  const k = o['maxActiveDims'];
+  if (k === undefined || k === null) return undefined;
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `maxActiveDims must be a positive integer, got ${describe(k)}`, { details: { field: 'maxActiveDims' } });
+  }
+  return k;
 }
 
 /**
@@ -76,7 +104,7 @@ export function parseEncodeRequest(body: unknown, limits: RequestLimits): Encode
  * `heapFactor`, `queryTermCut`, `summaryFactor` (SearchOptions; default: the index's).
  */
 export function parseSearchRequest(body: unknown, limits: RequestLimits, dim: number): SearchRequest {
-  const o = asObject(body, ['query', 'queries', 'vector', 'vectors', 'k', 'exact', 'fields', 'approximateAlgorithm', 'heapFactor', 'queryTermCut', 'summaryFactor']);
+  const o = asObject(body, ['query', 'queries', 'vector', 'vectors', 'k', 'exact', 'fields', 'approximateAlgorithm', 'heapFactor', 'queryTermCut', 'summaryFactor', 'explain']);
   const given = ['query', 'queries', 'vector', 'vectors'].filter((f) => o[f] !== undefined);
   if (given.length !== 1) {
     throw invalid(`give exactly one of "query", "queries", "vector", "vectors"${given.length > 1 ? ` (got ${given.join(', ')})` : ''}`);
@@ -85,7 +113,7 @@ export function parseSearchRequest(body: unknown, limits: RequestLimits, dim: nu
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > limits.maxK) {
     throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `k must be an integer from 1 to ${limits.maxK}, got ${describe(k)}`, { details: { field: 'k' } });
   }
-  const out: SearchRequest = { k, exact: booleanField(o, 'exact', true), fields: booleanField(o, 'fields', true), approximate: approximateOf(o) };
+  const out: SearchRequest = { k, exact: booleanField(o, 'exact', true), fields: booleanField(o, 'fields', true), approximate: approximateOf(o), explain: booleanField(o, 'explain', false) };
   const set = Object.keys(out.approximate);
   if (out.exact && set.length > 0) throw invalid(`"${set[0]}" is an approximate setting: add "exact": false`, set[0]);
   if (given[0] === 'query' || given[0] === 'queries') {

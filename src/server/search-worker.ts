@@ -2,8 +2,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SparseEncoderError } from '../errors.js';
 import { openIndex, type SearchableIndex } from '../inverted-index/open-index.js';
 import { approximateSettings } from '../inverted-index/search-settings.js';
-import type { SearchHit, SearchOptions } from '../inverted-index/types.js';
-import type { FromSearchWorker, ToSearchWorker } from './protocol.js';
+import type { SearchOptions } from '../inverted-index/types.js';
+import { intersection, type SparseVector } from '../sparse/vector.js';
+import type { ExplainedHit, FromSearchWorker, ToSearchWorker } from './protocol.js';
 
 /**
  * Entry point of a search worker thread: opens its own view of the index file and answers one
@@ -40,12 +41,15 @@ port.on('message', (m: ToSearchWorker) => {
     return;
   }
   void (async () => {
-    const results: Array<{ hits: SearchHit[] }> = [];
+    const results: Array<{ hits: ExplainedHit[] }> = [];
     const options: SearchOptions = { k: m.k, exact: m.exact, fields: m.fields, ...approximateSettings(m) };
     let slice = performance.now();
     try {
       for (const v of m.vectors) {
-        results.push({ hits: index.search({ indices: v.indices, values: v.values, dim: index.dim }, options) });
+        const query = { indices: v.indices, values: v.values, dim: index.dim };
+        const hits: ExplainedHit[] = index.search(query, options);
+        if (m.explain) for (const h of hits) h.contributions = contributions(query, index.get(h.id).vector);
+        results.push({ hits });
         if (performance.now() - slice > SLICE_MS) {
           await new Promise((resolve) => setImmediate(resolve));
           if (cancelled.has(m.id)) throw new SparseEncoderError('ERR_CANCELLED', 'cancelled: the client went away');
@@ -62,3 +66,19 @@ port.on('message', (m: ToSearchWorker) => {
   })();
 });
 send({ type: 'ready', size: index.size, dim: index.dim, info: index.info() });
+
+/** The query × stored document products of their shared terms, largest first (they sum to the hit's score). */
+function contributions(query: SparseVector, doc: SparseVector): NonNullable<ExplainedHit['contributions']> {
+  const shared = intersection(query, doc);
+  const weight = (v: SparseVector, i: number): number => {
+    let lo = 0;
+    let hi = v.indices.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (v.indices[mid]! < i) lo = mid + 1;
+      else hi = mid;
+    }
+    return v.values[lo]!;
+  };
+  return Array.from(shared.indices, (index, k) => ({ index, query: weight(query, index), document: weight(doc, index), contribution: shared.values[k]! })).sort((a, b) => b.contribution - a.contribution || a.index - b.index);
+}

@@ -10,9 +10,10 @@ import type { SparseVector } from '../sparse/vector.js';
 import { readJsonBody, sendError, sendJson, sendRaw, statusOf } from './http-io.js';
 import { ServerMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
+import { PLAYGROUND_CSP, playgroundHtml } from './playground.js';
 import type { JobRequest, JobResult, ServedModelInfo, WireBatch, WireVector } from './protocol.js';
 import { parseDecode, parseEmbedSparse, parseTokenize, teiBody, teiSparse, teiStatus, teiTooLong, type TeiLimits } from './tei.js';
-import { parseEncodeRequest, parseSearchRequest, parseSimilarityRequest, type RequestLimits } from './requests.js';
+import { parseEncodeRequest, parseExplainRequest, parseSearchRequest, parseSimilarityRequest, type RequestLimits } from './requests.js';
 import type { ServerLogEvent, ServerOptions, SparseServer } from './types.js';
 import { SearchPool } from './search-pool.js';
 import { EncodePool } from './worker-pool.js';
@@ -68,6 +69,7 @@ class RawBody {
   constructor(
     readonly text: string,
     readonly contentType: string,
+    readonly headers: Record<string, string> = {},
   ) {}
 }
 
@@ -189,6 +191,8 @@ class App {
       '/health': { methods: { GET: health } },
       '/info': { methods: { GET: async () => this.info() } },
       '/encode': { methods: { POST: (b, s) => this.encode(b, s) } },
+      '/explain': { methods: { POST: (b, s) => this.explain(b, s) } },
+      '/playground': { methods: { GET: async () => new RawBody(playgroundHtml(), 'text/html; charset=utf-8', { 'content-security-policy': PLAYGROUND_CSP, 'x-content-type-options': 'nosniff' }) } },
       '/search': { methods: { POST: (b, s) => this.search(b, s) } },
       '/similarity': { methods: { POST: (b, s) => this.similarity(b, s) } },
       // text-embeddings-inference's routes (router/src/http/server.rs): POST / is /embed_sparse for a SPLADE model.
@@ -290,6 +294,12 @@ class App {
       this.checkHostAndOrigin(req);
       if (route === undefined) throw new SparseEncoderError('ERR_ROUTE_NOT_FOUND', `no route ${path} (routes: ${Object.keys(this.routes).join(', ')})`);
       const method = (req.method ?? 'GET') as Method;
+      // A browser opening the server's root (TEI's health route for probes) is sent to the playground.
+      if (path === '/' && (method === 'GET' || method === 'HEAD') && this.hasModel && /\btext\/html\b/.test(req.headers.accept ?? '')) {
+        res.writeHead(302, { location: '/playground', 'content-length': '0' }).end();
+        status = 302;
+        return;
+      }
       const handler = route.methods[method === 'HEAD' ? 'GET' : (method as 'GET' | 'POST')];
       if (handler === undefined) {
         const allowed = Object.keys(route.methods).flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
@@ -307,7 +317,10 @@ class App {
       }
       const result = await handler(body, abort.signal);
       if (res.destroyed) status = 499; // the client went away first
-      else if (result instanceof RawBody) sendRaw(res, 200, result.text, result.contentType, method === 'HEAD');
+      else if (result instanceof RawBody) {
+        for (const [k, v] of Object.entries(result.headers)) res.setHeader(k, v);
+        sendRaw(res, 200, result.text, result.contentType, method === 'HEAD');
+      }
       else if (method === 'HEAD') sendRaw(res, 200, JSON.stringify(result), 'application/json; charset=utf-8', true);
       else sendJson(res, 200, result);
     } catch (err) {
@@ -494,7 +507,12 @@ class App {
   private async encode(body: unknown, signal: AbortSignal): Promise<unknown> {
     const pool = this.needPool('/encode');
     const r = parseEncodeRequest(body, this.o.limits);
-    if (r.texts.length === 0) return { vectors: [], dim: pool.info.dim };
+    if (r.texts.length === 0) return r.explain ? { vectors: [], dim: pool.info.dim, explanations: [] } : { vectors: [], dim: pool.info.dim };
+    if (r.explain) {
+      const result = expectOp(await pool.run({ op: 'explain', texts: r.texts, task: r.task, ...(r.maxActiveDims !== undefined ? { maxActiveDims: r.maxActiveDims } : {}) }, signal), 'explain');
+      const explanations = result.texts as Array<{ vector: { indices: number[]; values: number[] } }>;
+      return { vectors: explanations.map((e) => ({ indices: e.vector.indices, values: e.vector.values })), dim: pool.info.dim, explanations };
+    }
     const result = expectOp(await this.timedEncode('/encode', pool, { op: 'encode', ...r }, signal), 'encode');
     return { vectors: result.vectors.map(toJsonVector), dim: result.dim };
   }
@@ -521,9 +539,17 @@ class App {
     }
     // In a search worker thread: the main thread stays free for /health and small requests.
     const t0 = performance.now();
-    const results = await index.run({ vectors: vectors.map((v) => ({ indices: v.indices, values: v.values })), k: r.k, exact: r.exact, fields: r.fields, ...r.approximate }, signal);
+    const results = await index.run({ vectors: vectors.map((v) => ({ indices: v.indices, values: v.values })), k: r.k, exact: r.exact, fields: r.fields, explain: r.explain, ...r.approximate }, signal);
     this.metrics.searchSeconds.observe((performance.now() - t0) / 1000);
     return { results };
+  }
+
+  /** `POST /explain`: the query's terms, and each document's terms and score breakdown against it (SparseEncoder.explain). */
+  private async explain(body: unknown, signal: AbortSignal): Promise<unknown> {
+    const pool = this.needPool('/explain');
+    const r = parseExplainRequest(body, this.o.limits);
+    const result = expectOp(await pool.run({ op: 'explain', query: r.query, documents: r.documents, ...(r.maxActiveDims !== undefined ? { maxActiveDims: r.maxActiveDims } : {}) }, signal), 'explain');
+    return { query: result.query, documents: result.documents, similarityFn: pool.info.similarityFn };
   }
 
   private async similarity(body: unknown, signal: AbortSignal): Promise<unknown> {

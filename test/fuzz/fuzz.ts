@@ -76,7 +76,10 @@ function mutate(input: Uint8Array, corpus: Uint8Array[], r: () => number): Uint8
   let b: Uint8Array = Uint8Array.from(input);
   const rounds = 1 + Math.floor(r() * 4);
   for (let k = 0; k < rounds; k++) {
-    const at = b.length === 0 ? 0 : Math.floor(r() * b.length);
+    // Half the time within the first 4 KiB: the headers, tables and JSON that binary formats lead
+    // with (a uniform position in a large weights file would almost always land in tensor data).
+    const span = r() < 0.5 ? Math.min(b.length, 4096) : b.length;
+    const at = span === 0 ? 0 : Math.floor(r() * span);
     switch (Math.floor(r() * 9)) {
       case 0: // flip a bit
         if (b.length > 0) b[at]! ^= 1 << Math.floor(r() * 8);

@@ -88,12 +88,38 @@ const INFERENCE_FREE = (): Map<string, Uint8Array> => {
 /** The inference-free fixture's files a query-route load reads, fuzzed one at a time (the first byte picks which). */
 const MODEL_JSON_FILES = ['modules.json', 'router_config.json', 'config_sentence_transformers.json', 'query_0_SparseStaticEmbedding/config.json', 'query_0_SparseStaticEmbedding/tokenizer_config.json', 'query_0_SparseStaticEmbedding/special_tokens_map.json'];
 
+/** A small safetensors file in every dtype the parser reads (F32, F16, BF16, I64), with metadata. */
+function tinySafetensors(): Uint8Array {
+  const tensors: Array<[string, string, number[], Uint8Array]> = [
+    ['a.weight', 'F32', [2, 3], new Uint8Array(Float32Array.of(1, -2, 3.5, 0, 1e-3, 7).buffer)],
+    ['b.half', 'F16', [4], new Uint8Array(Uint16Array.of(0x3c00, 0xc000, 0x0001, 0x7bff).buffer)],
+    ['c.bf16', 'BF16', [2], new Uint8Array(Uint16Array.of(0x3f80, 0xbf80).buffer)],
+    ['d.ids', 'I64', [2], new Uint8Array(BigInt64Array.of(1n, -1n).buffer)],
+  ];
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let at = 0;
+  for (const [name, dtype, shape, data] of tensors) {
+    header[name] = { dtype, shape, data_offsets: [at, at + data.byteLength] };
+    at += data.byteLength;
+  }
+  const json = bytes(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.byteLength + at);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
+  out.set(json, 8);
+  let p = 8 + json.byteLength;
+  for (const [, , , data] of tensors) {
+    out.set(data, p);
+    p += data.byteLength;
+  }
+  return out;
+}
+
 const LIMITS = { maxTexts: 64, maxTextLength: 10_000, maxK: 1000 };
 const TEI_LIMITS = { maxClientBatchSize: 64, maxTextLength: 10_000, autoTruncate: true };
 
 export const TARGETS: Record<string, FuzzTarget> = {
   safetensors: {
-    seeds: () => [file('splade-bert', 'model.safetensors'), file('inference-free', 'query_0_SparseStaticEmbedding', 'model.safetensors')],
+    seeds: () => [tinySafetensors(), file('inference-free', 'query_0_SparseStaticEmbedding', 'model.safetensors'), file('splade-bert', 'model.safetensors')],
     run: (data) => assertFinite(parseSafetensors(data, { source: '<fuzz>' })),
   },
   'pytorch-bin': {

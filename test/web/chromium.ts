@@ -64,6 +64,43 @@ export async function pageResults(urls: string[], timeoutMs: number, between: (i
   }
 }
 
+/**
+ * A fresh headless Chromium (its own profile), for tests that drive a page themselves: `watch(page)`
+ * collects console errors, page errors and requests off 127.0.0.1 (aborted) into `problems`.
+ */
+export async function openBrowser(extraArgs: string[] = []): Promise<{ context: import('playwright-core').BrowserContext; problems: string[]; watch(page: import('playwright-core').Page): Promise<void>; close(): Promise<void> }> {
+  const { chromium } = await import('playwright-core');
+  const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
+  });
+  const problems: string[] = [];
+  return {
+    context,
+    problems,
+    async watch(page) {
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await page.route('**/*', (route) => {
+        const target = new URL(route.request().url());
+        if (target.hostname !== '127.0.0.1') {
+          problems.push(`request off loopback: ${target.href}`);
+          return route.abort();
+        }
+        return route.continue();
+      });
+    },
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A test page's two routes: `/` (an HTML shell with `<pre id="out">`) and `/app.js`, `entry` (test/web/*.mjs) bundled for the browser by esbuild. */
 export async function pageRoutes(entry: string, title: string): Promise<Array<[string, PageFile]>> {
   const { build } = await import('esbuild');
