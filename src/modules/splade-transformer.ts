@@ -75,6 +75,8 @@ export interface SpladeTransformerOptions extends TransformerRuntimeOptions {
   pooling?: SpladePoolingMode;
   /** SpladePooling `activation_function`. Default `'relu'`. */
   activation?: SpladeActivation;
+  /** Whether max pooling graphs carry the `explain` flag and `max_position` output (SpladeGraphOptions). Default true except on WebGPU. */
+  explainOutput?: boolean;
 }
 
 /** Accepts an already parsed TransformerConfig or a raw config.json object. */
@@ -206,6 +208,7 @@ export class SpladeTransformer extends TransformerModule {
       activation: options.activation ?? 'relu',
       ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
       portableAttention: portableAttentionFor(options),
+      ...(options.explainOutput === undefined ? {} : { explainOutput: options.explainOutput }),
     } as const;
     return new SpladeTransformer(await TransformerSession.create(options.config, options, (config) => buildSpladeModel(config, options.weights, graph)));
   }
