@@ -22,6 +22,7 @@ import { parseEncodeRequest, parseSearchRequest, parseSimilarityRequest } from '
 import { parseDecode, parseEmbedSparse, parseTokenize } from '../../src/server/tei.js';
 import { JsEngine } from '../../src/tokenizer/js-engine.js';
 import { parsePytorchBin } from '../../src/weights/pytorch.js';
+import { refuseNonFinite } from '../../src/weights/finite.js';
 import { parseSafetensors } from '../../src/weights/safetensors.js';
 import { lineVector, readTextRecords, readVectorLines } from '../../src/cli/lines.js';
 import type { CliInput } from '../../src/cli/io.js';
@@ -120,11 +121,20 @@ const TEI_LIMITS = { maxClientBatchSize: 64, maxTextLength: 10_000, autoTruncate
 export const TARGETS: Record<string, FuzzTarget> = {
   safetensors: {
     seeds: () => [tinySafetensors(), file('inference-free', 'query_0_SparseStaticEmbedding', 'model.safetensors'), file('splade-bert', 'model.safetensors')],
-    run: (data) => assertFinite(parseSafetensors(data, { source: '<fuzz>' })),
+    // As a model load reads it: parsed, then non-finite weights refused (weights/load.ts).
+    run: (data) => {
+      const dict = parseSafetensors(data, { source: '<fuzz>' });
+      refuseNonFinite(dict, '<fuzz>');
+      assertFinite(dict);
+    },
   },
   'pytorch-bin': {
     seeds: () => [file('splade-distilbert-bin', 'pytorch_model.bin')],
-    run: (data) => assertFinite(parsePytorchBin(data, { source: '<fuzz>' })),
+    run: (data) => {
+      const dict = parsePytorchBin(data, { source: '<fuzz>' });
+      refuseNonFinite(dict, '<fuzz>');
+      assertFinite(dict);
+    },
   },
   'transformer-config': {
     seeds: () => ['splade-bert', 'splade-roberta', 'splade-distilbert', 'splade-gte', 'splade-modernbert'].map((f) => file(f, 'config.json')),
