@@ -47,6 +47,18 @@ interface Answer {
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 const ANSWER_TIMEOUT_MS = 60_000;
 
+/** Reads an answer to its end and classifies it. */
+function collect(res: import('node:http').IncomingMessage, t0: number, resolve: (a: Answer) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    const status = res.statusCode ?? 0;
+    resolve({ outcome: status >= 200 && status < 300 ? 'ok' : codedError(text) ? 'coded' : 'unanswered', status, body: text, ms: performance.now() - t0 });
+  });
+  res.on('error', () => resolve({ outcome: 'unanswered', status: 0, body: '', ms: performance.now() - t0 }));
+}
+
 /** One request; a socket error or no answer in time is "unanswered". */
 function call(base: string, path: string, body?: unknown, raw?: Buffer): Promise<Answer> {
   const t0 = performance.now();
@@ -55,16 +67,7 @@ function call(base: string, path: string, body?: unknown, raw?: Buffer): Promise
     const req = request(
       `${base}${path}`,
       { method: payload ? 'POST' : 'GET', agent, headers: payload ? { 'content-type': 'application/json', 'content-length': payload.byteLength } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          resolve({ outcome: status >= 200 && status < 300 ? 'ok' : codedError(text) ? 'coded' : 'unanswered', status, body: text, ms: performance.now() - t0 });
-        });
-        res.on('error', () => resolve({ outcome: 'unanswered', status: 0, body: '', ms: performance.now() - t0 }));
-      },
+      (res) => collect(res, t0, resolve),
     );
     req.setTimeout(ANSWER_TIMEOUT_MS, () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve({ outcome: 'unanswered', status: 0, body: '', ms: performance.now() - t0 }));
@@ -101,15 +104,7 @@ function trickle(base: string, bytes: number): Promise<Answer> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const body = Buffer.from(JSON.stringify({ texts: ['x'.repeat(Math.max(1, bytes - 14))] }));
-    const req = request(`${base}/encode`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.byteLength } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const status = res.statusCode ?? 0;
-        resolve({ outcome: status >= 200 && status < 300 ? 'ok' : codedError(text) ? 'coded' : 'unanswered', status, body: text, ms: performance.now() - t0 });
-      });
-    });
+    const req = request(`${base}/encode`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.byteLength } }, (res) => collect(res, t0, resolve));
     req.on('error', () => resolve({ outcome: 'unanswered', status: 0, body: '', ms: performance.now() - t0 }));
     let at = 0;
     const timer = setInterval(() => {

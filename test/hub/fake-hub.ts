@@ -257,3 +257,23 @@ export class FakeHub {
     res.end(JSON.stringify({ error: message }));
   }
 }
+
+// What the modules of the inference-free fixture read: not the root idf.json (the static
+// embedding has model.safetensors), not generation_config.json, not vocab.txt (tokenizer.json is there).
+export const INFERENCE_FREE_NEEDED = [
+  'config_sentence_transformers.json',
+  'document_0_MLMTransformer/config.json',
+  'document_0_MLMTransformer/model.safetensors',
+  'document_0_MLMTransformer/sentence_bert_config.json',
+  'document_0_MLMTransformer/special_tokens_map.json',
+  'document_0_MLMTransformer/tokenizer.json',
+  'document_0_MLMTransformer/tokenizer_config.json',
+  'document_1_SpladePooling/config.json',
+  'modules.json',
+  'query_0_SparseStaticEmbedding/config.json',
+  'query_0_SparseStaticEmbedding/model.safetensors',
+  'query_0_SparseStaticEmbedding/special_tokens_map.json',
+  'query_0_SparseStaticEmbedding/tokenizer.json',
+  'query_0_SparseStaticEmbedding/tokenizer_config.json',
+  'router_config.json',
+];

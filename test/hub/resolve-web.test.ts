@@ -11,7 +11,7 @@ import { readFile } from '../../src/files/model-fs.js';
 import { resolveModel } from '../../src/hub/resolve-web.js';
 import type { ResolveProgressEvent } from '../../src/hub/types.js';
 import { fixture } from '../helpers/paths.js';
-import { FakeHub, folderFiles, gitBlobSha1 } from './fake-hub.js';
+import { FakeHub, folderFiles, gitBlobSha1, INFERENCE_FREE_NEEDED } from './fake-hub.js';
 
 const COMMIT = 'c'.repeat(39) + '3';
 const GATED_COMMIT = 'd'.repeat(39) + '4';
@@ -44,25 +44,7 @@ after(async () => {
   await new Promise<void>((r) => prefixServer.close(() => r()));
 });
 
-// What the inference-free fixture's modules read (as in resolve.test.ts for the Node client).
-const NEEDED = [
-  'config_sentence_transformers.json',
-  'document_0_MLMTransformer/config.json',
-  'document_0_MLMTransformer/model.safetensors',
-  'document_0_MLMTransformer/sentence_bert_config.json',
-  'document_0_MLMTransformer/special_tokens_map.json',
-  'document_0_MLMTransformer/tokenizer.json',
-  'document_0_MLMTransformer/tokenizer_config.json',
-  'document_1_SpladePooling/config.json',
-  'modules.json',
-  'query_0_SparseStaticEmbedding/config.json',
-  'query_0_SparseStaticEmbedding/model.safetensors',
-  'query_0_SparseStaticEmbedding/special_tokens_map.json',
-  'query_0_SparseStaticEmbedding/tokenizer.json',
-  'query_0_SparseStaticEmbedding/tokenizer_config.json',
-  'router_config.json',
-];
-const neededFiles = (): string[] => NEEDED;
+const neededFiles = (): string[] => [...INFERENCE_FREE_NEEDED];
 const bytesOf = (f: string): Uint8Array => new Uint8Array(served.get(f)!);
 
 test('a Hub id loads into memory with the plan of the Node client: only the files the modules read, each checked against the listing', async () => {

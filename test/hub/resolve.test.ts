@@ -13,7 +13,7 @@ import { isSparseEncoderError } from '../../src/errors.js';
 import { resolveModel } from '../../src/hub/resolve.js';
 import type { ResolveProgressEvent } from '../../src/hub/types.js';
 import { fixture } from '../helpers/paths.js';
-import { FakeHub, folderFiles, hubEtag } from './fake-hub.js';
+import { FakeHub, folderFiles, hubEtag, INFERENCE_FREE_NEEDED as NEEDED } from './fake-hub.js';
 
 const REPO = 'acme/inference-free';
 const GATED = 'acme/gated';
@@ -36,25 +36,6 @@ const EXTRA: Record<string, Uint8Array> = {
   'runs/Jan01_00-00-00/events.out.tfevents.1': Buffer.from('tensorboard'),
 };
 const repoFiles = new Map([...served, ...Object.entries(EXTRA)]);
-// What the modules of the inference-free fixture read: not the root idf.json (the static
-// embedding has model.safetensors), not generation_config.json, not vocab.txt (tokenizer.json is there).
-const NEEDED = [
-  'config_sentence_transformers.json',
-  'document_0_MLMTransformer/config.json',
-  'document_0_MLMTransformer/model.safetensors',
-  'document_0_MLMTransformer/sentence_bert_config.json',
-  'document_0_MLMTransformer/special_tokens_map.json',
-  'document_0_MLMTransformer/tokenizer.json',
-  'document_0_MLMTransformer/tokenizer_config.json',
-  'document_1_SpladePooling/config.json',
-  'modules.json',
-  'query_0_SparseStaticEmbedding/config.json',
-  'query_0_SparseStaticEmbedding/model.safetensors',
-  'query_0_SparseStaticEmbedding/special_tokens_map.json',
-  'query_0_SparseStaticEmbedding/tokenizer.json',
-  'query_0_SparseStaticEmbedding/tokenizer_config.json',
-  'router_config.json',
-];
 const isLfs = (f: string): boolean => f.endsWith('.safetensors');
 
 let hub: FakeHub;

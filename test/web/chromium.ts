@@ -26,41 +26,22 @@ export async function pageResult(url: string, timeoutMs: number, extraArgs: stri
  * result as {@link pageResult} does, problems counted per page.
  */
 export async function pageResults(urls: string[], timeoutMs: number, between: (i: number) => Promise<void>, extraArgs: string[] = []): Promise<Array<{ text: string; problems: string[] }>> {
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-  // A fresh profile (playwright passes it as --user-data-dir).
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
-  });
+  const browser = await openBrowser(extraArgs);
   const results: Array<{ text: string; problems: string[] }> = [];
   try {
     for (const [i, url] of urls.entries()) {
       await between(i);
-      const problems: string[] = [];
-      const page = await browser.newPage();
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-      await page.route('**/*', (route) => {
-        const target = new URL(route.request().url());
-        if (target.hostname !== '127.0.0.1') {
-          problems.push(`request off loopback: ${target.href}`);
-          return route.abort();
-        }
-        return route.continue();
-      });
+      const seen = browser.problems.length;
+      const page = await browser.context.newPage();
+      await browser.watch(page);
       await page.goto(url);
       await page.waitForFunction("(document.getElementById('out')?.textContent ?? '') !== ''", undefined, { timeout: timeoutMs });
-      results.push({ text: (await page.textContent('#out')) ?? '', problems });
+      results.push({ text: (await page.textContent('#out')) ?? '', problems: browser.problems.slice(seen) });
       await page.close();
     }
     return results;
   } finally {
     await browser.close();
-    rmSync(profile, { recursive: true, force: true });
   }
 }
 
