@@ -7,7 +7,8 @@
 // and 360 px are kept in test-artifacts/; no console error; no request leaves loopback.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
@@ -118,6 +119,11 @@ test('the playground page is self-contained: no external resource, a CSP that al
   assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
   const html = await res.text();
   assert.doesNotMatch(html, /(src|href)=["']?(https?:)?\/\//);
+  // The same page as a static file, from the CLI.
+  const out = join(TMP, 'static');
+  const r = spawnSync(process.execPath, [join(repoRoot(), 'bin', 'sparse-encoder.js'), 'serve', '--write-playground', out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(join(out, 'index.html'), 'utf8'), html);
   // Probes and TEI clients still get the health route at /.
   assert.equal((await fetch(`${server!.url}/`)).status, 200);
   assert.equal((await fetch(`${server!.url}/`, { headers: { accept: 'text/html' }, redirect: 'manual' })).status, 302);

@@ -1,4 +1,7 @@
 import { SparseEncoderError } from '../../errors.js';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { playgroundHtml } from '../../server/playground.js';
 import { startServer } from '../../server/server.js';
 import type { ServerLogEvent } from '../../server/types.js';
 import { type Options, intOption, modelPrecisionHelp, modelPrecisionOptions, parseCommandArgs } from '../args.js';
@@ -7,8 +10,9 @@ import type { CliIo } from '../io.js';
 const HELP = `usage: sparse-encoder serve --model <id|path> [--index <file|dir>] [options]
 
 Serves a model and/or an index over HTTP (JSON): GET /health, GET /info, POST /encode,
-POST /search, POST /similarity; text-embeddings-inference's POST /embed_sparse (and POST /),
-/tokenize, /decode; GET /metrics (Prometheus), GET /openapi.json. The port is bound before the
+POST /search, POST /similarity, POST /explain; text-embeddings-inference's POST /embed_sparse (and
+POST /), /tokenize, /decode; GET /metrics (Prometheus), GET /openapi.json; GET /playground, a page
+that shows what the model does (a browser opening / is sent there). The port is bound before the
 model loads (a busy port fails at once; /health answers 503 until loaded). Prints the URL and log lines to stderr; stops on SIGINT/SIGTERM
 after finishing the requests in flight.
 
@@ -32,6 +36,8 @@ ${modelPrecisionHelp()}  --max-body-bytes <n>    largest request body (default 1
   --no-auto-truncate      TEI routes: refuse over-long inputs unless a request says truncate: true
                           (default: truncate, as TEI's --auto-truncate)
   --quiet                 do not log each request
+  --write-playground <dir>  write the playground page as <dir>/index.html and exit (to serve it
+                          from the server's own origin, e.g. behind a proxy: it calls the API there)
   -h, --help              this help
 `;
 
@@ -53,6 +59,7 @@ export const OPTIONS: Options = {
   'max-batch-tokens': { type: 'string' },
   'max-client-batch-size': { type: 'string' },
   'no-auto-truncate': { type: 'boolean' },
+  'write-playground': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -67,6 +74,12 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
     const v = values[name] as string | undefined;
     return v === '' ? undefined : v;
   };
+  const pageDir = str('write-playground');
+  if (pageDir !== undefined) {
+    await writePlayground(pageDir);
+    io.stderr.write(`wrote ${join(pageDir, 'index.html')}\n`);
+    return;
+  }
   const model = str('model');
   const index = str('index');
   if (model === undefined && index === undefined) throw new SparseEncoderError('ERR_USAGE', '--model or --index is required');
@@ -115,4 +128,14 @@ function portOption(v: string | undefined): number {
   const port = intOption(v, 'port', 8080, 0);
   if (port > 65535) throw new SparseEncoderError('ERR_USAGE', `--port must be an integer from 0 to 65535, got '${v}'`);
   return port;
+}
+
+/** The playground as a static file (the page the server answers at /playground). */
+async function writePlayground(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'index.html'), playgroundHtml());
+  } catch (cause) {
+    throw new SparseEncoderError('ERR_OUTPUT_NOT_WRITABLE', `cannot write the playground into ${dir}: ${(cause as Error).message}`, { cause });
+  }
 }
