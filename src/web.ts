@@ -8,7 +8,7 @@
  * with ERR_NOT_SUPPORTED here. Imports no Node built-in (test/architecture.test.ts follows its graph).
  */
 export { SparseEncoder } from './encoder/sparse-encoder.js';
-export type { BlobLike, EncodeOptions, EncodeTask, FileLike, LoadProgressEvent, LongDocuments, ModelFileSource, ModelInfo, RuntimeBackend, SentenceTransformersCompat, SparseEncoderLoadOptions } from './encoder/sparse-encoder.js';
+export type { BlobLike, EncodeOptions, EncodeTask, ExplainedTerm, ExplainedText, Explanation, FileLike, LoadProgressEvent, LongDocuments, ModelFileSource, ModelInfo, RuntimeBackend, SentenceTransformersCompat, SparseEncoderLoadOptions } from './encoder/sparse-encoder.js';
 export { StaticQueryEncoder, type StaticQueryFiles } from './encoder/static-query-encoder.js';
 export { SparseEncoderError, isSparseEncoderError } from './errors.js';
 export { SparseIndex } from './inverted-index/sparse-index.js';
