@@ -79,6 +79,26 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * Upper bounds of size fields, checked before anything is allocated from them (a fuzzed
+ * `num_hidden_layers` of 2^31 once made the ModernBERT layer list exhaust the heap). Far above any
+ * published encoder: BERT-large has 24 layers, XLM-R-XL 2,560 hidden, mT5's vocabulary 250,112.
+ */
+const SIZE_LIMITS: Readonly<Record<string, number>> = {
+  num_hidden_layers: 512,
+  n_layers: 512,
+  hidden_size: 65536,
+  dim: 65536,
+  num_attention_heads: 1024,
+  n_heads: 1024,
+  intermediate_size: 262144,
+  hidden_dim: 262144,
+  vocab_size: 4_000_000,
+  type_vocab_size: 1024,
+  max_position_embeddings: 1 << 20,
+  global_attn_every_n_layers: 512,
+};
+
 function intField(cfg: Record<string, unknown>, key: string, fallback?: number): number {
   const v = cfg[key];
   if (v === undefined || v === null) {
@@ -89,6 +109,10 @@ function intField(cfg: Record<string, unknown>, key: string, fallback?: number):
     throw new SparseEncoderError('ERR_INVALID_CONFIG', `config.json "${key}" must be a non-negative integer, got ${JSON.stringify(v)}`, {
       details: { key },
     });
+  }
+  const limit = SIZE_LIMITS[key];
+  if (limit !== undefined && v > limit) {
+    throw new SparseEncoderError('ERR_INVALID_CONFIG', `config.json "${key}" is ${v}, more than the ${limit} this library accepts`, { details: { key, limit } });
   }
   return v;
 }
