@@ -70,7 +70,7 @@ function call(base: string, path: string, body?: unknown, raw?: Buffer): Promise
       (res) => collect(res, t0, resolve),
     );
     req.setTimeout(ANSWER_TIMEOUT_MS, () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ outcome: 'unanswered', status: 0, body: '', ms: performance.now() - t0 }));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ outcome: 'unanswered', status: 0, body: e.code ?? e.message, ms: performance.now() - t0 }));
     req.end(payload);
   });
 }
@@ -105,7 +105,7 @@ function trickle(base: string, bytes: number): Promise<Answer> {
   return new Promise((resolve) => {
     const body = Buffer.from(JSON.stringify({ texts: ['x'.repeat(Math.max(1, bytes - 14))] }));
     const req = request(`${base}/encode`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.byteLength } }, (res) => collect(res, t0, resolve));
-    req.on('error', () => resolve({ outcome: 'unanswered', status: 0, body: '', ms: performance.now() - t0 }));
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ outcome: 'unanswered', status: 0, body: e.code ?? e.message, ms: performance.now() - t0 }));
     let at = 0;
     const timer = setInterval(() => {
       if (at >= body.byteLength) {
@@ -202,9 +202,13 @@ async function main(): Promise<void> {
     const count = (kind: string, a: Answer): void => {
       counts[kind] ??= { ok: 0, coded: 0, unanswered: 0, abandoned: 0 };
       counts[kind]![a.outcome]++;
-      if (a.outcome === 'coded') {
-        const b = JSON.parse(a.body) as { error: { code: string } | string; error_type?: string };
-        const code = `${a.status} ${typeof b.error === 'object' ? b.error.code : b.error_type}`;
+      if (a.outcome === 'coded' || a.outcome === 'unanswered') {
+        let code: string;
+        if (a.outcome === 'unanswered') code = `never answered (${a.status === 0 ? a.body || 'no answer' : `HTTP ${a.status} without a coded body`})`;
+        else {
+          const b = JSON.parse(a.body) as { error: { code: string } | string; error_type?: string };
+          code = `${a.status} ${typeof b.error === 'object' ? b.error.code : b.error_type}`;
+        }
         const m = (codes[kind] ??= new Map());
         m.set(code, (m.get(code) ?? 0) + 1);
       }
@@ -239,18 +243,12 @@ async function main(): Promise<void> {
       }
       return a;
     };
-    const hostile = async (): Promise<Answer> => {
-      switch (n++ % 4) {
-        case 0:
-          return call(base, '/encode', undefined, Buffer.alloc(2 * 2 ** 20, 0x61));
-        case 1:
-          return call(base, '/encode', undefined, Buffer.from('{"texts": ["unterminated'));
-        case 2:
-          return vanish(base, '/encode', { texts: texts.slice(0, 32) }, 30);
-        default:
-          return trickle(base, 40);
-      }
-    };
+    const hostile: Array<[string, () => Promise<Answer>]> = [
+      ['hostile: 2 MiB body', () => call(base, '/encode', undefined, Buffer.alloc(2 * 2 ** 20, 0x61))],
+      ['hostile: malformed JSON', () => call(base, '/encode', undefined, Buffer.from('{"texts": ["unterminated'))],
+      ['hostile: client vanishes', () => vanish(base, '/encode', { texts: texts.slice(0, 32) }, 30)],
+      ['hostile: body at 10 bytes/s', () => trickle(base, 40)],
+    ];
     const chaos = async (): Promise<void> => {
       let next = 1;
       while (Date.now() < until) {
@@ -301,7 +299,7 @@ async function main(): Promise<void> {
       loop('/embed_sparse', () => call(base, '/embed_sparse', { inputs: [texts[n++ % texts.length]!, [101, 2023, 2003, 1037, 3231, 102]] })),
       loop('/search', () => call(base, '/search', { query: queries[q++ % queries.length]!, k: 10 })),
       loop('/tokenize', () => call(base, '/tokenize', { inputs: texts[n++ % texts.length] }), 100),
-      loop('hostile', hostile, 200),
+      ...hostile.map(([kind, fn]) => loop(kind, fn, 800)),
       (async () => {
         while (Date.now() < until) {
           const a = await call(base, '/health');
