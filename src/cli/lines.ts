@@ -81,14 +81,18 @@ function jsonText(line: string): Omit<TextRecord, 'line'> | string | undefined {
   const { id, _id, title, text, ...rest } = v as Record<string, unknown>;
   if (typeof text !== 'string') return undefined;
   const rawId = _id ?? id;
-  if (rawId !== undefined && typeof rawId !== 'string' && typeof rawId !== 'number') return '"id" / "_id" must be a string or a number';
+  if (rawId !== undefined && typeof rawId !== 'string' && !(typeof rawId === 'number' && Number.isFinite(rawId))) return '"id" / "_id" must be a string or a finite number';
   if (title !== undefined && typeof title !== 'string') return '"title" must be a string';
   const body = typeof title === 'string' && title !== '' ? `${title} ${text}` : text;
   const extra: Record<string, unknown> = { ...rest };
   if (typeof title === 'string') extra['title'] = title;
   if (_id !== undefined && id !== undefined) extra['id'] = id;
   const out: Omit<TextRecord, 'line'> = { id: rawId === undefined ? undefined : String(rawId), text: body };
-  if (Object.keys(extra).length > 0) out.extra = extra;
+  if (Object.keys(extra).length > 0) {
+    const overflow = nonFiniteKey(extra);
+    if (overflow !== undefined) return overflowMessage(overflow);
+    out.extra = extra;
+  }
   return out;
 }
 
@@ -139,8 +143,31 @@ function parseVectorLine(text: string, where: string, line: number, requireId: b
   const out: VectorLine = { id: rawId as string | number | undefined, indices: indices as number[], values: values as number[], line, where };
   if (dim !== undefined) out.dim = dim as number;
   if (tokens !== undefined) out.tokens = tokenWeights(tokens, bad);
-  if (Object.keys(extra).length > 0) out.extra = extra;
+  if (Object.keys(extra).length > 0) {
+    const overflow = nonFiniteKey(extra);
+    if (overflow !== undefined) bad(overflowMessage(overflow));
+    out.extra = extra;
+  }
   return out;
+}
+
+/**
+ * The key path of a number JSON.parse made infinite (a literal beyond ±1.8e308) in a line's
+ * other keys, which are copied to the output: written back they would become null (found by
+ * fuzzing). Iterative, since a line may nest millions of levels deep.
+ */
+function nonFiniteKey(extra: Record<string, unknown>): string | undefined {
+  const stack: Array<[unknown, string]> = Object.entries(extra).map(([k, v]) => [v, JSON.stringify(k)]);
+  while (stack.length > 0) {
+    const [v, at] = stack.pop()!;
+    if (typeof v === 'number' && !Number.isFinite(v)) return at;
+    if (v !== null && typeof v === 'object') for (const [k, c] of Object.entries(v)) stack.push([c, `${at}.${k}`]);
+  }
+  return undefined;
+}
+
+function overflowMessage(key: string): string {
+  return `${key} holds a number beyond the range of a double (it would be written back as null)`;
 }
 
 function tokenWeights(tokens: unknown, bad: (msg: string) => never): Record<string, number> {

@@ -1,6 +1,7 @@
 import { SparseEncoderError } from '../errors.js';
 import type { SparseVector } from '../sparse/vector.js';
 import { topKByMagnitude } from '../sparse/vector.js';
+import { MAX_TOKEN_ID } from '../tokenizer/engine.js';
 import type { TextTokenizer, TokenizedBatch } from '../tokenizer/text-tokenizer.js';
 import type { StateDict } from '../weights/types.js';
 import type { RouteEncodeOptions, SparseRoute } from './route.js';
@@ -117,6 +118,9 @@ function weightsFromIdf(raw: unknown, tokenizer: TextTokenizer, path: string): F
     }
     const id = tokenizer.tokenToId(token) ?? unkId;
     if (id === undefined) continue;
+    if (id > MAX_TOKEN_ID) {
+      throw new SparseEncoderError('ERR_INVALID_CONFIG', `${path}: the tokenizer gives ${JSON.stringify(token)} the id ${id}, above ${MAX_TOKEN_ID}`, { details: { path, token } });
+    }
     entries.push([id, weight]);
     if (id > maxId) maxId = id;
   }

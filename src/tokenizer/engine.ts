@@ -56,6 +56,14 @@ export interface TokenizerEngine {
   readonly vocabSize: number;
 }
 
+/**
+ * The largest token id a tokenizer may hold. The largest published vocabularies are about 262k
+ * (Gemma 3, XLM-R 250k); ids index an embedding matrix and per-id tables (an idf vector), so an id
+ * of 2^31 in a hostile tokenizer.json would otherwise size an 8 GiB table, or make the JavaScript
+ * engine walk a 2^31-slot array (found by fuzzing: 90 s for one load).
+ */
+export const MAX_TOKEN_ID = 2 ** 24 - 1;
+
 /** The first line of an error's message. */
 export function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';

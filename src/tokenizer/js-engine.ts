@@ -1,6 +1,6 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { SparseEncoderError } from '../errors.js';
-import { firstLine, tokenizerCall, type EngineEncoding, type EngineToken, type SpecialTemplate, type TokenizerEngine } from './engine.js';
+import { firstLine, MAX_TOKEN_ID, tokenizerCall, type EngineEncoding, type EngineToken, type SpecialTemplate, type TokenizerEngine } from './engine.js';
 
 /**
  * The pure-JavaScript `@huggingface/tokenizers` (Tokenizers.js): runs wherever JavaScript does
@@ -30,6 +30,10 @@ export class JsEngine implements TokenizerEngine {
     }
     if (tokenizerJson === null || typeof tokenizerJson !== 'object' || Array.isArray(tokenizerJson)) {
       throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${where}: not a JSON object`, { details: { path: where } });
+    }
+    const badId = firstBadTokenId(tokenizerJson as Record<string, unknown>);
+    if (badId !== undefined) {
+      throw new SparseEncoderError('ERR_TOKENIZER', `cannot load ${where}: ${badId} (ids must be integers from 0 to ${MAX_TOKEN_ID})`, { details: { path: where } });
     }
     try {
       return new JsEngine(new Tokenizer(tokenizerJson, config));
@@ -89,4 +93,27 @@ export class JsEngine implements TokenizerEngine {
   tokenToId(token: string): number | undefined {
     return this.tokenizer.token_to_id(token) ?? undefined;
   }
+}
+
+/**
+ * The first token id of tokenizer.json that the Rust library would refuse (it reads ids as u32) or
+ * that exceeds MAX_TOKEN_ID, described; undefined when all are fine. Tokenizers.js stores the
+ * vocabulary as an array indexed by id, so one huge id makes every walk over it take minutes.
+ * Unigram vocabularies (`[[token, score], ...]`) number their tokens by position.
+ */
+function firstBadTokenId(json: Record<string, unknown>): string | undefined {
+  const ok = (id: unknown): boolean => Number.isInteger(id) && (id as number) >= 0 && (id as number) <= MAX_TOKEN_ID;
+  const model = json['model'];
+  const vocab = model !== null && typeof model === 'object' ? (model as Record<string, unknown>)['vocab'] : undefined;
+  if (vocab !== null && typeof vocab === 'object' && !Array.isArray(vocab)) {
+    for (const [token, id] of Object.entries(vocab)) if (!ok(id)) return `model.vocab gives ${JSON.stringify(token)} the id ${JSON.stringify(id)}`;
+  }
+  const added = json['added_tokens'];
+  if (Array.isArray(added)) {
+    for (const t of added as unknown[]) {
+      const id = t !== null && typeof t === 'object' ? (t as Record<string, unknown>)['id'] : undefined;
+      if (!ok(id)) return `added_tokens has the id ${JSON.stringify(id)}`;
+    }
+  }
+  return undefined;
 }

@@ -75,6 +75,15 @@ test('a JSONL input with a non-JSON line later is refused naming the line', asyn
   assert.match(r.stderr, /ERR_INVALID_INPUT/);
 });
 
+test('a JSONL number beyond a double (1e309) in an id or a copied key is refused naming the line and key, not written back as null', async () => {
+  const extra = await cli(['encode', '--model', fixture('splade-bert')], '{"id": "a", "text": "a", "meta": {"rank": [1, -1e309]}}\n');
+  assert.equal(extra.code, 1);
+  assert.match(extra.stderr, /stdin:1: "meta"\.rank\.1 holds a number beyond the range of a double/);
+  const id = await cli(['encode', '--model', fixture('splade-bert')], '{"id": "a", "text": "a"}\n{"id": 1e309, "text": "b"}\n');
+  assert.equal(id.code, 1);
+  assert.match(id.stderr, /stdin:2: "id" \/ "_id" must be a string or a finite number/);
+});
+
 test('a bad model path exits non-zero with a one-line message', async () => {
   const r = await cli(['encode', '--model', join(TMP, 'no-such-model')], 'x\n');
   assert.notEqual(r.code, 0);

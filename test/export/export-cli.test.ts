@@ -129,6 +129,8 @@ test('bad input lines: the error names the file and line', async () => {
   assert.match(r2.stderr, /notjson\.jsonl:3: not valid JSON \[ERR_INVALID_INPUT\]/);
   const noId = await cli(['export', '--format', 'milvus'], '{"indices":[1],"values":[1]}\n');
   assert.match(noId.stderr, /stdin:1: missing "id"/);
+  const overflow = await cli(['export', '--format', 'milvus'], '{"id":1,"indices":[1],"values":[1],"score":1e309}\n');
+  assert.match(overflow.stderr, /stdin:1: "score" holds a number beyond the range of a double/);
   const outOfVocab = await cli(['export', '--format', 'vespa', '--vocab', VOCAB_TXT], '{"id":1,"indices":[30522],"values":[1]}\n');
   assert.match(outOfVocab.stderr, /stdin:1: .*outside \[0, 30522\)/);
   const noTokens = await cli(['export', '--format', 'opensearch'], '{"id":1,"indices":[1],"values":[1]}\n');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isSparseEncoderError } from '../../src/errors.js';
 import { loadSparseStaticEmbedding } from '../../src/modules/static-embedding-folder.js';
 import { SparseAutoEncoder } from '../../src/modules/sparse-auto-encoder.js';
 import { readSafetensors } from '../../src/weights/read-file.js';
@@ -54,6 +55,20 @@ test('idf.json: an out-of-vocabulary key sets the [UNK] weight; a partial file s
     assert.equal(m.weight[7592], 1.5);
     // Python would make the vector max(id)+1 long; we keep the vocabulary size so routes agree.
     assert.equal(m.dim, 30522);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('idf.json: a token whose id is beyond MAX_TOKEN_ID is ERR_INVALID_CONFIG, not an 8 GiB weight table', async () => {
+  const dir = folderWithIdf({ hello: 1.5 });
+  try {
+    // The Rust tokenizer accepts any u32 id; the weight table is sized by the largest id it meets.
+    const tok = JSON.parse(readFileSync(join(STATIC, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
+    tok.model.vocab['hello'] = 2 ** 31;
+    rmSync(join(dir, 'tokenizer.json'));
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tok));
+    await assert.rejects(loadSparseStaticEmbedding(dir), (e: unknown) => isSparseEncoderError(e, 'ERR_INVALID_CONFIG') && /"hello" the id 2147483648/.test((e as Error).message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,9 +4,11 @@
 // genuine Python tokenizer: the parity suite runs the JavaScript engine on every fixture too.)
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { isSparseEncoderError } from '../../src/errors.js';
+import { MAX_TOKEN_ID } from '../../src/tokenizer/engine.js';
+import { JsEngine } from '../../src/tokenizer/js-engine.js';
 import { loadTokenizer } from '../../src/tokenizer/tokenizer-folder.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { loadTexts } from '../encoder/fixture-data.js';
@@ -56,6 +58,25 @@ for (const folder of FOLDERS) {
     });
   });
 }
+
+test('token ids beyond MAX_TOKEN_ID or not integers are ERR_TOKENIZER at load, at once (fuzzing: an id of 2^31 took 90 s)', async () => {
+  const json = JSON.parse(readFileSync(join(FIXTURES, 'splade-bert', 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> }; added_tokens: Array<{ id: unknown }> };
+  for (const [where, mutate] of [
+    ['vocab', (j: typeof json) => (j.model.vocab['leith'] = 2 ** 31)],
+    ['vocab', (j: typeof json) => (j.model.vocab['leith'] = 1.5)],
+    ['added_tokens', (j: typeof json) => (j.added_tokens[0]!.id = MAX_TOKEN_ID + 1)],
+  ] as const) {
+    const copy = structuredClone(json);
+    mutate(copy);
+    const t0 = performance.now();
+    assert.throws(() => JsEngine.create(copy, {}, 'hostile'), (e: unknown) => isSparseEncoderError(e, 'ERR_TOKENIZER') && (e as Error).message.includes(where === 'vocab' ? 'model.vocab gives "leith"' : 'added_tokens'));
+    assert.ok(performance.now() - t0 < 1000);
+  }
+  // The largest id allowed still loads.
+  const edge = structuredClone(json);
+  edge.model.vocab['leith'] = MAX_TOKEN_ID;
+  assert.equal(JsEngine.create(edge, {}, 'edge').tokenToId('leith'), MAX_TOKEN_ID);
+});
 
 test('the JavaScript engine has no offsets: tokens() is ERR_TOKENIZER; a broken tokenizer.json is ERR_TOKENIZER', async () => {
   const js = await loadTokenizer(join(FIXTURES, 'splade-bert'), { engine: 'js' });
