@@ -40,6 +40,11 @@ describe('parseTransformerConfig', () => {
     assert.equal(r.family, 'roberta');
     assert.equal(r.maxSequenceLength, 512);
   });
+  it('refuses a size beyond its bound before building anything (fuzzing: num_hidden_layers 2^31 exhausted the heap)', () => {
+    const base = { model_type: 'modernbert', hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, vocab_size: 10, max_position_embeddings: 16 };
+    expectCode(() => parseTransformerConfig({ ...base, num_hidden_layers: 2 ** 31 }), 'ERR_INVALID_CONFIG', 'num_hidden_layers');
+    expectCode(() => parseTransformerConfig({ ...base, vocab_size: 4_000_001 }), 'ERR_INVALID_CONFIG', 'vocab_size');
+  });
   it('reports a missing size as ERR_INVALID_CONFIG', () => {
     expectCode(() => parseTransformerConfig({ model_type: 'bert', num_hidden_layers: 1, max_position_embeddings: 16 }), 'ERR_INVALID_CONFIG', 'hidden_size');
   });
