@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { cpSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -247,10 +248,11 @@ describe('errors', () => {
   test('413: declared or streamed body over maxBodyBytes (answered before the body ends), too many texts, too long a text', async () => {
     const declared = await request(server.url, '/encode', {
       raw: Buffer.alloc(10),
-      headers: { 'content-type': 'application/json', 'content-length': String(10 * 1024 * 1024) },
+      headers: { 'content-type': 'application/json', 'content-length': String(32 * 1024 * 1024) },
       streamWithoutEnd: true,
     });
     assertError(declared, 413, 'ERR_OVERSIZE_REQUEST');
+    // Declared past what the server drains (16 MiB): the connection closes after the answer.
     assert.equal(declared.headers['connection'], 'close');
     // Chunked, no Content-Length, and the body never ends: only an early answer can resolve this.
     const streamed = await request(server.url, '/encode', {
@@ -264,6 +266,30 @@ describe('errors', () => {
     assertError(await post('/encode', { texts: ['ok', 'x'.repeat(10_001)] }), 413, 'ERR_OVERSIZE_REQUEST', 'texts[1]');
     // The server still answers on new connections.
     assert.equal((await request(server.url, '/health')).status, 200);
+  });
+
+  test('413 for a 2 MiB body the client keeps sending: it gets the answer, not a reset, and the connection serves the next request', async () => {
+    const { hostname, port } = new URL(server.url);
+    const socket = connect(Number(port), hostname);
+    await once(socket, 'connect');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (received += d));
+    const errors: Error[] = [];
+    socket.on('error', (e) => errors.push(e));
+    const body = Buffer.alloc(2 * 1024 * 1024, 'a');
+    socket.write(`POST /encode HTTP/1.1\r\nhost: ${hostname}:${port}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
+    for (let at = 0; at < body.length; at += 64 * 1024) {
+      if (!socket.write(body.subarray(at, at + 64 * 1024))) await once(socket, 'drain');
+    }
+    socket.write(`GET /health HTTP/1.1\r\nhost: ${hostname}:${port}\r\n\r\n`);
+    for (let i = 0; i < 200 && !/HTTP\/1\.1 200[\s\S]*\r\n\r\n/.test(received); i++) await new Promise((r) => setTimeout(r, 25));
+    socket.destroy();
+    assert.deepEqual(errors, []);
+    assert.match(received, /^HTTP\/1\.1 413 /);
+    assert.match(received, /ERR_OVERSIZE_REQUEST/);
+    assert.doesNotMatch(received.split('\r\n\r\n')[0]!, /connection: close/i);
+    assert.match(received, /HTTP\/1\.1 200 /, 'the same connection answers /health after the drained body');
   });
 
   test('503 ERR_OVERLOADED when more requests wait than maxQueuedJobs', async () => {
