@@ -70,7 +70,11 @@ function call(base: string, path: string, body?: unknown, raw?: Buffer): Promise
       (res) => collect(res, t0, resolve),
     );
     req.setTimeout(ANSWER_TIMEOUT_MS, () => req.destroy(new Error('timeout')));
-    req.on('error', (e: NodeJS.ErrnoException) => resolve({ outcome: 'unanswered', status: 0, body: e.code ?? e.message, ms: performance.now() - t0 }));
+    // A reset on a kept-alive socket the server was closing as idle (its keepAliveTimeout) is the
+    // client's reuse race (HTTP clients retry those), not a request the server dropped: named apart.
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      resolve({ outcome: 'unanswered', status: 0, body: `${e.code ?? e.message}${req.reusedSocket ? ' on a reused keep-alive socket' : ''}`, ms: performance.now() - t0 }),
+    );
     req.end(payload);
   });
 }

@@ -37,6 +37,12 @@ export interface SparseEncoderLoadOptions {
   /** onnxruntime intra-op threads per session. Default: the number of CPUs. */
   threads?: number;
   /**
+   * Whether onnxruntime's idle threads spin between operators. `false` suits several models or
+   * processes sharing the cores (a query and a document model, server workers): their spinning
+   * threads otherwise slow each other (BENCHMARKS.md, query latency). Default true.
+   */
+  spinning?: boolean;
+  /**
    * Default for every encode call's `maxActiveDims` (a load-time setting, never saved, as in
    * sentence-transformers). Default: the SparseAutoEncoder's `k` for CSR models, else no limit.
    */
@@ -305,6 +311,9 @@ export class SparseEncoder {
     if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
       throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `threads must be a positive integer, got ${options.threads}`);
     }
+    if (options.spinning !== undefined && typeof options.spinning !== 'boolean') {
+      throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `spinning must be true or false, got ${JSON.stringify(options.spinning)}`);
+    }
     checkBackend(options.backend ?? defaultBackend);
     const compat = options.compat ?? '6';
     if (compat !== '5' && compat !== '6') {
@@ -331,6 +340,7 @@ export class SparseEncoder {
     const model = await loadSparseModel(resolved.folder, {
       ...(options.routes === undefined ? {} : { routes: options.routes }),
       ...(options.threads === undefined ? {} : { threads: options.threads }),
+      ...(options.spinning === undefined ? {} : { spinning: options.spinning }),
       ...(quantize === undefined ? {} : { quantize }),
       compat,
       backend,

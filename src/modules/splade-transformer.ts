@@ -25,6 +25,13 @@ export interface TransformerRuntimeOptions {
   backend?: RuntimeBackend;
   /** Intra-op threads. Default: `os.availableParallelism()`. */
   threads?: number;
+  /**
+   * Whether onnxruntime's idle intra-op threads spin, waiting for the next operator. Spinning saves
+   * a wake-up per operator when one model runs alone; when several models or processes share the
+   * cores, each one's spinning threads take time from the others (BENCHMARKS.md, query latency).
+   * Default true (onnxruntime's default).
+   */
+  spinning?: boolean;
   /** Cap on rows × padded length per run; bounds memory and keeps MatMuls fast. Default 2048. */
   maxTokensPerRun?: number;
   /** onnxruntime graph optimisation level. Default `'all'`. */
@@ -44,7 +51,7 @@ export function portableAttentionFor(options: Pick<TransformerRuntimeOptions, 'a
 }
 
 /** What a model loader passes down to each transformer module. */
-export type TransformerLoadOptions = Pick<TransformerRuntimeOptions, 'threads' | 'quantize' | 'backend'> & {
+export type TransformerLoadOptions = Pick<TransformerRuntimeOptions, 'threads' | 'spinning' | 'quantize' | 'backend'> & {
   /** Text preparation of which sentence-transformers version. Default `'6'`. */
   compat?: SentenceTransformersCompat;
 };
@@ -53,6 +60,7 @@ export type TransformerLoadOptions = Pick<TransformerRuntimeOptions, 'threads' |
 export function loadOptionsOf(options: TransformerLoadOptions): TransformerLoadOptions {
   return {
     ...(options.threads === undefined ? {} : { threads: options.threads }),
+    ...(options.spinning === undefined ? {} : { spinning: options.spinning }),
     ...(options.quantize === undefined ? {} : { quantize: options.quantize }),
     ...(options.backend === undefined ? {} : { backend: options.backend }),
   };
@@ -125,6 +133,7 @@ export class TransformerSession {
     const maxTokens = resolveMaxTokens(options.maxTokensPerRun);
     const session = await OnnxSession.fromModel(build(resolved), {
       ...(options.threads !== undefined ? { intraOpNumThreads: options.threads } : {}),
+      ...(options.spinning !== undefined ? { allowSpinning: options.spinning } : {}),
       ...(options.backend !== undefined ? { backend: options.backend } : {}),
       ...(options.graphOptimizationLevel !== undefined ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
     });

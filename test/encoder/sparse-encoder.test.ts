@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { after, before, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SparseEncoder, type EncodeProgressEvent } from '../../src/encoder/sparse-encoder.js';
 import { isSparseEncoderError } from '../../src/errors.js';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fixture } from '../helpers/paths.js';
 import { assertVector, loadExpected, loadTexts } from './fixture-data.js';
 import { TextTokenizer } from '../../src/tokenizer/text-tokenizer.js';
+import { OnnxSession } from '../../src/runtime/session.js';
 
 const TEXTS = loadTexts();
 const expected = loadExpected('inference-free');
@@ -40,6 +41,22 @@ test('bad options are refused with ERR_INVALID_ARGUMENT', async () => {
   await assert.rejects(model.encode('x', { promptName: 'nope' }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT') && e.message.includes('nope'));
   await assert.rejects(model.encode('x', { batchSize: 0 }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
   await assert.rejects(model.encode('x', { maxActiveDims: 1.5 }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT'));
+});
+
+test('spinning: false reaches every onnxruntime session and changes no vector; a non-boolean is ERR_INVALID_ARGUMENT', async () => {
+  const create = mock.method(OnnxSession, 'create');
+  const quiet = await SparseEncoder.fromPretrained(fixture('splade-bert'), { threads: 2, spinning: false });
+  try {
+    assert.ok(create.mock.calls.length > 0);
+    for (const call of create.mock.calls) assert.equal((call.arguments[1] as { allowSpinning?: boolean }).allowSpinning, false);
+    const want = loadExpected('splade-bert');
+    const got = await quiet.encodeQuery(TEXTS.slice(0, 3).map((t) => t.text));
+    for (let i = 0; i < 3; i++) assertVector(got[i]!, want.results['query']![i]!, `query ${i}`);
+  } finally {
+    create.mock.restore();
+    await quiet.dispose();
+  }
+  await assert.rejects(SparseEncoder.fromPretrained(fixture('splade-bert'), { spinning: 'no' as never }), (e) => isSparseEncoderError(e, 'ERR_INVALID_ARGUMENT') && /spinning/.test(e.message));
 });
 
 test('empty query on the inference-free model: all-zero vector (the genuine code raises)', async () => {
