@@ -36,6 +36,7 @@ async function load(): Promise<SparseEncoder | undefined> {
       ...(config.localFilesOnly !== undefined ? { localFilesOnly: config.localFilesOnly } : {}),
       ...(config.quantize !== undefined ? { quantize: config.quantize } : {}),
       ...(config.int8VocabProjection !== undefined ? { int8VocabProjection: config.int8VocabProjection } : {}),
+      ...(config.spinning !== undefined ? { spinning: config.spinning } : {}),
     });
   } catch (err) {
     send({ type: 'load-failed', error: toWireError(err) });

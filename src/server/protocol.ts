@@ -18,6 +18,8 @@ export interface WorkerConfig {
   /** Model weight precision (`SparseEncoder.fromPretrained`'s `quantize`). */
   quantize?: 'none' | 'int8';
   int8VocabProjection?: boolean;
+  /** `SparseEncoder.fromPretrained`'s `spinning`. */
+  spinning?: boolean;
 }
 
 /** What /info reports about the model; sent by a worker once it has loaded. */

@@ -119,6 +119,7 @@ export async function startServer(options: ServerOptions = {}): Promise<SparseSe
           ...(options.localFilesOnly !== undefined ? { localFilesOnly: options.localFilesOnly } : {}),
           ...(options.quantize !== undefined ? { quantize: options.quantize } : {}),
           ...(options.int8VocabProjection !== undefined ? { int8VocabProjection: options.int8VocabProjection } : {}),
+          ...(options.spinning !== undefined ? { spinning: options.spinning } : {}),
         },
         workers: o.workers,
         maxQueued: o.maxQueuedJobs,
@@ -670,6 +671,9 @@ function resolveOptions(options: ServerOptions): Resolved {
   const workers = int('workers', 1, 1, 256);
   if (options.allowedHosts !== undefined && (!Array.isArray(options.allowedHosts) || options.allowedHosts.some((h) => typeof h !== 'string'))) {
     throw new SparseEncoderError('ERR_INVALID_ARGUMENT', 'allowedHosts must be an array of host names');
+  }
+  if (options.spinning !== undefined && typeof options.spinning !== 'boolean') {
+    throw new SparseEncoderError('ERR_INVALID_ARGUMENT', `spinning must be true or false, got ${JSON.stringify(options.spinning)}`);
   }
   return {
     host: options.host ?? '127.0.0.1',

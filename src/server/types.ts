@@ -23,6 +23,11 @@ export interface ServerOptions {
   /** onnxruntime threads per worker. Default: max(1, floor(CPUs / workers)). */
   threadsPerWorker?: number;
   /**
+   * Whether the workers' idle onnxruntime threads spin between operators (`SparseEncoder`'s
+   * `spinning`). false where other processes share the cores. Default true.
+   */
+  spinning?: boolean;
+  /**
    * Extra `Host` values to accept (`name` or `name:port`). On a loopback address the server answers
    * only Hosts that name it (`127.0.0.1:<port>`, `localhost:<port>`, `[::1]:<port>`) plus these, so
    * a web page cannot reach it through a DNS-rebinding name; elsewhere any Host is accepted unless

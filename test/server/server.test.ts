@@ -432,9 +432,9 @@ test('an index directory is served as of its last commit, equal to the file it w
   }
 });
 
-test('inference-free (Router) model, int8: query route vectors equal the fixture; /info says int8; /search without an index is 404', async () => {
+test('inference-free (Router) model, int8, workers without spinning: query route vectors equal the fixture; /info says int8; /search without an index is 404', async () => {
   const expected = loadExpected('inference-free');
-  const s = await startServer({ model: fixture('inference-free'), port: 0, workers: 2, threadsPerWorker: 1, quantize: 'int8' });
+  const s = await startServer({ model: fixture('inference-free'), port: 0, workers: 2, threadsPerWorker: 1, quantize: 'int8', spinning: false });
   try {
     const info = await request(s.url, '/info');
     assert.equal(info.body.model.router, true);
@@ -452,6 +452,7 @@ test('inference-free (Router) model, int8: query route vectors equal the fixture
 test('startServer refuses bad options and a model/index dimension mismatch', async () => {
   await assert.rejects(startServer({ port: 0 }), { code: 'ERR_INVALID_ARGUMENT' });
   await assert.rejects(startServer({ index: INDEX_PATH, port: 70000 }), { code: 'ERR_INVALID_ARGUMENT' });
+  await assert.rejects(startServer({ index: INDEX_PATH, port: 0, spinning: 'no' as never }), { code: 'ERR_INVALID_ARGUMENT' });
   await assert.rejects(startServer({ model: join(TMP, 'missing-model'), port: 0 }), (err: { code?: string }) => err.code !== undefined && err.code !== 'ERR_INTERNAL');
   await assert.rejects(startServer({ model: fixture('splade-roberta'), index: INDEX_PATH, port: 0, threadsPerWorker: 1 }), { code: 'ERR_DIMENSION_MISMATCH' });
 });

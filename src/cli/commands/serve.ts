@@ -24,6 +24,8 @@ options:
   --port <n>              TCP port, 0 for any free one (default 8080)
   --workers <n>           encode worker threads, each with its own model copy (default 1)
   --threads <n>           onnxruntime threads per worker (default: CPUs / workers)
+  --no-spinning           onnxruntime's idle threads sleep instead of spinning: for cores shared
+                          with other processes (see README, Query latency)
   --revision <rev>        Hub branch, tag or commit (default main)
 ${modelPrecisionHelp()}  --max-body-bytes <n>    largest request body (default 1048576)
   --max-texts <n>         most texts per request (default 256)
@@ -59,6 +61,7 @@ export const OPTIONS: Options = {
   'max-batch-tokens': { type: 'string' },
   'max-client-batch-size': { type: 'string' },
   'no-auto-truncate': { type: 'boolean' },
+  'no-spinning': { type: 'boolean' },
   'write-playground': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -112,6 +115,7 @@ export async function run(argv: string[], io: CliIo): Promise<void> {
       maxBatchTokens: intOption(str('max-batch-tokens'), 'max-batch-tokens', 512, 0),
       maxClientBatchSize: intOption(str('max-client-batch-size'), 'max-client-batch-size', 32),
       autoTruncate: values['no-auto-truncate'] !== true,
+      ...(values['no-spinning'] === true ? { spinning: false } : {}),
       ...(str('allowed-hosts') !== undefined ? { allowedHosts: str('allowed-hosts')!.split(',').map((h) => h.trim()).filter((h) => h !== '') } : {}),
       onLog,
     });
