@@ -5,7 +5,7 @@
  * inputs taken from the fixtures, where mutation starts. Run by test/fuzz/fuzz.ts (`npm run fuzz`)
  * and, on every input that ever failed (test/fuzz/corpus/<target>/), by corpus-replay.test.ts.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { mountFiles } from '../../src/files/model-fs.js';
 import { parseTransformerConfig } from '../../src/graph/config.js';
 import { planModelFiles } from '../../src/hub/files.js';
 import { readEncoderConfig } from '../../src/encoder/model-config.js';
+import { SegmentedIndex } from '../../src/inverted-index/segmented-index.js';
 import { SparseIndex } from '../../src/inverted-index/sparse-index.js';
 import { loadSparseModel } from '../../src/modules/load-model.js';
 import { readPoolingModes } from '../../src/modules/pooling-config.js';
@@ -217,6 +218,36 @@ export const TARGETS: Record<string, FuzzTarget> = {
       }
     },
   },
+  'index-directory': {
+    // An index directory's manifest.json and its tombstone file (input: u32 LE manifest length, the
+    // manifest, the tombstones), beside two genuine segments; opened read-only, then searched.
+    seeds: async () => {
+      const d = await directoryTemplate();
+      const manifest = readFileSync(join(d.dir, 'manifest.json'));
+      const tomb = readFileSync(join(d.dir, d.tombstone));
+      const head = new Uint8Array(4);
+      new DataView(head.buffer).setUint32(0, manifest.length, true);
+      return [Uint8Array.from([...head, ...manifest, ...tomb])];
+    },
+    run: async (data) => {
+      const d = await directoryTemplate();
+      const n = data.length >= 4 ? new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true) : 0;
+      const at = Math.min(4 + n, data.length);
+      writeFileSync(join(d.work, 'manifest.json'), data.subarray(Math.min(4, data.length), at));
+      writeFileSync(join(d.work, d.tombstone), data.subarray(at));
+      const index = await SegmentedIndex.open(d.work, { readOnly: true });
+      try {
+        const q = { indices: Uint32Array.of(1, 7, 100, 2000), values: Float32Array.of(1, 0.5, 2, 1), dim: index.dim };
+        if (index.dim > 2000) {
+          assertFinite(index.search(q, { k: 5 }));
+          assertFinite(index.search(q, { k: 5, exact: false }));
+        }
+        assertFinite(index.info());
+      } finally {
+        await index.dispose();
+      }
+    },
+  },
   'vector-lines': {
     seeds: () => [bytes('{"id":"d1","indices":[1,5,9],"values":[0.5,1.25,3],"dim":30522}\n{"id":"d2","indices":[],"values":[]}\n'), bytes('{"id":"q","vector":{"7":1.5,"9":0.25}}\n')],
     // Each line as the CLI uses it: the vector (lineVector) and the token weights; free-form extra fields are the user's.
@@ -260,4 +291,39 @@ export const TARGETS: Record<string, FuzzTarget> = {
 /** Whether `err` is an expected refusal: a SparseEncoderError with a code. */
 export function isCodedRefusal(err: unknown): boolean {
   return err instanceof SparseEncoderError && typeof err.code === 'string' && err.code.startsWith('ERR_');
+}
+
+let template: Promise<{ dir: string; work: string; tombstone: string }> | undefined;
+
+/**
+ * Once per process: an index directory of the inference-free fixture's genuine document vectors in
+ * two segments, with deletes (so a tombstone file), and a working copy whose manifest and tombstone
+ * file each run overwrites (the segments stay genuine).
+ */
+function directoryTemplate(): Promise<{ dir: string; work: string; tombstone: string }> {
+  template ??= (async () => {
+    const expected = JSON.parse(readFileSync(fixture(join('inference-free', 'expected.json')), 'utf8')) as { model_info: { embedding_dimension: number }; results: { document: Array<{ text_id: number; indices: number[]; values: number[] }> } };
+    const dim = expected.model_info.embedding_dimension;
+    const docs = expected.results.document.slice(0, 12).map((r) => ({ id: `t${r.text_id}`, vector: { indices: Uint32Array.from(r.indices), values: Float32Array.from(r.values), dim } }));
+    const dir = mkdtempSync(join(tmpdir(), 'fuzz-dir-template-'));
+    const index = await SegmentedIndex.open(dir, { flushDocuments: 6, mergeFactor: 0 });
+    await index.add(docs.slice(0, 6));
+    await index.commit();
+    await index.add(docs.slice(6));
+    index.delete(docs[1]!.id);
+    index.delete(docs[7]!.id);
+    await index.commit();
+    await index.dispose();
+    const names = readdirSync(dir);
+    const tombstone = names.find((f) => f.includes('.del-'));
+    if (tombstone === undefined) throw new Error('the template index has no tombstone file');
+    const work = mkdtempSync(join(tmpdir(), 'fuzz-dir-work-'));
+    for (const f of names) if (f.endsWith('.idx')) copyFileSync(join(dir, f), join(work, f));
+    process.once('exit', () => {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(work, { recursive: true, force: true });
+    });
+    return { dir, work, tombstone };
+  })();
+  return template;
 }
