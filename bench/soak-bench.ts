@@ -276,9 +276,14 @@ async function main(): Promise<void> {
             }
             const killedAt = Date.now();
             const back = (): boolean => encodeWorkers(pid).length === 2 && !encodeWorkers(pid).includes(victim);
-            const deadline = killedAt + 10_000;
-            while (Date.now() < deadline && !back()) await new Promise((r) => setTimeout(r, 100));
-            if (back()) {
+            // One reading of the process list per check: reading it twice (loop, then verdict) once let a
+            // worker seen back be counted as not back (all 40 such in one run were back within 0.3 s).
+            let isBack = back();
+            while (!isBack && Date.now() < killedAt + 10_000) {
+              await new Promise((r) => setTimeout(r, 100));
+              isBack = back();
+            }
+            if (isBack) {
               replaced++;
               replaceMs.push(Date.now() - killedAt);
             } else {
