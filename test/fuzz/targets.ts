@@ -188,9 +188,7 @@ export const TARGETS: Record<string, FuzzTarget> = {
   'index-file': {
     // Small index files of the inference-free fixture's genuine document vectors: plain, u8 with blocks.
     seeds: async () => {
-      const expected = JSON.parse(readFileSync(fixture(join('inference-free', 'expected.json')), 'utf8')) as { model_info: { embedding_dimension: number }; results: { document: Array<{ text_id: number; indices: number[]; values: number[] }> } };
-      const dim = expected.model_info.embedding_dimension;
-      const docs = expected.results.document.slice(0, 12).map((r) => ({ id: `t${r.text_id}`, vector: { indices: Uint32Array.from(r.indices), values: Float32Array.from(r.values), dim } }));
+      const docs = fixtureDocuments();
       const dir = mkdtempSync(join(tmpdir(), 'fuzz-seeds-'));
       try {
         const out: Uint8Array[] = [];
@@ -302,9 +300,7 @@ let template: Promise<{ dir: string; work: string; tombstone: string }> | undefi
  */
 function directoryTemplate(): Promise<{ dir: string; work: string; tombstone: string }> {
   template ??= (async () => {
-    const expected = JSON.parse(readFileSync(fixture(join('inference-free', 'expected.json')), 'utf8')) as { model_info: { embedding_dimension: number }; results: { document: Array<{ text_id: number; indices: number[]; values: number[] }> } };
-    const dim = expected.model_info.embedding_dimension;
-    const docs = expected.results.document.slice(0, 12).map((r) => ({ id: `t${r.text_id}`, vector: { indices: Uint32Array.from(r.indices), values: Float32Array.from(r.values), dim } }));
+    const docs = fixtureDocuments();
     const dir = mkdtempSync(join(tmpdir(), 'fuzz-dir-template-'));
     const index = await SegmentedIndex.open(dir, { flushDocuments: 6, mergeFactor: 0 });
     await index.add(docs.slice(0, 6));
@@ -326,4 +322,11 @@ function directoryTemplate(): Promise<{ dir: string; work: string; tombstone: st
     return { dir, work, tombstone };
   })();
   return template;
+}
+
+/** The inference-free fixture's first 12 genuine document vectors, as index documents. */
+function fixtureDocuments(): Array<{ id: string; vector: { indices: Uint32Array; values: Float32Array; dim: number } }> {
+  const expected = JSON.parse(readFileSync(fixture(join('inference-free', 'expected.json')), 'utf8')) as { model_info: { embedding_dimension: number }; results: { document: Array<{ text_id: number; indices: number[]; values: number[] }> } };
+  const dim = expected.model_info.embedding_dimension;
+  return expected.results.document.slice(0, 12).map((r) => ({ id: `t${r.text_id}`, vector: { indices: Uint32Array.from(r.indices), values: Float32Array.from(r.values), dim } }));
 }
